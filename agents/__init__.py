@@ -1,0 +1,1 @@
+"""How agents decide: prompts, backends (scripted, chaos, replay, vllm, openai, modal) and councils."""

@@ -1,0 +1,24 @@
+"""The scripted backend: each world's heuristic, answered as JSON TEXT so it takes the same parse path as
+a model. Deterministic: its rng is derived from (seed, turn), so a resumed run decides exactly as an
+uninterrupted one."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import orjson
+
+from sim.policy import Ask, Reply
+
+
+class ScriptedBackend:
+    name = "scripted"
+    model = ""
+    is_model = False
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
+        rng = np.random.default_rng([self.seed, turn])
+        return [Reply(orjson.dumps(ask.heuristic(rng)).decode()) for ask in asks]

@@ -1,0 +1,59 @@
+"""A council: which backend each agent uses. One generate call per backend per turn, all its agents in it.
+
+Assignment rules map an agent's name or its role (e.g. its trade in the wood) to a backend, with "*" as
+the default; the first matching rule wins in the order: name, role, "*".
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from agents.backends.base import Backend
+from sim.policy import Ask, Batch, Reply
+
+
+class Council:
+    def __init__(self, assign: Mapping[str, Backend]):
+        if "*" not in assign:
+            raise ValueError('a council needs a default backend under "*"')
+        self.assign = dict(assign)
+
+    @classmethod
+    def of(cls, backend: Backend) -> "Council":
+        return cls({"*": backend})
+
+    def backend_for(self, agent: str, role: str = "") -> Backend:
+        return self.assign.get(agent) or self.assign.get(role) or self.assign["*"]
+
+    def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
+        groups: dict[int, tuple[Backend, list[Ask]]] = {}
+        for ask in asks:
+            backend = self.backend_for(ask.agent, ask.role if len(self.assign) > 1 else "")
+            groups.setdefault(id(backend), (backend, []))[1].append(ask)
+        replies: dict[str, Reply] = {}
+        calls = 0
+        for backend, group in groups.values():
+            calls += int(backend.is_model)
+            for ask, reply in zip(group, _generate(backend, turn, group)):
+                reply.backend = reply.backend or backend.name
+                reply.model = reply.model or backend.model
+                replies[ask.agent] = reply
+        return Batch(replies, calls)
+
+    def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
+        out = {}
+        for ask in asks:
+            backend = self.backend_for(ask.agent, ask.role if len(self.assign) > 1 else "")
+            out[ask.agent] = {"backend": backend.name, "model": backend.model}
+        return out
+
+
+def _generate(backend: Backend, turn: int, group: list[Ask]) -> list[Reply]:
+    """The backend's replies, always one per ask: a crash or a short answer becomes error replies."""
+    try:
+        replies = list(backend.generate(turn, group))
+    except Exception as exc:
+        return [Reply(text=None, error=f"{backend.name} failed: {type(exc).__name__}: {exc}"[:300]) for _ in group]
+    if len(replies) < len(group):
+        missing = Reply(text=None, error=f"{backend.name} returned {len(replies)} replies for {len(group)} agents")
+        replies += [Reply(text=None, error=missing.error) for _ in group[len(replies):]]
+    return replies[: len(group)]

@@ -1,0 +1,62 @@
+"""Policy factories, registered under the "smallworlds.policies" entry point group: `--policy NAME` builds
+one from PolicyOptions. Every policy is a Council, even when all agents share one backend."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.backends.base import Backend, BackendUnavailable
+from agents.backends.chaos import ChaosBackend
+from agents.backends.replay import ReplayBackend
+from agents.backends.scripted import ScriptedBackend
+from agents.council import Council
+from sim.policy import PolicyOptions
+
+
+def scripted(opts: PolicyOptions) -> Council:
+    return council_from_file(opts) if opts.council else Council.of(ScriptedBackend(opts.seed))
+
+
+def chaos(opts: PolicyOptions) -> Council:
+    return Council.of(ChaosBackend(opts.seed))
+
+
+def replay(opts: PolicyOptions) -> Council:
+    if not opts.trace:
+        raise BackendUnavailable("the replay policy needs a trace to answer from")
+    return Council.of(ReplayBackend(opts.trace))
+
+
+def llm(opts: PolicyOptions) -> Council:
+    if opts.council:
+        return council_from_file(opts)
+    from agents.auto import choose
+
+    return Council.of(choose(opts))
+
+
+def council_from_file(opts: PolicyOptions) -> Council:
+    """A council file names backends and assigns them to agents or roles:
+
+    {"backends": {"qwen": {"backend": "openai", "url": "http://127.0.0.1:8000/v1", "model": "qwen"},
+                  "heuristic": {"backend": "scripted"}},
+     "assign": {"honey": "qwen", "Clover": "qwen", "*": "heuristic"}}
+    """
+    path = Path(opts.council)
+    try:
+        spec = json.loads(path.read_text())
+        backends = {name: build_backend(opts, **conf) for name, conf in spec["backends"].items()}
+        return Council({who: backends[name] for who, name in spec["assign"].items()})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackendUnavailable(f"council file {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def build_backend(opts: PolicyOptions, backend: str, model: str | None = None, url: str | None = None) -> Backend:
+    from agents.auto import choose
+
+    if backend == "scripted":
+        return ScriptedBackend(opts.seed)
+    if backend == "chaos":
+        return ChaosBackend(opts.seed)
+    return choose(PolicyOptions(backend=backend, model=model or opts.model, url=url or opts.url, seed=opts.seed,
+                                temperature=opts.temperature, announce=opts.announce))

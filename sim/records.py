@@ -1,0 +1,43 @@
+"""Turn records: what the engine yields, what traces store, what viewers draw. Plain JSON-able data."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["valid", "repaired", "noop"]
+
+
+@dataclass
+class Decision:
+    """How one agent's reply became its action this turn."""
+
+    agent: str
+    action: dict  # the action applied (the no-op when status is "noop")
+    status: Status
+    reason: str | None = None  # why a reply was repaired or became a no-op
+    reply: str | None = None
+    backend: str = ""
+    model: str = ""
+    prompt: str | None = None
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass
+class Turn:
+    """One turn as it happened. `state` is the world's JSON form of the state AFTER the turn."""
+
+    turn: int
+    state: dict
+    decisions: list[Decision]
+    events: list[dict]
+    metrics: dict[str, Any]
+    legends: list[str] = field(default_factory=list)  # legends that began this turn
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Turn":
+        known = {k: data[k] for k in ("turn", "state", "events", "metrics", "legends") if k in data}
+        return cls(decisions=[Decision(**d) for d in data.get("decisions", [])], **known)

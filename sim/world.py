@@ -1,0 +1,113 @@
+"""The one class a game developer subclasses.
+
+A world is a set of rules over a plain-data state. Each turn the engine asks every live agent (observe +
+action_schema), makes one batched model call, parses every reply into an action of the world's `Action`
+model (or the agent's no-op), then calls `apply` once with all actions together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Mapping, TypeVar
+
+import numpy as np
+from pydantic import BaseModel
+
+from sim import codec
+
+S = TypeVar("S")
+A = TypeVar("A", bound=BaseModel)
+
+
+@dataclass
+class Outcome(Generic[S]):
+    """What `apply` (or a legend) returns: the new state and what happened, as JSON-able event dicts.
+    Every event has a "kind"; worlds add whatever keys their viewers and checks need."""
+
+    state: S
+    events: list[dict] = field(default_factory=list)
+
+
+class World(Generic[S, A]):
+    """A turn-based world. Override the hooks below; the engine guarantees:
+
+    - hooks get the engine's rng and nothing else random, so same seed + same replies -> same run;
+    - `apply` receives one action per live agent (unreadable replies are already the agent's `noop`);
+    - states are only ever passed forward: `apply` must return a new state and not mutate its input.
+    """
+
+    name: ClassVar[str]
+    Action: ClassVar[type[BaseModel]]  # one pydantic model: the JSON schema for decoding AND validation
+    briefing: ClassVar[str] = ""  # shared prompt part: rules and action format, identical for all agents
+    example: ClassVar[str] = "{}"  # one worked example reply (JSON text), shown to models
+    legends: ClassVar[Mapping[str, str]] = {}  # injectable events: name -> one-line description
+
+    def __init__(self, agents: int | None = None, **params: Any):
+        self.n_agents = agents
+        self.params = params
+
+    # --- hooks every world implements -------------------------------------------------------------
+    def initial_state(self, rng: np.random.Generator) -> S:
+        raise NotImplementedError
+
+    def agents(self, state: S) -> list[str]:
+        """Names of the agents that act this turn."""
+        raise NotImplementedError
+
+    def observe(self, state: S, agent: str) -> str:
+        """Short per-agent text: what this agent knows now."""
+        raise NotImplementedError
+
+    def noop(self, agent: str) -> A:
+        """What an unreadable or infeasible reply becomes."""
+        raise NotImplementedError
+
+    def apply(self, state: S, actions: Mapping[str, A], rng: np.random.Generator) -> Outcome[S]:
+        raise NotImplementedError
+
+    # --- hooks with defaults ----------------------------------------------------------------------
+    def action_schema(self, state: S, agent: str) -> dict:
+        """JSON schema of what THIS agent may do now; narrow it so a constrained decoder cannot express
+        an impossible or self-defeating action. Default: the Action model's schema."""
+        return self.Action.model_json_schema()
+
+    def check(self, state: S, agent: str, action: A) -> str | None:
+        """Why this well-formed action is infeasible for this agent now, or None if it is fine."""
+        return None
+
+    def role(self, state: S, agent: str) -> str:
+        """The agent's group (a trade, a team): councils assign backends by it, viewers colour by it."""
+        return ""
+
+    def heuristic(self, state: S, agent: str, rng: np.random.Generator) -> dict:
+        """A sensible baseline decision as an action dict (the scripted policy's brain)."""
+        return self.noop(agent).model_dump(mode="json")
+
+    def metrics(self, state: S, events: list[dict]) -> dict[str, Any]:
+        """World numbers recorded every turn (flat numbers, or dicts of numbers)."""
+        return {}
+
+    def legend(self, state: S, name: str, text: str | None = None) -> Outcome[S]:
+        """Start legend `name` now (`text`: a player's custom rumour). Unknown names raise KeyError."""
+        raise KeyError(name)
+
+    def done(self, state: S) -> bool:
+        """True when the world has ended (e.g. a collapse); the engine stops after this turn."""
+        return False
+
+    def invariants(self, state: S, previous: S, events: list[dict]) -> list[str]:
+        """Broken rules after a turn, as messages (checked by tests and sim.checks)."""
+        return []
+
+    def to_json(self, state: S) -> dict:
+        return codec.encode(state)
+
+    def from_json(self, data: dict) -> S:
+        return codec.decode(self.state_type(), data)
+
+    def state_type(self) -> type:
+        """The class of this world's state; the default reads it from initial_state's annotation."""
+        return codec.return_type(type(self).initial_state)
+
+    def config(self) -> dict:
+        """What rebuilds this world: its name, agent count and parameters (written to trace headers)."""
+        return {"world": self.name, "agents": self.n_agents, **self.params}

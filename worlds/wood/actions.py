@@ -1,0 +1,76 @@
+"""What a creature may say each turn, as one pydantic model (validation) and a per-creature JSON schema
+(constrained decoding) that only admits orders this creature can sensibly place now."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from worlds.wood.state import GOODS, WoodState
+
+MAX_ORDERS = 3
+MAX_QTY = 10
+MAX_PRICE = 99
+SAY_CHARS = 60
+
+Good = Literal["acorns", "honey", "berries", "mushrooms", "firewood"]
+
+
+class Order(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    side: Literal["buy", "sell"]
+    good: Good
+    qty: int = Field(ge=1, le=MAX_QTY)
+    price: int = Field(ge=1, le=MAX_PRICE)  # limit: most a buyer pays, least a seller takes
+
+
+class WoodAction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    orders: list[Order] = Field(default_factory=list, max_length=MAX_ORDERS)
+    say: str = ""
+
+    @field_validator("say", mode="before")
+    @classmethod
+    def _one_short_line(cls, value: object) -> str:
+        # gossip reaches other creatures' prompts: keep it one printable line, short
+        text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+        return " ".join(text.split())[:SAY_CHARS]
+
+
+def creature_schema(state: WoodState, i: int) -> dict:
+    """JSON schema for creature i now: it may buy any good but its own, sell only goods it holds, bid
+    at most the pebbles it has."""
+    own = int(state.trade[i])
+    pebbles = int(state.pebbles[i])
+    variants = []
+    buyable = [g for k, g in enumerate(GOODS) if k != own]
+    if pebbles > 0:
+        variants.append(_order("buy", buyable, MAX_QTY, min(pebbles, MAX_PRICE)))
+    held = [g for k, g in enumerate(GOODS) if state.stock[i, k] > 0]
+    if held:
+        most = int(min(MAX_QTY, state.stock[i].max()))
+        variants.append(_order("sell", held, most, MAX_PRICE))
+    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    return {
+        "type": "object",
+        "properties": {
+            "orders": {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0},
+            "say": {"type": "string", "maxLength": SAY_CHARS},
+        },
+        "required": ["orders", "say"],
+        "additionalProperties": False,
+    }
+
+
+def _order(side: str, goods: list[str], max_qty: int, max_price: int) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "side": {"type": "string", "enum": [side]},
+            "good": {"type": "string", "enum": goods},
+            "qty": {"type": "integer", "minimum": 1, "maximum": max(1, max_qty)},
+            "price": {"type": "integer", "minimum": 1, "maximum": max(1, max_price)},
+        },
+        "required": ["side", "good", "qty", "price"],
+        "additionalProperties": False,
+    }

@@ -1,0 +1,56 @@
+"""The wood's state: plain data, one numpy column per creature so 10 000 creatures stay cheap."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+GOODS = ("acorns", "honey", "berries", "mushrooms", "firewood")
+FOODS = GOODS[:4]
+FIREWOOD = GOODS.index("firewood")
+SEASONS = ("spring", "summer", "autumn", "winter")
+
+
+@dataclass
+class WoodState:
+    turn: int
+    names: list[str]
+    kinds: list[str]  # the animal each creature is (drawn by viewers)
+    personality: list[str]
+    trade: np.ndarray  # (N,) int: index into GOODS of what each creature makes
+    pebbles: np.ndarray  # (N,) int
+    stock: np.ndarray  # (N, G) int
+    mood: np.ndarray  # (N,) float in [0, 1]
+    prices: np.ndarray  # (G,) float: the market's current price per good
+    last_prices: np.ndarray  # (G,) float: a turn earlier, for trends
+    ate: np.ndarray  # (N,) int: distinct foods eaten last turn
+    cold: np.ndarray  # (N,) int: 1 if the creature had no firewood to burn last winter turn
+    season: str = "spring"
+    effects: list[dict] = field(default_factory=list)  # legend effects, see legends.py
+    gossip: list[list[str]] = field(default_factory=list)  # recent [speaker, line]
+    rumours: list[str] = field(default_factory=list)  # recent legend and player rumours
+
+    def copy(self) -> "WoodState":
+        return replace(
+            self,
+            trade=self.trade.copy(),
+            pebbles=self.pebbles.copy(),
+            stock=self.stock.copy(),
+            mood=self.mood.copy(),
+            prices=self.prices.copy(),
+            last_prices=self.last_prices.copy(),
+            ate=self.ate.copy(),
+            cold=self.cold.copy(),
+            effects=[dict(e) for e in self.effects],
+            gossip=[list(g) for g in self.gossip],
+            rumours=list(self.rumours),
+        )
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Creature name -> row in the columns (built once per state)."""
+        return {name: i for i, name in enumerate(self.names)}
+
+    def wealth(self) -> np.ndarray:
+        return self.pebbles + self.stock @ self.prices

@@ -1,0 +1,259 @@
+"""The Thousand Token Wood: creatures who each make one good and must trade for the rest.
+
+Scarcity is designed in: each food is made by a fifth of the creatures but every creature wants one of
+each, food rots, and in winter everyone burns firewood that only woodcutters make.
+
+One turn, in order: the market clears every order at once; creatures eat (one of each food they hold);
+in winter they burn one firewood; goods rot; creatures make their goods; moods move; prices move.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from sim.metrics import gini
+from sim.world import Outcome, World
+from worlds.wood import legends, market, text, trader
+from worlds.wood.actions import WoodAction, creature_schema
+from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
+
+NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn", "Hazel", "Fern", "Rowan", "Sorrel", "Burdock",
+         "Tansy", "Yarrow", "Alder", "Briar", "Nettle", "Sedge", "Willow", "Aspen", "Heather", "Linden"]
+KINDS = ["squirrel", "badger", "hedgehog", "mole", "beaver"]  # by trade, in GOODS order
+PERSONALITIES = ["cautious", "greedy", "generous", "chatty", "bold"]
+MAKES = [3, 2, 3, 3, 2]  # units per turn of each good, per maker
+ROT = [0.05, 0.02, 0.3, 0.2, 0.01]  # chance per unit per turn
+WINTER_WOOD = 0.5  # woodcutters make half as much in the snow
+MOOD_BY_FOODS = [0.15, 0.4, 0.6, 0.75, 0.9]  # mood a creature drifts towards, by kinds of food eaten
+COLD = 0.35  # mood lost by a creature without fire in winter
+MOOD_PULL = 0.35  # how far mood moves towards its target each turn (mean-reverting, never a spiral)
+PRICE_PULL = 0.7  # weight of this turn's clearing price in the market price
+KEEP_GOSSIP = 6
+
+
+class WoodWorld(World[WoodState, WoodAction]):
+    name = "wood"
+    Action = WoodAction
+    briefing = text.BRIEFING
+    example = text.json.dumps(text.EXAMPLE)
+    legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
+
+    def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20, **params):
+        super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles, **params)
+        if self.n_agents < 1:
+            raise ValueError("the wood needs at least 1 creature")
+        self.season_turns = season_turns
+        self.start_pebbles = pebbles
+
+    # --- setup and views ---------------------------------------------------------------------------
+    def initial_state(self, rng: np.random.Generator) -> WoodState:
+        n = self.n_agents
+        trade = np.arange(n) % len(GOODS)
+        stock = np.zeros((n, len(GOODS)), dtype=np.int64)
+        stock[np.arange(n), trade] = 3
+        personality = [PERSONALITIES[(i + i // len(GOODS)) % len(PERSONALITIES)] for i in range(n)]
+        pebbles = np.full(n, self.start_pebbles, dtype=np.int64) + rng.integers(-3, 4, n)
+        prices = np.asarray(trader.CUSTOMARY)
+        return WoodState(
+            turn=0,
+            names=[NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f"-{i // len(NAMES)}") for i in range(n)],
+            kinds=[KINDS[k] for k in trade],
+            personality=personality,
+            trade=trade,
+            pebbles=pebbles,
+            stock=stock,
+            mood=np.full(n, 0.5),
+            prices=prices.copy(),
+            last_prices=prices.copy(),
+            ate=np.full(n, 1, dtype=np.int64),
+            cold=np.zeros(n, dtype=np.int64),
+            season=SEASONS[0],
+        )
+
+    def agents(self, state: WoodState) -> list[str]:
+        return state.names
+
+    def observe(self, state: WoodState, agent: str) -> str:
+        return text.observe(state, state.position[agent], self.season_turns)
+
+    def action_schema(self, state: WoodState, agent: str) -> dict:
+        return creature_schema(state, state.position[agent])
+
+    def noop(self, agent: str) -> WoodAction:
+        return WoodAction()
+
+    def role(self, state: WoodState, agent: str) -> str:
+        return GOODS[int(state.trade[state.position[agent]])]
+
+    def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
+        return trader.decide(state, state.position[agent], rng, self.season_turns)
+
+    def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
+        i = state.position[agent]
+        own = GOODS[int(state.trade[i])]
+        sides: dict[str, str] = {}
+        for order in action.orders:
+            k = GOODS.index(order.good)
+            if order.side == "buy" and order.good == own:
+                return f"buys {own}, which it makes"
+            if order.side == "sell" and state.stock[i, k] == 0:
+                return f"sells {order.good} but holds none"
+            if sides.setdefault(order.good, order.side) != order.side:
+                return f"both buys and sells {order.good}"
+        return None
+
+    # --- the turn ----------------------------------------------------------------------------------
+    def apply(self, state: WoodState, actions: Mapping[str, WoodAction], rng: np.random.Generator) -> Outcome[WoodState]:
+        s = state.copy()
+        events: list[dict] = []
+        fills = self._trade(s, actions, rng, events)
+        self._eat_and_burn(s, events)
+        self._rot(s, rng, events)
+        self._make(s, rng, events)
+        self._feel(s)
+        self._move_prices(s, fills)
+        s.turn += 1
+        s.effects = [e for e in s.effects if e["until"] > s.turn]
+        s.season = "winter" if legends.forced_winter(s.effects, s.turn) else self.season_of(s.turn)
+        return Outcome(s, events)
+
+    def season_of(self, turn: int) -> str:
+        return SEASONS[(turn // self.season_turns) % len(SEASONS)]
+
+    def _trade(self, s: WoodState, actions, rng, events) -> dict[int, tuple[market.Book, market.Fill | None]]:
+        books = {k: market.Book([], [], [], [], [], []) for k in range(len(GOODS))}
+        for agent, action in actions.items():
+            i = s.position[agent]
+            budget = int(s.pebbles[i])  # escrow: bids can never spend more than the creature has
+            offered = [0] * len(GOODS)
+            for o in action.orders:
+                k = GOODS.index(o.good)
+                book = books[k]
+                if o.side == "buy":
+                    qty = min(o.qty, budget // o.price)
+                    if qty > 0:
+                        budget -= qty * o.price
+                        book.bid_who.append(i), book.bid_qty.append(qty), book.bid_price.append(o.price)
+                else:
+                    qty = min(o.qty, int(s.stock[i, k]) - offered[k])
+                    if qty > 0:
+                        offered[k] += qty
+                        book.ask_who.append(i), book.ask_qty.append(qty), book.ask_price.append(o.price)
+            if action.say:
+                s.gossip.append([agent, action.say])
+        s.gossip = s.gossip[-KEEP_GOSSIP:]
+        fills = {}
+        for k, book in books.items():
+            fill = market.clear(k, book, rng)
+            fills[k] = (book, fill)
+            if fill is None:
+                continue
+            for i, units in fill.buyers:
+                s.stock[i, k] += units
+                s.pebbles[i] -= units * fill.price
+            for i, units in fill.sellers:
+                s.stock[i, k] -= units
+                s.pebbles[i] += units * fill.price
+            events.append({
+                "kind": "trade", "good": GOODS[k], "price": fill.price,
+                "units": sum(u for _, u in fill.buyers),
+                "buyers": [[s.names[i], u] for i, u in fill.buyers],
+                "sellers": [[s.names[i], u] for i, u in fill.sellers],
+            })
+        return fills
+
+    def _eat_and_burn(self, s: WoodState, events) -> None:
+        foods = len(FOODS)
+        eaten = (s.stock[:, :foods] > 0).astype(np.int64)
+        s.stock[:, :foods] -= eaten
+        s.ate = eaten.sum(1)
+        events.extend({"kind": "eat", "good": FOODS[k], "units": int(u)} for k, u in enumerate(eaten.sum(0)) if u)
+        if s.season == "winter":
+            burned = (s.stock[:, FIREWOOD] > 0).astype(np.int64)
+            s.stock[:, FIREWOOD] -= burned
+            s.cold = 1 - burned
+            if burned.any():
+                events.append({"kind": "burn", "good": "firewood", "units": int(burned.sum())})
+            if s.cold.any():
+                events.append({"kind": "cold", "creatures": [s.names[i] for i in np.flatnonzero(s.cold)][:50],
+                               "count": int(s.cold.sum())})
+        else:
+            s.cold = np.zeros_like(s.cold)
+
+    def _rot(self, s: WoodState, rng, events) -> None:
+        rate = np.minimum(np.asarray(ROT) * legends.multiplier(s.effects, s.turn, "rot"), 1.0)
+        rotted = rng.binomial(s.stock, rate)
+        s.stock -= rotted
+        events.extend({"kind": "rot", "good": GOODS[k], "units": int(u)} for k, u in enumerate(rotted.sum(0)) if u)
+
+    def _make(self, s: WoodState, rng, events) -> None:
+        rate = np.asarray(MAKES, dtype=float) * legends.multiplier(s.effects, s.turn, "grow")
+        if s.season == "winter":
+            rate[FIREWOOD] *= WINTER_WOOD
+        # stochastic rounding keeps fractional shocks (a drought's 0.6) fair on average
+        base = rate[s.trade]
+        made = np.floor(base + rng.random(base.size)).astype(np.int64)
+        s.stock[np.arange(len(made)), s.trade] += made
+        totals = np.bincount(s.trade, weights=made, minlength=len(GOODS))
+        events.extend({"kind": "make", "good": GOODS[k], "units": int(u)} for k, u in enumerate(totals) if u)
+
+    def _feel(self, s: WoodState) -> None:
+        target = np.asarray(MOOD_BY_FOODS)[s.ate] - COLD * s.cold
+        s.mood = np.clip(s.mood + MOOD_PULL * (target - s.mood), 0.0, 1.0)
+
+    def _move_prices(self, s: WoodState, fills) -> None:
+        s.last_prices = s.prices.copy()
+        for k, (book, fill) in fills.items():
+            price = s.prices[k]
+            if fill is not None:
+                price = (1 - PRICE_PULL) * price + PRICE_PULL * fill.price
+            elif book.bid_price and book.ask_price:  # bids below asks: meet in the middle
+                price += 0.3 * ((max(book.bid_price) + min(book.ask_price)) / 2 - price)
+            elif book.bid_price and max(book.bid_price) > price:  # unmet demand pulls the price up
+                price += 0.3 * (max(book.bid_price) - price)
+            elif book.ask_price and min(book.ask_price) < price:  # unsold supply pulls it down
+                price += 0.3 * (min(book.ask_price) - price)
+            s.prices[k] = max(round(float(price), 3), 0.5)
+
+    # --- legends, metrics, rules -------------------------------------------------------------------
+    def legend(self, state: WoodState, name: str, text: str | None = None) -> Outcome[WoodState]:
+        s = state.copy()
+        effects, line = legends.start(name, s.turn, text)
+        s.effects.extend(effects)
+        s.rumours = (s.rumours + [line])[-4:]
+        if legends.forced_winter(s.effects, s.turn):
+            s.season = "winter"
+        return Outcome(s, [{"kind": "rumour", "text": line}])
+
+    def metrics(self, state: WoodState, events: list[dict]) -> dict:
+        trades = [e for e in events if e["kind"] == "trade"]
+        return {
+            "gini": round(gini(state.wealth()), 4),
+            "trades": sum(len(e["buyers"]) for e in trades),
+            "volume": sum(e["units"] for e in trades),
+            "turnover": sum(e["units"] * e["price"] for e in trades),
+            "prices": {g: float(state.prices[k]) for k, g in enumerate(GOODS)},
+            "mood": round(float(state.mood.mean()), 4),
+            "well_fed": int((state.ate >= 2).sum()),
+            "cold": int(state.cold.sum()),
+        }
+
+    def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
+        broken = []
+        if (state.pebbles < 0).any() or (state.stock < 0).any():
+            broken.append("a creature holds negative pebbles or goods")
+        if state.pebbles.sum() != previous.pebbles.sum():
+            broken.append(f"pebbles not conserved: {previous.pebbles.sum()} -> {state.pebbles.sum()}")
+        expected = previous.stock.sum(0).copy()
+        sign = {"make": 1, "eat": -1, "burn": -1, "rot": -1}
+        for e in events:
+            if e["kind"] in sign:
+                expected[GOODS.index(e["good"])] += sign[e["kind"]] * e["units"]
+        if (expected != state.stock.sum(0)).any():
+            broken.append(f"goods not conserved: expected {expected.tolist()}, found {state.stock.sum(0).tolist()}")
+        if not np.isfinite(state.prices).all() or (state.prices <= 0).any():
+            broken.append(f"prices must be positive and finite: {state.prices.tolist()}")
+        if ((state.mood < 0) | (state.mood > 1)).any():
+            broken.append("mood outside [0, 1]")
+        return broken
