@@ -13,6 +13,7 @@ from typing import Any
 
 WORLDS = "smallworlds.worlds"
 POLICIES = "smallworlds.policies"
+SINGULAR = {WORLDS: "world", POLICIES: "policy"}
 
 
 class UnknownName(LookupError):
@@ -26,7 +27,7 @@ def names(group: str) -> list[str]:
 def load(group: str, name: str) -> Any:
     found = [ep for ep in entry_points(group=group) if ep.name == name]
     if not found:
-        kind = group.rsplit(".", 1)[-1].rstrip("s")
+        kind = SINGULAR.get(group, group)
         raise UnknownName(f"unknown {kind} {name!r} (installed: {', '.join(names(group)) or 'none'})")
     return found[0].load()
 

@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from agents.policies import scripted
+from sim import Engine
+from sim.policy import PolicyOptions
+from worlds.wood import WoodWorld
+
+
+@pytest.fixture
+def wood():
+    return WoodWorld(agents=5)
+
+
+def run_wood(turns=30, seed=7, agents=5, policy=None, **engine_kwargs):
+    """A scripted wood run, as a list of Turn records."""
+    world = WoodWorld(agents=agents)
+    policy = policy or scripted(PolicyOptions(seed=seed))
+    return list(Engine(world, policy, seed=seed, **engine_kwargs).run(turns))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
