@@ -27,6 +27,8 @@ def encode(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: encode(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if not obj or isinstance(obj[0], (str, int, float)):  # state lists are homogeneous: copy flat ones
+            return list(obj)
         return [encode(v) for v in obj]
     return obj
 

@@ -108,7 +108,7 @@ class Engine:
         record = Turn(t, world.to_json(self.state), decisions, events, metrics, began)
         self.turn += 1
         if self.recorder:
-            self.recorder.write(record, self._checkpoint())
+            self.recorder.write(record, self._checkpoint(record.state))
         return record
 
     def close(self) -> None:
@@ -128,7 +128,7 @@ class Engine:
         engine.seed = checkpoint["seed"]
         engine.config = checkpoint["config"]
         engine.rng = np.random.default_rng()
-        engine.rng.bit_generator.state = checkpoint["rng"]
+        engine.rng.bit_generator.state = json.loads(checkpoint["rng"])
         engine.state = world.from_json(checkpoint["state"])
         engine.turn = checkpoint["turn"]
         engine.scheduled = {int(t): n for t, n in checkpoint["scheduled"].items()}
@@ -155,13 +155,13 @@ class Engine:
             error = f"policy failed: {type(exc).__name__}: {exc}"[:300]
             return Batch({a.agent: Reply(text=None, error=error) for a in asks})
 
-    def _checkpoint(self) -> dict:
+    def _checkpoint(self, state_json: dict) -> dict:
         return {
             "seed": self.seed,
             "config": self.config,
             "turn": self.turn,
-            "state": self.world.to_json(self.state),
-            "rng": self.rng.bit_generator.state,
+            "state": state_json,
+            "rng": json.dumps(self.rng.bit_generator.state),  # 128-bit integers: kept as text
             "scheduled": {str(t): n for t, n in self.scheduled.items()},
             "pending": self.pending,
             "seconds": time.perf_counter() - self.started,

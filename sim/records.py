@@ -1,7 +1,7 @@
 """Turn records: what the engine yields, what traces store, what viewers draw. Plain JSON-able data."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["valid", "repaired", "noop"]
@@ -35,7 +35,8 @@ class Turn:
     legends: list[str] = field(default_factory=list)  # legends that began this turn
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The JSON form (shallow: the state and events are already plain JSON data)."""
+        return {**vars(self), "decisions": [vars(d).copy() for d in self.decisions]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Turn":

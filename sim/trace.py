@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -26,8 +25,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so a reader sees the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -75,7 +74,7 @@ class Recorder:
         return rec
 
     def write(self, turn: Turn, checkpoint: dict) -> None:
-        self._trace.write(dump_line(turn.to_json()))
+        self._trace.write(dump_line(turn))  # orjson writes dataclasses natively, no intermediate dicts
         self._trace.flush()
         row = {"turn": float(turn.turn), **flatten(turn.metrics)}
         if not self._columns:

@@ -33,7 +33,10 @@ class WoodAction(BaseModel):
     @classmethod
     def _one_short_line(cls, value: object) -> str:
         # gossip reaches other creatures' prompts: keep it one printable line, short
-        text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+        text = str(value or "")
+        if text.isprintable() and len(text) <= SAY_CHARS and "  " not in text and text == text.strip():
+            return text
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
         return " ".join(text.split())[:SAY_CHARS]
 
 

@@ -45,6 +45,7 @@ class WoodWorld(World[WoodState, WoodAction]):
             raise ValueError("the wood needs at least 1 creature")
         self.season_turns = season_turns
         self.start_pebbles = pebbles
+        self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
 
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> WoodState:
@@ -87,7 +88,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         return GOODS[int(state.trade[state.position[agent]])]
 
     def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
-        return trader.decide(state, state.position[agent], rng, self.season_turns)
+        if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
+            self._outlook = (state, trader.outlook(state, self.season_turns))
+        return trader.decide(state, state.position[agent], rng, self._outlook[1])
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
         i = state.position[agent]

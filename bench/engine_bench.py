@@ -1,0 +1,59 @@
+"""Engine cost per turn with the scripted policy: everything but the model, for 5 to 10 000 agents.
+
+    python -m bench.engine_bench [--agents 5,50,500,1000,10000] [--turns 20] [--json out.json]
+
+Reports the median turn time (ms) after two warm-up turns, without and with the trace being written, and
+the time per agent so linear growth is visible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+
+from agents.policies import scripted
+from bench.machine import machine_info
+from sim import Engine
+from sim.policy import PolicyOptions
+from worlds.wood import WoodWorld
+
+WARMUP = 2
+
+
+def turn_ms(agents: int, turns: int, out: str | None) -> float:
+    engine = Engine(WoodWorld(agents=agents), scripted(PolicyOptions(seed=1)), seed=1, out=out)
+    times = []
+    for _ in range(turns + WARMUP):
+        start = time.perf_counter()
+        engine.step()
+        times.append(time.perf_counter() - start)
+    engine.close()
+    return 1000 * statistics.median(times[WARMUP:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", default="5,50,500,1000,10000")
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    rows = []
+    for n in [int(x) for x in args.agents.split(",")]:
+        turns = max(3, args.turns if n <= 1000 else args.turns // 4)
+        with tempfile.TemporaryDirectory() as out:
+            bare, traced = turn_ms(n, turns, None), turn_ms(n, turns, out)
+        rows.append({"agents": n, "turn_ms": round(bare, 2), "turn_ms_traced": round(traced, 2),
+                     "us_per_agent": round(1000 * bare / n, 1)})
+    print("| agents | ms/turn | ms/turn with trace | µs per agent |")
+    print("|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['agents']} | {r['turn_ms']} | {r['turn_ms_traced']} | {r['us_per_agent']} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"suite": "engine", "machine": machine_info(), "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
