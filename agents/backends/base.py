@@ -21,7 +21,3 @@ class BackendUnavailable(Exception):
     """A backend that cannot start because of something the user can fix (a package to install, a model
     path, a server URL). The message is one line that says what to do."""
 
-
-class BackendUnavailable(Exception):
-    """A backend cannot start for a reason the user can fix (package missing, model path wrong, server down).
-    The message is one line that says what to install or set; the CLI prints it instead of a traceback."""
