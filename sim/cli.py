@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run(sub.add_parser("run", help="run a world headless, writing a trace"))
     add_replay(sub.add_parser("replay", help="re-run a trace from its recorded replies and compare states"))
+    from sim import sweep  # sim.sweep builds on this module's helpers, so it is imported once they exist
+    sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
     for ep_name in registry.names(COMMANDS):
         registry.load(COMMANDS, ep_name).add(sub.add_parser(ep_name))
     try:
@@ -135,10 +137,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.world}-{args.seed}")
     if args.turns < 0:
         raise UsageError("--turns must be >= 0")
-    if args.resume:
+    if args.resume and (out / CHECKPOINT).exists():
         engine = resume_engine(out, args)
     else:
-        if (out / TRACE).exists():
+        if args.resume and started_turns(out):
+            raise UsageError(f"cannot resume: {out} has turns but no {CHECKPOINT}")
+        if not args.resume and (out / TRACE).exists():
             raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
         check_writable(out)
         world = make_world(args.world, args.agents, world_params(args.set))
@@ -156,9 +160,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def started_turns(out: Path) -> bool:
+    """Whether a run in `out` got past its header (a run killed before its first turn restarts cleanly)."""
+    return (out / TRACE).exists() and next(iter_turns(out / TRACE), None) is not None
+
+
 def resume_engine(out: Path, args: argparse.Namespace) -> Engine:
-    if not (out / CHECKPOINT).exists():
-        raise UsageError(f"nothing to resume: {out / CHECKPOINT} does not exist")
     config = read_header(out / TRACE)["config"]
     world = make_world(config["world"], config.get("agents"), _world_params(config))
     opts = PolicyOptions(backend=config.get("backend", "auto"), model=config.get("model"), url=config.get("url"),

@@ -111,7 +111,6 @@ def test_cli_run_resume_continues_a_killed_run(tmp_path):
     (["run", "--policy", "telepathy"], "unknown policy 'telepathy'"),
     (["run", "--agents", "0"], "at least 1 creature"),
     (["run", "--set", "season_turns"], "KEY=VALUE"),
-    (["run", "--resume", "--out", "nowhere"], "nothing to resume"),
     (["replay", "missing.jsonl"], "no trace"),
 ])
 def test_user_mistakes_get_one_line_and_exit_code_2(tmp_path, args, message):

@@ -1,0 +1,63 @@
+"""`--backend auto|vllm|openai|modal|embedded` -> a backend object, saying in one line which and why.
+
+auto picks: a server URL configured -> openai; a CUDA GPU with vLLM -> vllm with the default model;
+otherwise vLLM on the CPU with the tiny model embedded in a PyPI package (no network, ever).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from agents.backends.base import Backend, BackendUnavailable
+from sim.policy import PolicyOptions
+
+DEFAULT_GPU_MODEL = "Qwen/Qwen2.5-3B-Instruct"
+URL_ENV = "SMALLWORLDS_URL"
+KINDS = ("auto", "vllm", "embedded", "openai", "modal")
+
+
+def choose(opts: PolicyOptions) -> Backend:
+    kind = opts.backend
+    url = opts.url or os.environ.get(URL_ENV)
+    if kind == "auto":
+        if url:
+            kind, why = "openai", f"a server URL is set ({url})"
+        elif cuda_with_vllm():
+            kind, why = "vllm", f"a CUDA GPU and vLLM are here; model {opts.model or DEFAULT_GPU_MODEL}"
+        else:
+            kind, why = "embedded", "no GPU and no server URL: the tiny embedded model on vLLM's CPU backend"
+        opts.announce(f"backend: {kind} ({why})")
+    if kind == "openai":
+        from agents.backends.openai import OpenAIBackend
+
+        if not url:
+            raise BackendUnavailable(f"the openai backend needs --url or {URL_ENV} (an OpenAI-compatible /v1 base URL)")
+        backend = OpenAIBackend(url, opts.model or "", temperature=opts.temperature)
+        backend.check()
+        return backend
+    if kind in ("vllm", "embedded"):
+        from agents.backends.vllm import VLLMBackend
+
+        model = opts.model
+        if model is None:
+            model = DEFAULT_GPU_MODEL if kind == "vllm" and cuda_with_vllm() else _embedded()
+        return VLLMBackend(model, temperature=opts.temperature, seed=opts.seed)
+    if kind == "modal":
+        from agents.backends.modal import ModalBackend
+
+        return ModalBackend()
+    raise BackendUnavailable(f"unknown backend {kind!r} (choose from {', '.join(KINDS)})")
+
+
+def _embedded() -> str:
+    from agents.embedded import embedded_model_path
+
+    return embedded_model_path()
+
+
+def cuda_with_vllm() -> bool:
+    if importlib.util.find_spec("vllm") is None or importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
