@@ -36,6 +36,11 @@ class Outlook:
     value: list[float]  # market price stretched by sentiment
     worth: list[float]  # most anyone pays: customary price stretched by sentiment and scarcity
     fuel_need: int  # firewood a non-woodcutter wants in hand now
+    # the state's columns as Python lists: indexing numpy arrays one scalar at a time is slow
+    trade: list[int]
+    stock: list[list[int]]
+    pebbles: list[int]
+    hungry: list[bool]  # ate fewer than two foods or went cold last turn
 
 
 def outlook(state: WoodState, season_turns: int) -> Outlook:
@@ -50,16 +55,20 @@ def outlook(state: WoodState, season_turns: int) -> Outlook:
         [max(p * (1.0 + s), 0.5) for p, s in zip(prices, sentiment)],
         [c * (1.0 + s) * SCARCITY_PREMIUM for c, s in zip(CUSTOMARY, sentiment)],
         fuel,
+        state.trade.tolist(),
+        state.stock.tolist(),
+        state.pebbles.tolist(),
+        ((state.ate < 2) | (state.cold > 0)).tolist(),
     )
 
 
 def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) -> dict:
-    own = int(state.trade[i])
-    stock = state.stock[i].tolist()
+    own = view.trade[i]
+    stock = view.stock[i]
     sent, value = view.sentiment, view.value
     jitter = rng.random(len(GOODS) + 1).tolist()  # one draw per creature, spread over its orders
     markup = MARKUP.get(state.personality[i], 1.0)
-    urgency = 1.3 if state.ate[i] < 2 or state.cold[i] else 1.1
+    urgency = 1.3 if view.hungry[i] else 1.1
     sells, buys, say = [], [], None
 
     # sell: panic-dump goods under a bad rumour, else the surplus of what it makes
@@ -77,7 +86,7 @@ def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) ->
         say = say or LINES["sell"].format(good=GOODS[own].capitalize(), price=max(1, round(price)))
 
     # buy: firewood for the winter first, then foods it lacks, then speculation on a craze
-    budget = int(state.pebbles[i])
+    budget = view.pebbles[i]
     wants = []
     if own != FIREWOOD and view.fuel_need > stock[FIREWOOD]:
         wants.append((FIREWOOD, view.fuel_need - stock[FIREWOOD], 1.4 if state.season == "winter" else 1.2))
