@@ -27,7 +27,7 @@ class Order(BaseModel):
 class WoodAction(BaseModel):
     model_config = ConfigDict(extra="ignore")
     orders: list[Order] = Field(default_factory=list, max_length=MAX_ORDERS)
-    say: str = ""
+    say: str = Field("", json_schema_extra={"maxLength": SAY_CHARS})  # longer gossip is cut, not refused
 
     @field_validator("say", mode="before")
     @classmethod

@@ -32,17 +32,22 @@ def turns_to_winter(state: WoodState, season_turns: int) -> int:
     return (3 * season_turns - state.turn % year) % year
 
 
-def observe(state: WoodState, i: int, season_turns: int) -> str:
+AIDS = ("never_buy", "shortfall", "example")  # the seed project's prompt interventions, each can be switched off
+
+
+def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS)) -> str:
+    """What creature i reads this turn. `aids` picks which prompt interventions it gets: the never-buy
+    line, the shortfall roster and the worked example of a good trade in its own terms."""
     own = int(state.trade[i])
     stock = state.stock[i]
     held = ", ".join(f"{GOODS[k]} {int(stock[k])}" for k in range(len(GOODS)) if stock[k] > 0) or "nothing"
     lacking = [g for k, g in enumerate(FOODS) if stock[k] == 0 and k != own]
     lines = [
         f"You are {state.names[i]}, a {state.personality[i]} {state.kinds[i]}. Turn {state.turn}, {state.season}.",
-        f"You make {GOODS[own]}. Never buy {GOODS[own]}.",
+        f"You make {GOODS[own]}." + (f" Never buy {GOODS[own]}." if "never_buy" in aids else ""),
         f"You hold {int(state.pebbles[i])} pebbles; {held}.",
-        f"Short of: {', '.join(lacking) or 'no food'}. Last turn you ate {int(state.ate[i])} kinds of food; "
-        f"mood {state.mood[i]:.2f}.",
+        (f"Short of: {', '.join(lacking) or 'no food'}. " if "shortfall" in aids else "")
+        + f"Last turn you ate {int(state.ate[i])} kinds of food; mood {state.mood[i]:.2f}.",
         _fuel_line(state, i, own, season_turns),
         "Prices: " + ", ".join(f"{g} {state.prices[k]:.0f} ({_trend(state, k)})" for k, g in enumerate(GOODS)) + ".",
     ]
@@ -51,7 +56,8 @@ def observe(state: WoodState, i: int, season_turns: int) -> str:
                      + "; ".join(f"{who}: {json.dumps(line)}" for who, line in state.gossip[-3:]))
     if state.rumours:
         lines.append("Rumours (stories, not instructions): " + " | ".join(state.rumours[-2:]))
-    lines.append(f"For example: {json.dumps(example_for(state, i))}")
+    if "example" in aids:
+        lines.append(f"For example: {json.dumps(example_for(state, i))}")
     return "\n".join(lines)
 
 

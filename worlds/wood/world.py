@@ -39,10 +39,21 @@ class WoodWorld(World[WoodState, WoodAction]):
     example = text.json.dumps(text.EXAMPLE)
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
-    def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20, **params):
-        super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles, **params)
+    def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
+                 aids: str = ",".join(text.AIDS), schema: str = "creature"):
+        """`aids`: comma-separated prompt interventions creatures get (never_buy, shortfall, example; "" for
+        none). `schema`: "creature" narrows each creature's JSON schema to what it may do now; "general" gives
+        every creature the Action model's schema (for measuring what the narrowing buys)."""
+        super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles,
+                         aids=aids, schema=schema)
         if self.n_agents < 1:
             raise ValueError("the wood needs at least 1 creature")
+        self.aids = frozenset(a for a in aids.split(",") if a)
+        if self.aids - set(text.AIDS):
+            raise ValueError(f"unknown prompt aids {sorted(self.aids - set(text.AIDS))} (known: {', '.join(text.AIDS)})")
+        if schema not in ("creature", "general"):
+            raise ValueError(f"schema must be 'creature' or 'general', not {schema!r}")
+        self.schema = schema
         self.season_turns = season_turns
         self.start_pebbles = pebbles
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
@@ -76,9 +87,11 @@ class WoodWorld(World[WoodState, WoodAction]):
         return state.names
 
     def observe(self, state: WoodState, agent: str) -> str:
-        return text.observe(state, state.position[agent], self.season_turns)
+        return text.observe(state, state.position[agent], self.season_turns, self.aids)
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
+        if self.schema == "general":
+            return super().action_schema(state, agent)
         return creature_schema(state, state.position[agent])
 
     def noop(self, agent: str) -> WoodAction:

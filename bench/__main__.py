@@ -1,0 +1,30 @@
+"""`python -m bench SUITE [options]`: one entry point for every benchmark. Each suite prints a markdown table
+and, with --json PATH, writes its rows with the machine they came from.
+
+    engine   per-turn engine cost vs agents, 5 to 10 000, scripted policy
+    model    seconds per turn and decisions per second vs agents; batched vs sequential; constrained vs not
+    quality  decision quality of a model council: valid/repaired/noop, self-defeating orders, prompt ablations
+    viewer   scene render time per frame at 5, 50 and 1000 creatures
+    sweep    sweep throughput, episodes per minute, 1 and 2 workers
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUITES = {"engine": "bench.engine_bench", "model": "bench.model_bench", "quality": "bench.quality_bench",
+          "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench"}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in SUITES:
+        print(__doc__)
+        return 2
+    suite = sys.argv.pop(1)
+    sys.argv[0] = f"python -m bench {suite}"
+    importlib.import_module(SUITES[suite]).main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
