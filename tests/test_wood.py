@@ -145,3 +145,35 @@ def test_a_thousand_creatures_trade():
     turns = run_wood(turns=3, agents=1000)
     assert all(t.metrics["trades"] > 100 for t in turns)
     assert len(turns[-1].decisions) == 1000
+
+
+def test_prompt_aids_can_be_switched_off_one_by_one(rng):
+    full = WoodWorld()
+    bare = WoodWorld(aids="")
+    s = full.initial_state(rng)
+    assert "Never buy honey" in full.observe(s, "Clover") and "Never buy" not in bare.observe(s, "Clover")
+    assert "Short of" not in bare.observe(s, "Clover") and "For example" not in bare.observe(s, "Clover")
+    assert "For example" in WoodWorld(aids="example").observe(s, "Clover")
+    with pytest.raises(ValueError, match="unknown prompt aids"):
+        WoodWorld(aids="telepathy")
+
+
+def test_general_schema_lets_a_creature_express_what_the_narrow_one_forbids(rng):
+    s = WoodWorld().initial_state(rng)
+    general = WoodWorld(schema="general").action_schema(s, "Clover")
+    assert "honey" in general["$defs"]["Order"]["properties"]["good"]["enum"]
+    assert general["properties"]["say"]["maxLength"] == 60
+
+
+def test_audit_counts_self_defeating_orders(rng):
+    from worlds.wood.audit import mistakes
+
+    world = WoodWorld(season_turns=1)
+    s = world.initial_state(rng)
+    s.season = "winter"
+    s.stock[1, FIREWOOD] = 1
+    orders = [{"side": "buy", "good": "honey", "qty": 2, "price": 50},  # Clover makes honey; 100 > purse
+              {"side": "sell", "good": "firewood", "qty": 1, "price": 3},  # its only fire, in winter
+              {"side": "sell", "good": "berries", "qty": 1, "price": 3}]  # holds none
+    assert mistakes(s, 1, orders) == ["buys_own_good", "sells_winter_fuel", "sells_unheld", "bids_over_purse"]
+    assert mistakes(s, 1, [{"side": "sell", "good": "honey", "qty": 1, "price": 9}]) == []
