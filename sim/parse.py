@@ -46,6 +46,9 @@ def _parse(reply: Reply, world: World, state: Any, agent: str) -> tuple[Decision
         except ValidationError as exc:
             return _noop(reply, world, agent, "invalid: " + _first_error(exc))
         status, reason = "repaired", "repaired: " + _first_error(strict_error)
+    if not action.model_fields_set and _repair(text[:MAX_REPLY_CHARS]):
+        # keys, but none the Action knows (e.g. {"reply": {...}}): junk that merely validates as defaults
+        return _noop(reply, world, agent, "no field of the action in the reply")
     problem = world.check(state, agent, action)
     if problem:
         return _noop(reply, world, agent, "infeasible: " + problem)

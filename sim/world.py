@@ -90,6 +90,11 @@ class World(Generic[S, A]):
         """Start legend `name` now (`text`: a player's custom rumour). Unknown names raise KeyError."""
         raise KeyError(name)
 
+    def reward(self, state: S, previous: S, agent: str) -> float:
+        """This agent's reward for the turn from `previous` to `state` (read by sim.pettingzoo for
+        reinforcement learning; the engine never calls it)."""
+        return 0.0
+
     def done(self, state: S) -> bool:
         """True when the world has ended (e.g. a collapse); the engine stops after this turn."""
         return False

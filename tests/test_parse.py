@@ -73,3 +73,8 @@ def test_no_reply_can_raise(text):
     d = decide(WoodWorld(agents=5), text)
     assert d.status in ("valid", "repaired", "noop")
     assert (d.status == "noop") == (d.reason is not None and not d.reason.startswith("repaired"))
+
+
+def test_an_object_with_none_of_the_actions_fields_is_a_noop_not_a_repair(wood):
+    d = decide(wood, json.dumps({"reply": GOOD}))
+    assert d.status == "noop" and d.reason == "no field of the action in the reply"

@@ -1,0 +1,341 @@
+"""`check_world`: does a World subclass keep the promises the engine, the models and the viewers rely on?
+
+Like Gymnasium's `check_env`: call it on any world (tests call it on every registered one). It plays two
+seeded runs, one with the world's heuristic and one with random schema-valid actions and every legend, and
+checks along the way that:
+
+- the no-op is a valid, feasible Action that the agent's schema also admits;
+- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (object root,
+  supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
+- the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
+- `apply` and `legend` never mutate their input state;
+- the same seed and the same replies give the same run;
+- states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
+  exactly like the original;
+- the world's own `invariants` hold after every turn of both runs.
+
+Every problem is collected, then raised together as one WorldCheckError; each message names its fix.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, Sequence
+
+import jsonschema
+import numpy as np
+from pydantic import BaseModel
+
+from sim.engine import Engine
+from sim.parse import parse
+from sim.policy import Ask, Batch, Reply
+from sim.records import Turn
+from sim.schemas import decoding_problems, example
+from sim.world import Outcome, World
+
+EXAMPLES_PER_ASK = 4
+MAX_PROBLEMS = 40
+GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
+           "\x00\x01\x02\xff", '{"a": ' * 50]
+
+
+class WorldCheckError(AssertionError):
+    """A world broke promises the engine relies on; `problems` lists each one with its fix."""
+
+    def __init__(self, world: str, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"- {p}" for p in problems)
+        super().__init__(f"world {world!r} failed {len(problems)} check(s):\n{lines}")
+
+
+def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
+    """Raise WorldCheckError listing every problem found in `world` over seeded runs of `turns` turns."""
+    report = _Report()
+    if _basics(world, report):
+        scripted = _play(world, _Heuristic(seed), seed, turns, {}, report, "scripted run")
+        legends: dict[int, list[str]] = {}  # every legend once, spread over the run from turn 1
+        for k, name in enumerate(world.legends):
+            legends.setdefault(1 + k % max(turns - 1, 1), []).append(name)
+        randomly = _play(world, _RandomValid(seed), seed, turns, legends, report, "random run")
+        again = _play(world, _Heuristic(seed), seed, turns, {}, _Report(), "")
+        if [_comparable(s.turn) for s in scripted] != [_comparable(s.turn) for s in again]:
+            report.add("same seed + same replies gave a different run: draw randomness only from the rng "
+                       "passed to the hooks, and iterate in a fixed order (no sets, no id())")
+        steps = scripted + randomly
+        sampled = [s.after for s in steps[:: max(1, len(steps) // 8)]]  # about 8 states cover both runs
+        states = [world.initial_state(np.random.default_rng(seed)), *sampled]
+        for k, state in enumerate(states):
+            for n, agent in enumerate(world.agents(state)):
+                _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, garbage=k == n == 0)
+            _check_apply(world, state, seed, report)
+        _check_legends(world, states[-1], report)
+        for step in steps:
+            _check_turn(world, step, report)
+    if report.problems:
+        raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
+
+
+class _Report:
+    """Problems in the order found, each reported once (for its first agent and turn)."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self._seen: set = set()
+
+    def add(self, message: str, key: object = None) -> None:
+        key = message if key is None else key
+        if key not in self._seen and len(self.problems) < MAX_PROBLEMS:
+            self._seen.add(key)
+            self.problems.append(message)
+
+    @contextlib.contextmanager
+    def guard(self, what: str, fix: str):
+        """Turn an exception inside the block into a problem instead of ending the check. `what` may name
+        an agent and turn; the same failure of the same hook elsewhere is not reported again."""
+        try:
+            yield
+        except Exception as exc:
+            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+            self.add(f"{what} raised {type(exc).__name__}: {first_line} (fix: {fix})",
+                     key=(what.split(" for ")[0], type(exc), fix))
+
+
+# --- the world as a whole --------------------------------------------------------------------------------
+def _basics(world: World, report: _Report) -> bool:
+    """Class attributes and setup hooks; False when nothing further can run."""
+    if not isinstance(getattr(world, "name", None), str) or not world.name:
+        report.add("set the class attribute `name` to the world's registered name")
+    action = getattr(world, "Action", None)
+    if not (isinstance(action, type) and issubclass(action, BaseModel)):
+        report.add("set the class attribute `Action` to a pydantic BaseModel subclass")
+        return False
+    with report.guard("World.example", "set `example` to JSON text of one good reply the Action accepts"):
+        action.model_validate_json(world.example)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in world.legends.items()):
+        report.add("`legends` must map each legend name to a one-line description (str -> str)")
+    with report.guard("initial_state", "build the state from the rng argument only"):
+        state = world.initial_state(np.random.default_rng(0))
+        agents = world.agents(state)
+        if not agents or not all(isinstance(a, str) for a in agents) or len(set(agents)) != len(agents):
+            report.add(f"agents() must return a non-empty list of distinct names (str), got {agents!r}")
+            return False
+        return True
+    return False
+
+
+def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:
+    """A seeded engine run, recording the state before each turn so invariants can compare."""
+    steps: list[_Step] = []
+    with report.guard(f"the {label}", "see the traceback from check_world(world) run in a shell"):
+        engine = Engine(world, policy, seed=seed, legends=legends)
+        while engine.turn < turns and not world.done(engine.state):
+            before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+            turn = engine.step()
+            if _dumps(world.to_json(before)) != snapshot:
+                report.add(f"a state changed after it was passed to legend or apply ({label}, turn {turn.turn}): "
+                           "copy the state and change the copy", key=("changed in", label))
+            steps.append(_Step(label, before, engine.state, turn))
+        for key, problem in policy.problems:
+            report.add(problem, key=key)
+    return steps
+
+
+class _Step:
+    __slots__ = ("after", "before", "label", "turn")
+
+    def __init__(self, label: str, before: Any, after: Any, turn: Turn):
+        self.label, self.before, self.after, self.turn = label, before, after, turn
+
+
+class _Heuristic:
+    """The world's heuristic answered as JSON text, the way the scripted backend answers."""
+
+    salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristic's
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.problems: list[tuple] = []  # (dedup key, message)
+
+    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
+        return ask.heuristic(rng)
+
+    def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
+        rng = np.random.default_rng([self.seed, turn, *self.salt])
+        return Batch({ask.agent: self._reply(ask, rng) for ask in asks})
+
+    def _reply(self, ask: Ask, rng: np.random.Generator) -> Reply:
+        try:
+            return Reply(json.dumps(self.answer(ask, rng)))
+        except Exception as exc:  # reported as a problem; the run goes on with this agent's no-op
+            who = type(self).__name__[1:]
+            self.problems.append(((who, type(exc)), f"{who} policy failed for {ask.agent} at turn {ask.turn}: "
+                                  f"{type(exc).__name__}: {str(exc)[:200]} (fix: heuristic and action_schema "
+                                  "must work for every live agent in every state)"))
+            return Reply(None, error="check policy failed")
+
+    def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
+        return {}
+
+
+class _RandomValid(_Heuristic):
+    """Random replies that the agent's own action schema admits."""
+
+    salt = (1,)
+
+    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
+        return example(ask.schema, rng)
+
+
+# --- one agent in one state ------------------------------------------------------------------------------
+def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, report: _Report, garbage: bool):
+    at = f"for {agent} at turn {getattr(state, 'turn', '?')}"
+    with report.guard(f"observe {at}", "return a short str for every live agent"):
+        if not isinstance(world.observe(state, agent), str):
+            report.add("observe must return text (str)")
+    with report.guard(f"role {at}", "return a str (\"\" when the world has no groups)"):
+        if not isinstance(world.role(state, agent), str):
+            report.add("role must return a str")
+    schema = None
+    with report.guard(f"action_schema {at}", "return a valid JSON schema (Draft 2020-12) for every live agent"):
+        candidate = world.action_schema(state, agent)
+        jsonschema.Draft202012Validator.check_schema(candidate)
+        schema = candidate
+    if schema is None:
+        return
+    for problem in decoding_problems(schema):
+        report.add(f"action_schema {problem}")
+    validator = jsonschema.Draft202012Validator(schema)
+
+    with report.guard(f"noop {at}", "return an instance of the world's Action"):
+        noop = world.noop(agent)
+        if not isinstance(noop, world.Action):
+            report.add(f"noop must return a {world.Action.__name__}, got {type(noop).__name__}")
+        else:
+            dumped = noop.model_dump(mode="json")
+            if not validator.is_valid(dumped):
+                report.add(f"the no-op {dumped} is outside the action schema {at}: let the schema admit "
+                           "doing nothing, so a model can choose it")
+            if world.check(state, agent, noop):
+                report.add(f"World.check rejects the no-op {at}: doing nothing must always be feasible")
+
+    for _ in range(EXAMPLES_PER_ASK):
+        with report.guard(f"generating an example from the action schema {at}",
+                          "keep to the keywords listed in sim.schemas.DECODABLE"):
+            reply = example(schema, rng)
+            if not validator.is_valid(reply):
+                continue  # a constraint our generator does not model; nothing to learn from this draw
+            decision, _ = parse(Reply(json.dumps(reply)), world, state, agent)
+            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
+                report.add(f"the action schema admits {json.dumps(reply)} {at} but parsing gives a no-op "
+                           f"({decision.reason}): make the Action model accept everything the schema admits")
+
+    with report.guard(f"heuristic {at}", "return a JSON-able action dict built with the rng argument"):
+        wanted = world.heuristic(state, agent, np.random.default_rng(0))
+        if not validator.is_valid(wanted):
+            error = jsonschema.exceptions.best_match(validator.iter_errors(wanted))
+            report.add(f"heuristic {at} answers {json.dumps(wanted)[:160]}, outside its action schema "
+                       f"({error.message[:120]}): the scripted baseline must obey the schema models obey")
+        decision, _ = parse(Reply(json.dumps(wanted)), world, state, agent)
+        if decision.status != "valid":
+            report.add(f"heuristic {at} answer became {decision.status} ({decision.reason}): "
+                       "return exactly the Action's fields, feasible now")
+
+    if garbage:
+        expected = world.noop(agent).model_dump(mode="json")
+        for text in GARBAGE:
+            decision, action = parse(Reply(text), world, state, agent)
+            if action.model_dump(mode="json") != expected:  # a junk object may be "repaired" into the no-op
+                report.add(f"garbage reply {text!r:.40} became {decision.status} {decision.action}, not the "
+                           "no-op: give Action fields no defaults that make junk a valid action")
+
+
+def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:
+    """apply leaves its input alone, and a state restored from JSON text plays on identically."""
+    text = _json_text(world.to_json(state), "to_json(state)", report)
+    if text is None:
+        return
+    snapshot = _dumps(json.loads(text))
+    actions = {a: _heuristic_action(world, state, a, seed) for a in world.agents(state)}
+    with report.guard("apply", "apply(state, actions, rng) must accept one action per live agent"):
+        outcome = world.apply(state, actions, np.random.default_rng(seed))
+        if not isinstance(outcome, Outcome):
+            report.add("apply must return an Outcome(state, events)")
+            return
+        if _dumps(world.to_json(state)) != snapshot:
+            report.add("apply mutated its input state: start apply with a copy (dataclasses.replace plus "
+                       "array.copy(), or model_copy(deep=True)) and change only the copy")
+        _json_text(outcome.events, "the events apply returns", report)
+        with report.guard("to_json/from_json", "fields must be JSON values, numpy arrays or nested dataclasses, "
+                          "annotated with their types (or override to_json/from_json)"):
+            restored = world.from_json(json.loads(text))
+            if _dumps(world.to_json(restored)) != snapshot:
+                report.add("from_json(to_json(state)) differs from state: annotate every field with its real "
+                           "type (np.ndarray for arrays) or override to_json/from_json")
+                return
+            again = world.apply(restored, actions, np.random.default_rng(seed))
+            if _dumps(world.to_json(again.state)) != _dumps(world.to_json(outcome.state)):
+                report.add("a state restored from JSON plays on differently from the original: keep array "
+                           "dtypes (int64/float64) and derive cached values from the fields")
+
+
+def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseModel:
+    """The heuristic's action through the parse path, or the no-op (heuristic failures are reported elsewhere)."""
+    try:
+        reply = Reply(json.dumps(world.heuristic(state, agent, np.random.default_rng(seed))))
+    except Exception:
+        return world.noop(agent)
+    return parse(reply, world, state, agent)[1]
+
+
+def _check_legends(world: World, state: Any, report: _Report) -> None:
+    for name in world.legends:
+        for text in (None, "a traveller says the rules have changed"):
+            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state"):
+                snapshot = _dumps(world.to_json(state))
+                outcome = world.legend(state, name, text)
+                if not isinstance(outcome, Outcome):
+                    report.add(f"legend {name!r} must return an Outcome(state, events)")
+                elif _dumps(world.to_json(state)) != snapshot:
+                    report.add(f"legend {name!r} mutated its input state: change a copy")
+
+
+def _check_turn(world: World, step: _Step, report: _Report) -> None:
+    turn = step.turn
+    text = _json_text(turn.to_json(), "a Turn record", report)
+    if text is not None and Turn.from_json(json.loads(text)).to_json() != json.loads(text):
+        report.add("a Turn record does not survive Turn.from_json(to_json()): keep events and metrics plain JSON")
+    for key, value in turn.metrics.items():
+        if not _metric_ok(value):
+            report.add(f"metric {key!r} is {value!r}: metrics must be numbers or dicts of numbers (they become "
+                       "columns of metrics.csv and summary.json)")
+    with report.guard(f"invariants at turn {turn.turn} ({step.label})", "return a list of messages"):
+        for broken in world.invariants(step.after, step.before, turn.events):
+            report.add(f"invariant broken at turn {turn.turn} ({step.label}): {broken}")
+    if not isinstance(world.done(step.after), (bool, np.bool_)):
+        report.add("done must return a bool")
+
+
+def _metric_ok(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_metric_ok(v) for v in value.values())
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _json_text(data: Any, what: str, report: _Report) -> str | None:
+    try:
+        return json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        report.add(f"{what} is not plain JSON ({exc}): convert numpy values with int(), float() or .tolist(), "
+                   "and keep NaN and infinity out")
+        return None
+
+
+def _dumps(data: Any) -> str:
+    """Canonical JSON text of a world's JSON form (numpy leftovers are tolerated here, reported elsewhere)."""
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _comparable(turn: Turn) -> dict:
+    data = turn.to_json()
+    data["metrics"] = {k: v for k, v in data["metrics"].items() if k != "turn_seconds"}  # wall-clock time
+    return data

@@ -1,0 +1,157 @@
+"""Any World as a PettingZoo ParallelEnv, so reinforcement-learning libraries can train against it.
+
+    from sim.pettingzoo import WorldEnv
+    env = WorldEnv(CommonsWorld(), max_turns=50)
+    observations, infos = env.reset(seed=0)
+    observations, rewards, terminations, truncations, infos = env.step({a: '{"catch": 3, "say": ""}' ...})
+
+Spaces (our documented choice; a world's actions are structured JSON and its observations are text):
+- observation: the world's `observe` text, in a gymnasium `Text` space of printable characters and newlines;
+- action: JSON text of the world's Action (a dict or an Action instance is accepted too). Every action goes
+  through `sim.parse.parse`, exactly like a model's reply, so a bad action becomes the agent's no-op and
+  `infos[agent]` says why. The action space is a `Text` space whose `sample()` draws an action the agent's
+  current action schema admits, so random agents make real moves.
+
+Rewards come from the world's `reward(state, previous, agent) -> float` hook when it has one, else 0.0.
+Terminations: every agent when `world.done`, or an agent that `world.agents` no longer lists. Truncations:
+every agent once `max_cycles` turns have been played. Each step is one engine turn (legends injected with
+`env.engine.inject` start on the next one); `env.last_turn` is its Turn record, the same one viewers read.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Sequence
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from pydantic import BaseModel
+
+from sim.engine import Engine
+from sim.policy import Ask, Batch, Reply
+from sim.records import Turn
+from sim.schemas import example
+from sim.world import World
+
+MAX_OBSERVATION_CHARS = 8192
+MAX_ACTION_CHARS = 4096
+
+
+@functools.cache
+def printable() -> str:
+    """Every printable character of the Basic Multilingual Plane, plus newline: what observations hold."""
+    return "\n" + "".join(ch for ch in map(chr, range(0x10000)) if ch.isprintable())
+
+
+class ActionText(spaces.Text):
+    """JSON text of one agent's action. `sample()` draws from the agent's action schema in the env's current
+    state (the no-op once the agent is gone), using this space's own seeded rng."""
+
+    def __init__(self, env: "WorldEnv", agent: str):
+        super().__init__(MAX_ACTION_CHARS, min_length=2, charset=printable())
+        self._env, self._agent = env, agent
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        env, agent = self._env, self._agent
+        if env.engine is None or agent not in env.agents:
+            return env.world.noop(agent).model_dump_json()
+        return json.dumps(example(env.world.action_schema(env.engine.state, agent), self.np_random))
+
+
+class WorldEnv(ParallelEnv):
+    metadata = {"name": "smallworlds", "render_modes": ["ansi"]}
+
+    def __init__(self, world: World, *, max_turns: int = 100, seed: int | None = None, render_mode: str | None = None):
+        self.world = world
+        self.max_cycles = max_turns  # PettingZoo's name: its api test sets it
+        self.render_mode = render_mode
+        self.possible_agents = list(world.agents(world.initial_state(np.random.default_rng(0))))
+        self.agents: list[str] = []
+        self.engine: Engine | None = None
+        self.last_turn: Turn | None = None
+        self._policy = _Given()
+        self._seeds = np.random.default_rng(seed)
+        observation = spaces.Text(MAX_OBSERVATION_CHARS, min_length=0, charset=printable())
+        self._observation_spaces = {a: observation for a in self.possible_agents}
+        self._action_spaces = {a: ActionText(self, a) for a in self.possible_agents}
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._action_spaces[agent]
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        """Start a new run. `seed` fixes the world's rng; without one, the next seed comes from the seed of
+        the last seeded reset (or the constructor's), so a seeded env replays its whole sequence of runs."""
+        if seed is None:
+            seed = int(self._seeds.integers(2**31))
+        else:
+            self._seeds = np.random.default_rng(seed)
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = Engine(self.world, self._policy, seed=seed)
+        self.agents = list(self.world.agents(self.engine.state))
+        self.last_turn = None
+        state = self.engine.state
+        observations = {a: self.world.observe(state, a) for a in self.agents}
+        return observations, {a: {"role": self.world.role(state, a)} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]):
+        """One turn with these actions; agents left out of `actions` do nothing this turn."""
+        if self.engine is None:
+            raise RuntimeError("call reset() before step()")
+        acting, previous = self.agents, self.engine.state
+        self._policy.replies = {a: as_reply(actions.get(a)) for a in acting}
+        self.last_turn = turn = self.engine.step()
+        state = self.engine.state
+        still = set(self.world.agents(state))
+        over = bool(self.world.done(state))
+        reward = getattr(self.world, "reward", None)
+        rewards = {a: float(reward(state, previous, a)) if reward else 0.0 for a in acting}
+        terminations = {a: over or a not in still for a in acting}
+        truncations = {a: self.engine.turn >= self.max_cycles for a in acting}
+        observations = {a: self.world.observe(state, a) if a in still else "" for a in acting}
+        decided = {d.agent: d for d in turn.decisions}
+        infos = {a: {"status": decided[a].status, "reason": decided[a].reason, "action": decided[a].action}
+                 for a in acting}
+        self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
+        return observations, rewards, terminations, truncations, infos
+
+    def render(self) -> str:
+        """The last turn's record as JSON text ("ansi"): what viewers draw from."""
+        return json.dumps(self.last_turn.to_json()) if self.last_turn else ""
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
+
+def as_reply(action: Any) -> Reply:
+    """An action given to step(), as the reply text the parse path reads."""
+    if action is None:
+        return Reply(None, error="no action given for this agent")
+    if isinstance(action, BaseModel):
+        return Reply(action.model_dump_json())
+    if isinstance(action, dict):
+        try:
+            return Reply(json.dumps(action))
+        except (TypeError, ValueError) as exc:
+            return Reply(None, error=f"the action dict is not JSON: {exc}")
+    if isinstance(action, str):
+        return Reply(action)
+    return Reply(None, error=f"an action is JSON text, a dict or an Action, not {type(action).__name__}")
+
+
+class _Given:
+    """The engine's policy inside the env: it answers with the actions passed to step()."""
+
+    def __init__(self):
+        self.replies: dict[str, Reply] = {}
+
+    def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
+        return Batch({ask.agent: self.replies.get(ask.agent, Reply(None, error="no action given")) for ask in asks})
+
+    def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
+        return {ask.agent: {"backend": "pettingzoo", "model": ""} for ask in asks}

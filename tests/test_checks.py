@@ -1,0 +1,180 @@
+"""check_world: every registered world passes it, and each kind of broken world is caught with a message
+that names the fix."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.checks import WorldCheckError, check_world
+from sim.registry import get_world, world_names
+from sim.schemas import decoding_problems, example
+from worlds.template import Guess, GuessState, GuessWorld
+
+
+@pytest.mark.parametrize("name", world_names())
+def test_every_registered_world_passes(name):
+    check_world(get_world(name)(), seed=0, turns=20)
+
+
+def test_worlds_pass_with_other_sizes_and_seeds():
+    check_world(get_world("wood")(agents=12), seed=3, turns=12)
+    check_world(get_world("commons")(agents=2, growth=1.0), seed=5, turns=25)
+
+
+# --- broken worlds: one defect each, built from the template ---------------------------------------------
+class MutatingApply(GuessWorld):
+    def apply(self, state, actions, rng):
+        outcome = super().apply(state, actions, rng)
+        state.scores[next(iter(state.scores))] += 1  # the bug: writes into the state it was given
+        return outcome
+
+
+class SchemaTooWide(GuessWorld):
+    def action_schema(self, state, agent):
+        # admits guesses up to 1000, but the Action only takes 0..100: decoded replies would be thrown away
+        return {"type": "object", "properties": {"guess": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                "required": ["guess"], "additionalProperties": False}
+
+
+class UnboundedSchema(GuessWorld):
+    def action_schema(self, state, agent):
+        return {"type": "object", "properties": {"guess": {"type": "integer", "minimum": 0, "maximum": 100},
+                                                 "note": {"type": "string", "pattern": "^[a-z]*$"}},
+                "required": ["guess"]}
+
+
+class InvalidSchema(GuessWorld):
+    def action_schema(self, state, agent):
+        return {"type": "object", "properties": {"guess": {"type": "integr"}}}
+
+
+class Forgetful(GuessWorld):
+    def heuristic(self, state, agent, rng):
+        return {"guess": int(time.perf_counter_ns() % 101)}  # the bug: chance not drawn from rng
+
+
+class NoopOutsideSchema(GuessWorld):
+    def noop(self, agent):
+        return Guess.model_construct(guess=500)
+
+
+class Cheating(GuessWorld):
+    def apply(self, state, actions, rng):
+        outcome = super().apply(state, actions, rng)
+        scores = {a: s + 2 for a, s in outcome.state.scores.items()}  # points from nowhere
+        return replace(outcome, state=replace(outcome.state, scores=scores))
+
+
+class NumpyMetrics(GuessWorld):
+    def metrics(self, state, events):
+        return {"best": np.int64(max(state.scores.values())), "label": "text is not a number"}
+
+
+class Amnesiac(GuessWorld):
+    def from_json(self, data):
+        state = super().from_json(data)
+        return replace(state, scores=dict.fromkeys(state.scores, 0))  # the bug: a resumed run loses the scores
+
+
+@dataclass
+class SeenState(GuessState):
+    seen: set = field(default_factory=set)  # sets have no JSON form
+
+
+class SetInState(GuessWorld):
+    def initial_state(self, rng) -> SeenState:
+        return SeenState(turn=0, scores={"a": 0, "b": 0}, seen={"a"})
+
+
+@pytest.mark.parametrize("world, fix", [
+    (MutatingApply(), "apply mutated its input state: start apply with a copy"),
+    (SchemaTooWide(), "make the Action model accept everything the schema admits"),
+    (UnboundedSchema(), "strings need maxLength"),
+    (UnboundedSchema(), "do not support ['pattern']"),
+    (UnboundedSchema(), '"additionalProperties": false'),
+    (InvalidSchema(), "action_schema for player0 at turn 0 raised SchemaError: 'integr' is not valid"),
+    (Forgetful(), "draw randomness only from the rng"),
+    (NoopOutsideSchema(), "let the schema admit doing nothing"),
+    (Cheating(), "invariant broken at turn 0 (scripted run): points appeared from nowhere"),
+    (NumpyMetrics(), "metrics must be numbers or dicts of numbers"),
+    (NumpyMetrics(), "convert numpy values with int(), float() or .tolist()"),
+    (Amnesiac(), "from_json(to_json(state)) differs from state"),
+    (SetInState(), "to_json(state) is not plain JSON (Object of type set is not JSON serializable)"),
+])
+def test_broken_worlds_are_caught_with_their_fix(world, fix):
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(world, turns=5)
+    assert any(fix in problem for problem in caught.value.problems), str(caught.value)
+
+
+def test_every_problem_is_listed_at_once():
+    class TwoBugs(MutatingApply, SchemaTooWide):
+        pass
+
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(TwoBugs(), turns=3)
+    message = str(caught.value)
+    assert "apply mutated" in message and "accept everything the schema admits" in message
+    assert message.startswith("world 'template' failed")
+
+
+def test_a_world_without_an_action_model_stops_early():
+    class Nothing(GuessWorld):
+        Action = dict
+
+    with pytest.raises(WorldCheckError, match="set the class attribute `Action`"):
+        check_world(Nothing())
+
+
+# --- the schema tools check_world is built on -----------------------------------------------------------
+RICH = {
+    "type": "object",
+    "$defs": {"Order": {"type": "object", "additionalProperties": False, "required": ["side", "qty"],
+                        "properties": {"side": {"enum": ["buy", "sell"]},
+                                       "qty": {"type": "integer", "minimum": 1, "maximum": 9}}}},
+    "properties": {
+        "orders": {"type": "array", "maxItems": 3, "items": {"$ref": "#/$defs/Order"}},
+        "say": {"type": "string", "maxLength": 12},
+        "mood": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]},
+        "sure": {"type": "boolean"},
+    },
+    "required": ["orders"],
+    "additionalProperties": False,
+}
+
+
+def test_a_decodable_schema_has_no_problems():
+    assert decoding_problems(RICH) == []
+    assert decoding_problems(Guess.model_json_schema()) == []
+
+
+def test_decoding_problems_name_the_place_and_the_fix():
+    problems = decoding_problems({"type": "object", "additionalProperties": False,
+                                  "properties": {"n": {"type": "integer"}, "xs": {"type": "array", "items": {}}}})
+    assert any(p.startswith("#/properties/n: numbers need minimum and maximum") for p in problems)
+    assert any(p.startswith("#/properties/xs: arrays need maxItems") for p in problems)
+    assert decoding_problems({"type": "array"}) == ['the root must be {"type": "object", ...}: a reply is one JSON object']
+
+
+SCHEMAS = [RICH, Guess.model_json_schema(), get_world("commons")().action_schema(
+    get_world("commons")().initial_state(np.random.default_rng(0)), "Marta")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_examples_are_valid_under_their_schema(seed):
+    rng = np.random.default_rng(seed)
+    for schema in SCHEMAS:
+        jsonschema.validate(example(schema, rng), schema)
+
+
+def test_the_template_state_round_trips():
+    world = GuessWorld()
+    state = GuessState(turn=3, scores={"a": 1, "b": 0}, target=12.5)
+    assert world.from_json(world.to_json(state)) == state
