@@ -12,7 +12,7 @@ Spaces (our documented choice; a world's actions are structured JSON and its obs
   `infos[agent]` says why. The action space is a `Text` space whose `sample()` draws an action the agent's
   current action schema admits, so random agents make real moves.
 
-Rewards come from the world's `reward(state, previous, agent) -> float` hook when it has one, else 0.0.
+Rewards come from the world's `reward(state, previous, agent) -> float` hook (0.0 unless a world overrides it).
 Terminations: every agent when `world.done`, or an agent that `world.agents` no longer lists. Truncations:
 every agent once `max_cycles` turns have been played. Each step is one engine turn (legends injected with
 `env.engine.inject` start on the next one); `env.last_turn` is its Turn record, the same one viewers read.
@@ -108,8 +108,7 @@ class WorldEnv(ParallelEnv):
         state = self.engine.state
         still = set(self.world.agents(state))
         over = bool(self.world.done(state))
-        reward = getattr(self.world, "reward", None)
-        rewards = {a: float(reward(state, previous, a)) if reward else 0.0 for a in acting}
+        rewards = {a: float(self.world.reward(state, previous, a)) for a in acting}
         terminations = {a: over or a not in still for a in acting}
         truncations = {a: self.engine.turn >= self.max_cycles for a in acting}
         observations = {a: self.world.observe(state, a) if a in still else "" for a in acting}
