@@ -45,7 +45,7 @@ def choose(opts: PolicyOptions) -> Backend:
     if kind == "modal":
         from agents.backends.modal import ModalBackend
 
-        return ModalBackend()
+        return ModalBackend(opts.model, temperature=opts.temperature)
     raise BackendUnavailable(f"unknown backend {kind!r} (choose from {', '.join(KINDS)})")
 
 

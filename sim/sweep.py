@@ -1,0 +1,354 @@
+"""`python -m sim sweep`: many headless episodes over a grid of world parameters x seeds.
+
+    --set agents=5,50 --set pebbles=10,20 --seeds 0-99   ->   4 grid points x 100 seeds = 400 cells
+
+Each cell is one episode run by `run_episode(cell)`, the one function both the local process pool and the
+Modal fan-out (modal_deploy.py) call, so a cell gives the same numbers wherever it runs. Results stream to
+DIR/results.jsonl one line per finished cell; a rerun skips the cells already there, so a killed sweep
+resumes. The table per grid point (mean and spread over seeds) is printed and written to DIR/summary.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import inspect
+import itertools
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sim import registry
+from sim.cli import UsageError, add_policy_flags, check_writable, make_policy, make_world, world_params
+from sim.engine import Engine
+from sim.policy import PolicyOptions
+from sim.trace import TRACE
+from sim.world import World
+
+RESULTS, SUMMARY_CSV, SWEEP = "results.jsonl", "summary.csv", "sweep.json"
+MODEL_POLICIES = {"llm"}
+# per-cell numbers averaged over seeds in the summary table, in column order; the survival pair only for
+# worlds that can end early (elsewhere every cell plays all its turns)
+MEASURES = ("gini", "trades_per_turn", "mood", "noop_rate")
+SURVIVAL = ("survived", "turns")
+
+
+# --- the grid ----------------------------------------------------------------------------------------
+def parse_seeds(text: str) -> list[int]:
+    """'0-99' -> 0..99, '0,3,7' -> [0, 3, 7], and mixtures ('0-4,10'); duplicates dropped, order kept."""
+    seeds: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, sep, hi = part.partition("-")
+        if not (lo.isdigit() and (hi.isdigit() if sep else True)):
+            raise UsageError(f"--seeds wants N, A-B or a comma list of them, got {part!r}")
+        a, b = int(lo), int(hi) if sep else int(lo)
+        if b < a:
+            raise UsageError(f"--seeds range {part!r} runs backwards")
+        seeds.extend(range(a, b + 1))
+    if not seeds:
+        raise UsageError("the grid is empty: --seeds names no seeds")
+    return list(dict.fromkeys(seeds))
+
+
+def parse_grid(world: str, sets: list[str]) -> list[dict[str, Any]]:
+    """Grid points from `--set key=v1,v2` flags: the product of every key's values, in flag order.
+    `agents` is the world's agent count; every other key must be a parameter the world names."""
+    axes: dict[str, list] = {}
+    known = world_keys(world)
+    for spec in sets:
+        key, sep, values = spec.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set wants KEY=V1,V2,..., got {spec!r}")
+        if key in axes:
+            raise UsageError(f"--set {key} given twice: put all its values in one flag")
+        if key not in known:
+            raise UsageError(f"unknown key {key!r} for world {world!r} (known: {', '.join(sorted(known))})")
+        listed = [v for v in values.split(",") if v.strip()]
+        if not listed:
+            raise UsageError(f"the grid is empty: --set {key}= lists no values")
+        axes[key] = list(dict.fromkeys(world_params([f"{key}={v.strip()}"])[key] for v in listed))
+    points = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    for point in points:  # a bad value (agents=0) fails now, in one line, not in a worker later
+        params = dict(point)
+        make_world(world, params.pop("agents", None), params)
+    return points
+
+
+def world_keys(world: str) -> set[str]:
+    """The parameters a world's constructor names (its **params catch-all does not count)."""
+    sig = inspect.signature(registry.get_world(world).__init__)
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {"agents"} | {name for name, p in sig.parameters.items() if p.kind in named and name != "self"}
+
+
+def cell_key(point: dict[str, Any], seed: int) -> str:
+    return " ".join([*(f"{k}={v}" for k, v in sorted(point.items())), f"seed={seed}"])
+
+
+def make_cells(world: str, points: list[dict], seeds: list[int], turns: int, policy: str,
+               options: dict[str, Any], out: str | Path) -> list[dict]:
+    """One plain-data dict per episode (picklable, JSON-able): everything `run_episode` needs."""
+    cells = []
+    for point, seed in itertools.product(points, seeds):
+        params = dict(point)
+        key = cell_key(point, seed)
+        cells.append({
+            "key": key, "point": point, "world": world, "agents": params.pop("agents", None), "params": params,
+            "policy": policy, "options": options, "seed": seed, "turns": turns,
+            "out": str(Path(out) / "cells" / re.sub(r"[^\w.=-]+", "_", key)),
+        })
+    return cells
+
+
+# --- one episode -------------------------------------------------------------------------------------
+def run_episode(cell: dict) -> dict:
+    """Play one cell's episode headless, writing its trace to cell["out"]; return its summary row:
+    final gini, trades per turn, mean mood, no-op rate, turns played (and survival for worlds that can end
+    early), seconds, and where the trace is. Numbers a world does not record are left out."""
+    start = time.perf_counter()
+    world = make_world(cell["world"], cell["agents"], cell["params"])
+    opts = PolicyOptions(**cell["options"], seed=cell["seed"], announce=lambda line: None)
+    config = {"policy": cell["policy"], "backend": opts.backend, "model": opts.model, "url": opts.url,
+              "council": opts.council, "temperature": opts.temperature, "turns": cell["turns"]}
+    out = Path(cell["out"])
+    shutil.rmtree(out, ignore_errors=True)  # a cell cut short by a kill starts over
+    engine = Engine(world, make_policy(cell["policy"], opts), seed=cell["seed"], out=out, config=config)
+    played, sums, last = 0, {"trades": 0.0, "mood": 0.0, "noop": 0.0, "decided": 0.0}, {}
+    for turn in engine.run(cell["turns"]):
+        m = last = turn.metrics
+        played += 1
+        for k in ("trades", "mood", "noop"):
+            sums[k] += m.get(k, 0)
+        sums["decided"] += sum(m.get(k, 0) for k in ("valid", "repaired", "noop"))
+    row: dict[str, Any] = {"key": cell["key"], "point": cell["point"], "seed": cell["seed"]}
+    if "gini" in last:
+        row["gini"] = last["gini"]
+    for name, metric in (("trades_per_turn", "trades"), ("mood", "mood")):
+        if metric in last:
+            row[name] = round(sums[metric] / played, 6)
+    row["noop_rate"] = round(sums["noop"] / sums["decided"], 6) if sums["decided"] else 0.0
+    row["turns"] = played
+    if type(world).done is not World.done:  # only worlds that can end early have a survival to report
+        row["survived"] = played == cell["turns"] and not world.done(engine.state)
+    row["seconds"] = round(time.perf_counter() - start, 4)
+    row["trace"] = str(out / TRACE)
+    return row
+
+
+def attempt(cell: dict) -> tuple[dict, dict | None, str | None]:
+    """(cell, its row, None), or (cell, None, why) when it failed: a failed cell is reported and left out of
+    results.jsonl, so a rerun retries it. What pool workers and Modal containers run."""
+    try:
+        return cell, run_episode(cell), None
+    except Exception as exc:
+        return cell, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+# --- results on disk ---------------------------------------------------------------------------------
+def iter_results(out: str | Path) -> Iterator[dict]:
+    """Rows of DIR/results.jsonl; a torn last line (a sweep killed mid-write) is skipped."""
+    path = Path(out) / RESULTS
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        for line in f:
+            if line.endswith(b"\n"):
+                yield json.loads(line)
+
+
+class ResultLog:
+    """Appends one result line per finished cell, flushed at once; cuts a torn tail before the first append."""
+
+    def __init__(self, out: str | Path):
+        self.path = Path(out) / RESULTS
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+        _cut_torn_tail(self.path)
+        self._f = open(self.path, "ab")
+
+    def append(self, row: dict) -> None:
+        self._f.write(json.dumps(row).encode() + b"\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _cut_torn_tail(path: Path, block: int = 1 << 16) -> None:
+    """Drop bytes after the last newline, reading backwards so a long file is not read whole."""
+    with open(path, "r+b") as f:
+        end = pos = f.seek(0, os.SEEK_END)
+        while pos > 0:
+            step = min(block, pos)
+            f.seek(pos - step)
+            chunk = f.read(step)
+            if pos == end and chunk.endswith(b"\n"):
+                return
+            if (i := chunk.rfind(b"\n")) >= 0:
+                f.truncate(pos - step + i + 1)
+                return
+            pos -= step
+        f.truncate(0)
+
+
+# --- the summary table -------------------------------------------------------------------------------
+def aggregate(rows: Iterable[dict]) -> list[dict]:
+    """One row per grid point (first-seen order): n, then mean and std over seeds of every measure."""
+    groups: dict[str, tuple[dict, dict[str, list[float]]]] = {}
+    for row in rows:
+        point = row["point"]
+        ident = json.dumps(point, sort_keys=True)
+        values = groups.setdefault(ident, (point, {}))[1]
+        for m in MEASURES + (SURVIVAL if "survived" in row else ()):
+            if m in row:
+                values.setdefault(m, []).append(float(row[m]))
+    table = []
+    for point, values in groups.values():
+        line: dict[str, Any] = {**point, "n": max((len(v) for v in values.values()), default=0)}
+        for m in MEASURES + SURVIVAL:
+            if m in values:
+                v = values[m]
+                line[f"{m}_mean"] = round(statistics.fmean(v), 4)
+                line[f"{m}_std"] = round(statistics.stdev(v), 4) if len(v) > 1 else 0.0
+        table.append(line)
+    return table
+
+
+def write_summary(table: list[dict], path: str | Path) -> None:
+    columns = list(dict.fromkeys(k for line in table for k in line))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(table)
+
+
+def format_table(table: list[dict]) -> str:
+    """The summary as aligned text: measure columns show 'mean ± std'."""
+    if not table:
+        return "no finished cells"
+    keys = [k for k in table[0] if not k.endswith(("_mean", "_std"))]
+    measures = [m for m in MEASURES + SURVIVAL if any(f"{m}_mean" in line for line in table)]
+    header = keys + measures
+    body = [[str(line.get(k, "")) for k in keys]
+            + [f"{line[m + '_mean']:.3f} ± {line[m + '_std']:.3f}" if m + "_mean" in line else "" for m in measures]
+            for line in table]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header, *body])
+
+
+def load(out: str | Path):
+    """DIR/results.jsonl as a pandas DataFrame, one row per cell, grid keys as columns."""
+    import pandas as pd
+
+    rows = [{**row.pop("point"), **row} for row in iter_results(out)]
+    return pd.DataFrame(rows)
+
+
+# --- the command -------------------------------------------------------------------------------------
+def add(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--world", default="wood", help="registered world name (default: wood)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a grid axis: agents or a world parameter, with its values")
+    p.add_argument("--seeds", default="0-9", help="seeds: N, A-B, or a comma list (default: 0-9)")
+    p.add_argument("--turns", type=int, default=30)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--out", default=None, help="output directory (default: sweeps/WORLD)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_policy_flags(p)
+    p.set_defaults(func=sweep)
+
+
+def sweep(args: argparse.Namespace) -> int:
+    if args.turns < 1:
+        raise UsageError("--turns must be >= 1")
+    if args.workers < 1:
+        raise UsageError("--workers must be >= 1")
+    seeds = parse_seeds(args.seeds)
+    points = parse_grid(args.world, args.set)
+    out = Path(args.out or f"sweeps/{args.world}")
+    options = {"backend": args.backend, "model": args.model, "url": args.url,
+               "temperature": args.temperature, "council": args.council}
+    settings = {"world": args.world, "turns": args.turns, "policy": args.policy, "options": options}
+    check_settings(out, settings)
+    todo = unfinished(make_cells(args.world, points, seeds, args.turns, args.policy, options, out), out)
+    workers = args.workers
+    if (args.policy in MODEL_POLICIES or args.council) and workers > 1:
+        print(f"--policy {args.policy}: running cells one at a time in this process (--workers 1) "
+              "so the model loads once", file=sys.stderr)
+        workers = 1
+    failed = collect(run_cells(todo, workers), len(todo), out, args.quiet)
+    return 1 if failed else 0
+
+
+def unfinished(cells: list[dict], out: Path) -> list[dict]:
+    """The cells not yet in DIR/results.jsonl, saying so when a sweep resumes."""
+    done = {row["key"] for row in iter_results(out)}
+    todo = [c for c in cells if c["key"] not in done]
+    if done:
+        print(f"resuming {out}: {len(cells) - len(todo)} cells already finished, {len(todo)} to run",
+              file=sys.stderr)
+    return todo
+
+
+def collect(outcomes: Iterable[tuple[dict, dict | None, str | None]], total: int, out: Path,
+            quiet: bool = False) -> int:
+    """Append each finished cell's row to DIR/results.jsonl as it arrives, then print the summary table and
+    write DIR/summary.csv. Returns how many cells failed (they stay out of the results, to be retried)."""
+    log = ResultLog(out)
+    failed = 0
+    try:
+        for cell, row, error in progress(outcomes, total, quiet):
+            if row is None:
+                failed += 1
+                print(f"cell {cell.get('key', '?')!r} failed: {error}", file=sys.stderr)
+            else:
+                log.append(row)
+    finally:
+        log.close()
+    table = aggregate(iter_results(out))
+    write_summary(table, out / SUMMARY_CSV)
+    print(format_table(table))
+    print(f"results in {out / RESULTS}, summary in {out / SUMMARY_CSV}")
+    if failed:
+        print(f"{failed} cells failed; run the same command again to retry them", file=sys.stderr)
+    return failed
+
+
+def check_settings(out: Path, settings: dict) -> None:
+    """A sweep directory holds one world/turns/policy: resuming with other settings would mix results."""
+    path = out / SWEEP
+    if path.exists():
+        found = json.loads(path.read_text())
+        if found != settings:
+            changed = ", ".join(k for k in settings if found.get(k) != settings[k])
+            raise UsageError(f"{out} holds a sweep with other {changed}: rerun it as it was, or use another --out")
+        return
+    check_writable(out)
+    path.write_text(json.dumps(settings, indent=1))
+
+
+def run_cells(cells: list[dict], workers: int) -> Iterator[tuple[dict, dict | None, str | None]]:
+    """Results in the order cells finish. Workers are spawned, not forked: safe with threads and model
+    engines in the parent, and the same on every OS."""
+    if workers == 1 or len(cells) <= 1:
+        yield from map(attempt, cells)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(min(workers, len(cells))) as pool:
+        yield from pool.imap_unordered(attempt, cells)
+
+
+def progress(items: Iterator, total: int, quiet: bool) -> Iterator:
+    if quiet:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, total=total, unit="cell", file=sys.stderr)

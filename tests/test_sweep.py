@@ -1,0 +1,112 @@
+"""Sweeps: the pool gives the same numbers as one process, a killed sweep resumes without redoing cells, a
+cell is exactly a `python -m sim run`, and a bad grid is one line and exit code 2."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim import sweep
+from sim.cli import main
+from sim.trace import iter_turns, read_header
+
+VARYING = ("seconds", "trace")  # wall time and location differ between two runs of the same cell
+
+
+def same_numbers(out: Path) -> dict[str, dict]:
+    return {row["key"]: {k: v for k, v in row.items() if k not in VARYING} for row in sweep.iter_results(out)}
+
+
+def run_sweep(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", "sweep", "--quiet", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_two_workers_match_one(tmp_path):
+    grid = ["--set", "agents=3,6", "--seeds", "0-3", "--turns", "8", "--quiet"]
+    assert main(["sweep", *grid, "--workers", "1", "--out", str(tmp_path / "one")]) == 0
+    assert main(["sweep", *grid, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    one, two = same_numbers(tmp_path / "one"), same_numbers(tmp_path / "two")
+    assert len(one) == 8 and one == two
+    summary = (tmp_path / "two" / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("agents,n,gini_mean,gini_std") and len(summary) == 3
+
+    frame = sweep.load(tmp_path / "two")
+    assert len(frame) == 8 and {"agents", "seed", "gini", "noop_rate", "trace"} <= set(frame.columns)
+    assert sorted(frame["agents"].unique()) == [3, 6]
+
+
+def test_killed_sweep_resumes_and_skips_finished_cells(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["--set", "agents=4", "--seeds", "0-59", "--turns", "10", "--workers", "1", "--out", str(out)]
+    results = out / sweep.RESULTS
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", "--quiet", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (results.exists() and results.read_bytes().count(b"\n") >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep ended before it could be killed"
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = results.read_bytes()
+    finished = before[: before.rfind(b"\n") + 1]
+    n_done = finished.count(b"\n")
+    assert 3 <= n_done < 60, "the kill must land mid-sweep"
+    results.write_bytes(finished + b'{"key": "agents=4 se')  # a line torn by the kill
+
+    again = run_sweep(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"{n_done} cells already finished, {60 - n_done} to run" in again.stderr
+    after = results.read_bytes()
+    assert after.startswith(finished), "finished cells were rewritten"
+    keys = [json.loads(line)["key"] for line in after.splitlines()]
+    assert len(keys) == len(set(keys)) == 60
+
+
+def test_episode_is_a_plain_run(tmp_path):
+    flags = ["--world", "wood", "--agents", "7", "--set", "pebbles=15", "--seed", "3", "--turns", "12"]
+    assert main(["run", *flags, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    [cell] = sweep.make_cells("wood", [{"agents": 7, "pebbles": 15}], [3], 12, "scripted",
+                              {"backend": "auto", "model": None, "url": None, "temperature": 0.7, "council": None},
+                              tmp_path / "sweep")
+    row = sweep.run_episode(cell)
+
+    plain, episode = tmp_path / "run" / "trace.jsonl", Path(row["trace"])
+    assert read_header(plain)["config"] == read_header(episode)["config"]
+    turns_a, turns_b = list(iter_turns(plain)), list(iter_turns(episode))
+    assert len(turns_a) == len(turns_b) == row["turns"] == 12
+    for a, b in zip(turns_a, turns_b):
+        assert a.state == b.state and a.events == b.events
+        assert {k: v for k, v in a.metrics.items() if k != "turn_seconds"} == \
+               {k: v for k, v in b.metrics.items() if k != "turn_seconds"}
+    last = turns_a[-1].metrics
+    assert row["gini"] == last["gini"]
+    assert row["trades_per_turn"] == pytest.approx(sum(t.metrics["trades"] for t in turns_a) / 12, abs=1e-6)
+    assert row["noop_rate"] == 0.0 and "survived" not in row  # the wood never ends early
+
+
+@pytest.mark.parametrize("grid, says", [
+    (["--seeds", "9-1"], "runs backwards"),
+    (["--seeds", ","], "grid is empty"),
+    (["--set", "colour=red,blue"], "unknown key 'colour'"),
+    (["--set", "agents="], "grid is empty"),
+    (["--set", "agents=0,5"], "at least 1"),
+])
+def test_bad_grid_is_one_line(tmp_path, capsys, grid, says):
+    assert main(["sweep", *grid, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
+
+
+def test_bad_grid_exit_code_from_the_shell(tmp_path):
+    done = run_sweep("--seeds", "x-3", "--out", str(tmp_path / "bad"))
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
