@@ -1,0 +1,157 @@
+"""Any OpenAI-compatible server: vllm serve, Ollama, LM Studio, llama.cpp server, a Modal deployment.
+
+A turn is one round of concurrent /chat/completions requests, one per agent, on one pooled HTTP client. Not
+one /completions call with a prompt list: that carries a single response_format for all prompts, while every
+agent has its own schema, and most non-vLLM servers take one prompt per request anyway. A server that batches
+(vLLM) batches concurrent requests just the same.
+
+Constrained decoding goes through `response_format` json_schema (vLLM's old `guided_json` extra field is
+ignored by current servers). Whether the server strips whitespace is its own setting; for vLLM start it with
+--structured-outputs-config '{"backend":"guidance","disable_any_whitespace":true}'.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+import httpx
+
+from agents.backends.base import BackendUnavailable
+from agents.prompts import max_tokens_for, messages
+from sim.policy import Ask, Reply
+
+RETRYABLE = {408, 409, 429}  # besides 5xx: the server is busy or restarting, the request itself is fine
+
+
+class OpenAIBackend:
+    name = "openai"
+    is_model = True
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str = "SMALLWORLDS_API_KEY",
+        temperature: float = 0.7,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        deadline: float = 300.0,
+        concurrency: int = 64,
+    ):
+        """`timeout` bounds one HTTP attempt, `deadline` the whole turn: no retry starts after it."""
+        url = base_url.rstrip("/")
+        self.base_url = url if url.endswith("/v1") else url + "/v1"
+        self.model = model
+        self.temperature = temperature
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.deadline = deadline
+        key = os.environ.get(api_key_env)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, limits=limits, timeout=timeout)
+        # One event loop on a thread of its own: generate() is called from plain threads (CLI, Gradio workers)
+        # and may be called while some other loop runs, so it never owns the loop the pooled client lives on.
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="openai-backend", daemon=True).start()
+
+    def check(self) -> None:
+        """Fail fast, with one line, when the server does not answer or does not serve this model."""
+        try:
+            r = httpx.get(f"{self.base_url}/models", headers=self._client.headers, timeout=min(self.timeout, 10))
+            r.raise_for_status()
+            served = [m.get("id") for m in r.json().get("data", [])]
+        except (httpx.HTTPError, ValueError, AttributeError) as e:
+            raise BackendUnavailable(
+                f"no OpenAI-compatible server answers at {self.base_url} ({type(e).__name__}): start one or fix the URL"
+            ) from None
+        if served and self.model not in served:
+            raise BackendUnavailable(f"{self.base_url} does not serve {self.model}; it serves: {', '.join(served)}")
+
+    def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
+        deadline = time.monotonic() + self.deadline
+        future = asyncio.run_coroutine_threadsafe(self._all(asks, deadline), self._loop)
+        try:
+            return future.result(timeout=self.deadline + 5)
+        except Exception as e:  # only if the loop itself is broken; each request already catches its own
+            future.cancel()
+            return [self._error(f"turn failed: {type(e).__name__}: {e}", None) for _ in asks]
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _all(self, asks: Sequence[Ask], deadline: float) -> list[Reply]:
+        return list(await asyncio.gather(*(self._one(ask, deadline) for ask in asks)))
+
+    async def _one(self, ask: Ask, deadline: float) -> Reply:
+        try:
+            chat = messages(ask)
+            body = {
+                "model": self.model,
+                "messages": chat,
+                "max_tokens": max_tokens_for(ask.schema),
+                "temperature": self.temperature,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "action", "schema": ask.schema, "strict": True},
+                },
+            }
+        except Exception as e:  # a world bug in observe/action_schema costs only this agent
+            return self._error(f"could not build the request: {type(e).__name__}: {e}", None)
+        prompt = "\n\n".join(f"{m['role']}: {m['content']}" for m in chat)
+        why = "turn deadline passed before the request was sent"
+        for attempt in range(self.retries + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                r = await self._client.post("/chat/completions", json=body, timeout=min(self.timeout, left))
+            except httpx.TimeoutException:
+                why = f"no answer within {min(self.timeout, left):.0f} s"
+            except httpx.HTTPError as e:
+                why = f"cannot reach {self.base_url}: {type(e).__name__}"
+            else:
+                if r.status_code == 200:
+                    return self._parse(r, prompt)
+                why = f"HTTP {r.status_code}: {' '.join(r.text.split())[:200]}"
+                if r.status_code < 500 and r.status_code not in RETRYABLE:
+                    break  # the server refused this request; sending it again will not change that
+            pause = self.backoff * 2**attempt
+            if attempt == self.retries or time.monotonic() + pause >= deadline:
+                break
+            await asyncio.sleep(pause)
+        return self._error(why, prompt)
+
+    def _parse(self, r: httpx.Response, prompt: str) -> Reply:
+        try:
+            data = r.json()
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+            usage = data.get("usage") or {}
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            return self._error(f"garbled answer ({type(e).__name__}): {' '.join(r.text.split())[:200]}", prompt)
+        if not isinstance(text, str):
+            return self._error("the answer had no text content", prompt)
+        reply = Reply(
+            text=text,
+            backend=self.name,
+            model=self.model,
+            prompt=prompt,
+            prompt_tokens=usage.get("prompt_tokens"),
+            output_tokens=usage.get("completion_tokens"),
+        )
+        if choice.get("finish_reason") == "length":
+            # Kept so the parse path may still repair it, but flagged (same as the vllm backend).
+            reply.error = "reply cut off at max_tokens"
+        return reply
+
+    def _error(self, why: str, prompt: str | None) -> Reply:
+        return Reply(text=None, backend=self.name, model=self.model, error=why, prompt=prompt)
+

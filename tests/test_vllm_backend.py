@@ -1,0 +1,109 @@
+"""The in-process vLLM backend on the real embedded model: one engine for the whole session (~25 s to start)."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from sim.policy import Ask
+
+pytestmark = pytest.mark.model
+
+GOODS = ["acorns", "honey", "berries", "mushrooms"]
+
+
+class Market:
+    """A stand-in world: only what Ask reads. Each agent may buy only goods it does not make, so every agent
+    has its own enum, and `say` is bounded so replies stay short."""
+
+    briefing = "You are a creature at a market in the wood. Goods: acorns, honey, berries, mushrooms."
+    example = '{"side":"buy","good":"honey","qty":2,"say":"Honey please"}'
+
+    def __init__(self, makes: dict[str, str], broken: frozenset[str] = frozenset()):
+        self.makes = makes
+        self.broken = broken
+
+    def observe(self, state, agent):
+        return f"You are {agent}. You make {self.makes[agent]} and hold 3 of it. Never buy {self.makes[agent]}."
+
+    def action_schema(self, state, agent):
+        if agent in self.broken:  # a regex no grammar engine can compile
+            return {"type": "object", "properties": {"x": {"type": "string", "pattern": "(("}}, "required": ["x"]}
+        return {
+            "type": "object",
+            "properties": {
+                "side": {"enum": ["buy", "sell"]},
+                "good": {"enum": [g for g in GOODS if g != self.makes[agent]]},
+                "qty": {"type": "integer", "minimum": 1, "maximum": 5},
+                "say": {"type": "string", "maxLength": 30},
+            },
+            "required": ["side", "good", "qty", "say"],
+            "additionalProperties": False,
+        }
+
+
+def outside_strings(text: str) -> str:
+    """The characters of a JSON text that are not inside string literals: where padding would show."""
+    out, in_string, escaped = [], False, False
+    for c in text:
+        if in_string:
+            escaped, in_string = (not escaped and c == "\\"), in_string and (escaped or c != '"')
+        elif c == '"':
+            in_string = True
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def market_asks(n: int, broken: frozenset[str] = frozenset()) -> list[Ask]:
+    world = Market({f"c{i}": GOODS[i % len(GOODS)] for i in range(n)}, broken)
+    return [Ask(world, None, agent, 0) for agent in world.makes]
+
+
+@pytest.fixture(scope="session")
+def model_path():
+    from agents.embedded import embedded_model_path
+
+    return embedded_model_path()
+
+
+@pytest.fixture(scope="session")
+def backend(model_path):
+    from agents.backends.vllm import VLLMBackend
+
+    return VLLMBackend(model_path, seed=0)
+
+
+def test_one_call_answers_every_agent_within_its_schema(backend):
+    asks = market_asks(5)
+    replies = backend.generate(0, asks)
+    assert len(replies) == 5
+    for ask, reply in zip(asks, replies):
+        assert reply.error is None, reply.error
+        jsonschema.validate(json.loads(reply.text), ask.schema)
+        assert not any(c.isspace() for c in outside_strings(reply.text)), reply.text
+        assert reply.prompt_tokens and reply.output_tokens and reply.prompt and ask.observation in reply.prompt
+        assert reply.backend == "vllm"
+
+
+def test_each_agent_keeps_to_its_own_enum(backend):
+    asks = market_asks(8)
+    for ask, reply in zip(asks, backend.generate(1, asks)):
+        assert json.loads(reply.text)["good"] != ask._world.makes[ask.agent]
+
+
+def test_a_request_vllm_refuses_costs_only_that_agent(backend):
+    asks = market_asks(4, broken=frozenset({"c2"}))
+    replies = backend.generate(2, asks)
+    assert replies[2].text is None and "rror" in replies[2].error
+    for i in (0, 1, 3):
+        jsonschema.validate(json.loads(replies[i].text), asks[i].schema)
+
+
+def test_missing_model_folder_is_a_one_line_error():
+    from agents.backends.base import BackendUnavailable
+    from agents.backends.vllm import VLLMBackend
+
+    with pytest.raises(BackendUnavailable, match="does not exist"):
+        VLLMBackend("/nonexistent/model")
