@@ -1,5 +1,10 @@
+import os
+
 import numpy as np
 import pytest
+
+# vLLM's own log handlers hold the stream pytest captured at import time and fail once pytest closes it
+os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
 
 from agents.policies import scripted
 from sim import Engine
@@ -22,3 +27,4 @@ def run_wood(turns=30, seed=7, agents=5, policy=None, **engine_kwargs):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+

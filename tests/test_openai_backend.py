@@ -67,11 +67,11 @@ def wood_asks(n: int) -> list[Ask]:
 
 
 @pytest.mark.model
-def test_a_turn_over_http_then_the_server_goes_away(server):
+def test_a_turn_over_http(server):
     from agents.backends.base import BackendUnavailable
     from agents.backends.openai import OpenAIBackend
 
-    url, proc = server
+    url, _ = server
     backend = OpenAIBackend(url, "smol", retries=2, backoff=0.1, timeout=60)
     backend.check()
     with pytest.raises(BackendUnavailable, match="serves: smol"):
@@ -85,16 +85,48 @@ def test_a_turn_over_http_then_the_server_goes_away(server):
         jsonschema.validate(json.loads(reply.text), ask.schema)
         assert reply.text == reply.text.strip() and "\n" not in reply.text
         assert reply.prompt_tokens > 100 and reply.output_tokens > 5
+    backend.close()
+
+
+@pytest.mark.model
+def test_a_mixed_council_calls_each_backend_once_a_turn_and_outlives_its_server(server, tmp_path):
+    """Honey keeper and woodcutter ask the HTTP server, the rest the in-process engine; then the server dies."""
+    from agents.backends.base import BackendUnavailable
+    from agents.backends.openai import OpenAIBackend
+    from agents.backends.vllm import VLLMBackend
+    from agents.council import Council
+    from agents.embedded import embedded_model_path
+    from sim import Engine
+    from sim.trace import read_header
+    from worlds.wood import WoodWorld
+
+    url, proc = server
+    http = OpenAIBackend(url, "smol", retries=1, backoff=0.1, timeout=60)
+    council = Council({"honey": http, "firewood": http, "*": VLLMBackend(embedded_model_path(), seed=0)})
+    engine = Engine(WoodWorld(), council, seed=3, out=tmp_path)
+    header = read_header(tmp_path / "trace.jsonl")
+    assert header["agents"]["Clover"] == {"backend": "openai", "model": "smol"}
+    assert header["agents"]["Bramble"]["backend"] == "vllm"
+
+    before = [engine.step() for _ in range(2)]
+    for turn in before:
+        assert turn.metrics["llm_calls"] == 2  # one per backend, every agent answered
+        assert {d.agent: d.backend for d in turn.decisions if d.backend == "openai"}.keys() == {"Clover", "Thorn"}
+        assert all(d.status in ("valid", "repaired") for d in turn.decisions), [d.reason for d in turn.decisions]
 
     proc.terminate()
     proc.wait(30)
     start = time.monotonic()
-    down = backend.generate(1, asks)
-    assert time.monotonic() - start < 5
-    assert all(r.text is None and "cannot reach" in r.error for r in down)
+    after = list(engine.run(4))
+    assert len(after) == 2 and time.monotonic() - start < 60  # the run goes on, nobody waits on a dead server
+    for turn in after:
+        by = {d.agent: d for d in turn.decisions}
+        assert by["Clover"].status == by["Thorn"].status == "noop"
+        assert "cannot reach" in by["Clover"].reason
+        assert by["Bramble"].status in ("valid", "repaired")
     with pytest.raises(BackendUnavailable, match="no OpenAI-compatible server"):
-        backend.check()
-    backend.close()
+        http.check()
+    http.close()
 
 
 def test_a_turn_never_outlives_its_deadline():
