@@ -99,11 +99,13 @@ def api() -> None:
 
 
 # --- the web demo --------------------------------------------------------------------------------------
-@app.function(image=web_image, scaledown_window=15 * MINUTES, max_containers=1)  # one container: Gradio
+@app.function(image=web_image, secrets=[api_key], scaledown_window=15 * MINUTES,
+              max_containers=1)  # one container: Gradio
 @modal.concurrent(max_inputs=100)                                               # sessions live in memory
 @modal.asgi_app()
 def demo():
-    """The Gradio demo; `--policy llm` decides with the Model class above (one remote call per turn)."""
+    """The Gradio demo; `--policy llm` decides with the Model class above (one remote call per turn). Its
+    login is user `smallworlds` with the API key as password, so strangers cannot spend the GPU."""
     import gradio as gr
     from fastapi import FastAPI
 
@@ -118,7 +120,7 @@ def demo():
         return Council.of(ModalBackend(MODEL, temperature=opts.temperature, call=Model().generate.remote))
 
     blocks = build_demo(policy_factory, policy="llm", backend="modal", model=MODEL)
-    return gr.mount_gradio_app(FastAPI(), blocks, path="/")
+    return gr.mount_gradio_app(FastAPI(), blocks, path="/", auth=("smallworlds", os.environ[API_KEY_ENV]))
 
 
 # --- sweeps --------------------------------------------------------------------------------------------

@@ -95,6 +95,16 @@ def test_each_fault_costs_only_its_agent_and_is_recorded(server, tmp_path):
     assert all(t.metrics["turn_seconds"] < 4.0 + 1.0 for t in turns)  # the deadline bounds every turn
 
 
+def test_the_api_key_is_sent_but_never_written_down(server, tmp_path, monkeypatch):
+    secret = "sk-test-do-not-leak-0123456789"
+    monkeypatch.setenv("SMALLWORLDS_API_KEY", secret)
+    backend = OpenAIBackend(server, "tiny", timeout=1.0, retries=0, deadline=4.0)
+    assert backend._client.headers["Authorization"] == f"Bearer {secret}"
+    list(Engine(WoodWorld(), Council.of(backend), seed=1, out=tmp_path).run(1))
+    for path in tmp_path.iterdir():
+        assert secret not in path.read_text(), path.name
+
+
 def test_a_dead_server_at_start_is_a_one_line_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,6 +7,7 @@ on it and the model reads it as the rumour text in its observation.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from worlds.wood.state import GOODS
@@ -70,7 +71,7 @@ def start(name: str, turn: int, text: str | None) -> tuple[list[dict], str]:
          **{k: v for k, v in e.items() if k not in ("start", "turns")}}
         for e in legend.effects
     ]
-    said = f'"{text}"' if text else legend.rumour
+    said = json.dumps(text) if text else legend.rumour  # a player's words stay one quoted JSON string
     return effects, f"{legend.title}: {said}" if said else legend.title
 
 
