@@ -1,0 +1,243 @@
+"""The web demo: `python app.py [--policy scripted] [--host 0.0.0.0] [--port 7860]`.
+
+Each browser tab gets its own Session (an Engine writing to its own temp dir) in gr.State; the model
+engine behind `--policy llm` is cached per process by the backend, so tabs share it. Start is an async
+generator: the blocking turn runs in a worker thread and every turn is streamed to the page as it happens
+(a few in-between pictures first, so goods fly), so one tab waiting on the model blocks no other tab.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import tempfile
+import threading
+import time
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+from render import panels
+from render.charts import charts
+from render.live import PolicyFactory, Setup, open_run, policy_problem, roles_of
+from render.scene import draw
+from sim import registry
+from sim.engine import MAX_RUMOUR_CHARS
+from sim.records import Turn
+from sim.trace import TRACE
+
+IN_BETWEEN = (0.25, 0.5, 0.75)  # animation frames shown before each turn's final picture
+CHART_EVERY_S = 1.0  # matplotlib costs ~0.4 s: at full speed redraw the charts at most this often
+SNAPSHOT_EVERY = 10  # turns between refreshes of the downloadable trace while playing
+SESSION_TTL_S = 3 * 3600
+
+
+class Session:
+    """One tab's run: its engine, its temp dir, its turns, and whether it is playing."""
+
+    def __init__(self, setup: Setup, policy_factory: PolicyFactory | None):
+        self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-"))
+        self.live = open_run(setup, out=self.dir / "run", policy_factory=policy_factory)
+        self.turns: list[Turn] = []
+        self.playing = False
+        self.delay = 0.5
+        self.requests: list[tuple[str, str | None]] = []  # legends asked for, started before the next turn
+        self.lock = threading.Lock()  # Start's loop and Step must not run a turn at the same time
+        self.charts_at = 0.0
+        self.roles: dict[str, str] = {}
+
+    def step(self) -> Turn:
+        with self.lock:
+            while self.requests:
+                self.live.engine.inject(*self.requests.pop(0))
+            turn = self.live.engine.step()
+            self.turns.append(turn)
+        if not self.roles or len(self.roles) != len(turn.decisions):
+            self.roles = roles_of(self.live.world, turn)
+        return turn
+
+    def snapshot(self) -> str:
+        """A copy of the trace as it stands (complete lines only: taken between turns)."""
+        target = self.dir / "download" / TRACE
+        target.parent.mkdir(exist_ok=True)
+        with self.lock:
+            shutil.copyfile(self.dir / "run" / TRACE, target)
+        return str(target)
+
+    def close(self) -> None:
+        self.playing = False
+        with self.lock:
+            self.live.engine.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _close(session: Session | None) -> None:
+    if session is not None:
+        session.close()
+
+
+def _status(session: Session, note: str = "") -> str:
+    problem = session.live.problem or (policy_problem(session.turns[-1]) if session.turns else None)
+    parts = []
+    if problem:
+        parts.append(f'<div style="background:#fde2e1;border:1px solid #c33;border-radius:6px;padding:6px;'
+                     f'color:#700"><b>Model backend problem</b>: {escape(problem)}<br>'
+                     f"The world keeps going; every creature does nothing until the backend works.</div>")
+    state = "playing" if session.playing else "paused"
+    n = len(session.turns)
+    parts.append(f"<div>{state} · {n} turn{'s' * (n != 1)} · {escape(note)}</div>")
+    return "".join(parts)
+
+
+def _defaults(policy, backend, model) -> tuple[str, str, str]:
+    return (policy or os.environ.get("SMALLWORLDS_POLICY", "llm"),
+            backend or os.environ.get("SMALLWORLDS_BACKEND", "auto"),
+            model if model is not None else os.environ.get("SMALLWORLDS_MODEL", ""))
+
+
+def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | None = None,
+               backend: str | None = None, model: str | None = None) -> gr.Blocks:
+    """The demo's Blocks. `policy_factory(name, PolicyOptions) -> Policy` replaces sim.cli.make_policy (the
+    Modal deployment passes one); defaults come from the arguments, else SMALLWORLDS_POLICY / _BACKEND /
+    _MODEL, else the embedded model (llm, auto)."""
+    policy, backend, model = _defaults(policy, backend, model)
+    worlds = registry.world_names()
+    first = "wood" if "wood" in worlds else worlds[0]
+
+    def legends_of(world: str) -> list[str]:
+        return sorted(registry.get_world(world).legends)
+
+    with gr.Blocks(title="smallworlds") as demo:
+        session = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_close)
+        gr.Markdown("## smallworlds · small language models living in a small world")
+        with gr.Row():
+            with gr.Column(scale=3):
+                scene = gr.Image(label="the world", type="pil", format="png", interactive=False, elem_id="scene")
+                plots = gr.Image(label="charts", type="pil", format="png", interactive=False, elem_id="charts")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    world = gr.Dropdown(worlds, value=first, label="world")
+                    agents = gr.Number(5, label="creatures", precision=0, minimum=1, maximum=1000)
+                    seed = gr.Number(0, label="seed", precision=0)
+                with gr.Row():
+                    pol = gr.Dropdown(registry.names(registry.POLICIES), value=policy, label="policy")
+                    back = gr.Dropdown(["auto", "vllm", "openai", "modal"], value=backend, label="backend",
+                                       allow_custom_value=True)
+                    mod = gr.Textbox(model, label="model (blank: auto)")
+                with gr.Row():
+                    start = gr.Button("▶ Start", variant="primary", elem_id="start")
+                    pause = gr.Button("⏸ Pause", elem_id="pause")
+                    step = gr.Button("Step", elem_id="step")
+                    reset = gr.Button("↺ Reset (apply settings)", elem_id="reset")
+                speed = gr.Slider(0, 3, value=0.5, step=0.1, label="seconds between turns", elem_id="speed")
+                with gr.Row():
+                    legend = gr.Dropdown(legends_of(first), label="legend", scale=2, elem_id="legend")
+                    tell = gr.Button("Tell it now", elem_id="tell", scale=1)
+                with gr.Row():
+                    rumour = gr.Textbox(label="your own rumour", elem_id="rumour", max_length=MAX_RUMOUR_CHARS, scale=2,
+                                        placeholder="e.g. the honey bees are leaving the wood")
+                    spread = gr.Button("Spread it", elem_id="spread", scale=1)
+                download = gr.DownloadButton("⬇ Download trace", value=None, elem_id="download")
+                status = gr.HTML(elem_id="status")
+                log = gr.HTML(label="events", elem_id="log")
+        cards = gr.HTML(panels.cards_html(None), elem_id="cards")
+
+        settings = [world, agents, seed, pol, back, mod]
+        views = [scene, plots, log, cards, status, download, session]
+
+        def make(world, agents, seed, pol, back, mod) -> Session:
+            setup = Setup(world=world, agents=int(agents or 1), seed=int(seed or 0), policy=pol, backend=back,
+                          model=(mod or "").strip() or None)
+            return Session(setup, policy_factory)
+
+        def full(s: Session, note: str = "", snapshot: bool = False) -> tuple:
+            turn = s.turns[-1] if s.turns else None
+            picture = draw(turn, size=(960, 600), roles=s.roles) if turn else None
+            chart = gr.skip()
+            if turn and (not s.playing or time.monotonic() - s.charts_at > CHART_EVERY_S):
+                chart, s.charts_at = charts(s.turns), time.monotonic()
+            trace = s.snapshot() if snapshot and s.turns else gr.skip()
+            return (picture, chart, panels.log_html(s.turns), panels.cards_html(turn, s.roles),
+                    _status(s, note), trace, s)
+
+        async def play(s, delay, *conf):
+            if s is None:
+                yield (*[gr.skip()] * 4, "<div>starting the world (loading a model can take a minute)…</div>",
+                       gr.skip(), s)
+                s = await asyncio.to_thread(make, *conf)
+            s.playing, s.delay = True, float(delay)
+            while s.playing:
+                began = time.monotonic()
+                prev = s.turns[-1] if s.turns else None
+                turn = await asyncio.to_thread(s.step)
+                if prev is not None and s.delay >= 0.3:
+                    for t in IN_BETWEEN:
+                        frame = await asyncio.to_thread(draw, turn, prev, t, size=(960, 600), roles=s.roles)
+                        yield (frame, *[gr.skip()] * 6)
+                        await asyncio.sleep(min(0.08, s.delay / 8))
+                due = s.playing and turn.turn % SNAPSHOT_EVERY == 0
+                yield await asyncio.to_thread(full, s, "", due)
+                while s.playing and time.monotonic() - began < s.delay:
+                    await asyncio.sleep(0.05)
+                if s.live.world.done(s.live.engine.state):
+                    s.playing = False
+            yield await asyncio.to_thread(full, s, "paused", True)
+
+        def halt(s):
+            if s is None:
+                return gr.skip()
+            s.playing = False
+            return _status(s, "pausing after this turn")
+
+        def one(s, *conf):
+            s = s or make(*conf)
+            if s.playing:
+                return (*[gr.skip()] * 4, _status(s, "already playing: pause first"), gr.skip(), s)
+            s.step()
+            return full(s, "stepped", True)
+
+        def renew(s, *conf):
+            _close(s)
+            s = make(*conf)
+            note = "ready: press Start or Step"
+            return (None, None, panels.log_html([]), panels.cards_html(None), _status(s, note), None, s)
+
+        def ask(s, name, text=None):
+            if s is None:
+                return "<div>Start a world first.</div>"
+            if name not in s.live.world.legends:
+                return _status(s, f"this world has no legend {name!r}")
+            s.requests.append((name, text))
+            return _status(s, f"'{name}' begins next turn")
+
+        start.click(play, [session, speed, *settings], views, api_name="play")
+        pause.click(halt, [session], [status], api_name="pause")
+        step.click(one, [session, *settings], views, api_name="step")
+        reset.click(renew, [session, *settings], views, api_name="reset")
+        speed.change(lambda s, d: setattr(s, "delay", float(d)) if s else None, [session, speed], None,
+                     api_visibility="private")
+        tell.click(lambda s, n: ask(s, n) if n else gr.skip(), [session, legend], [status], api_name="legend")
+        spread.click(lambda s, t: ask(s, "rumour", t) if (t or "").strip() else gr.skip(), [session, rumour],
+                     [status], api_name="rumour")
+        world.change(lambda w: gr.Dropdown(choices=legends_of(w), value=None), [world], [legend],
+                     api_visibility="private")
+    # tabs must not queue behind each other: the shared model is the only thing they wait for
+    return demo.queue(default_concurrency_limit=None, max_size=256)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="smallworlds web demo")
+    p.add_argument("--policy", default=None, help="default policy (env SMALLWORLDS_POLICY, else llm)")
+    p.add_argument("--backend", default=None, help="default backend (env SMALLWORLDS_BACKEND, else auto)")
+    p.add_argument("--model", default=None, help="default model (env SMALLWORLDS_MODEL)")
+    p.add_argument("--host", default=os.environ.get("SMALLWORLDS_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("SMALLWORLDS_PORT", "7860")))
+    args = p.parse_args(argv)
+    build_demo(policy=args.policy, backend=args.backend, model=args.model).launch(
+        server_name=args.host, server_port=args.port)
+
+
+if __name__ == "__main__":
+    main()

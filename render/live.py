@@ -1,0 +1,92 @@
+"""Live runs for the viewers: world + policy + engine from a few settings. A policy that cannot be built
+(no model, server down) does not stop the world: it plays on with every decision a no-op, and the viewer
+shows why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from sim.cli import RUN_KEYS, make_policy, make_world
+from sim.engine import Engine
+from sim.policy import Ask, Batch, PolicyOptions, Reply
+from sim.records import Turn
+from sim.world import World
+
+PolicyFactory = Callable[[str, PolicyOptions], Any]  # (policy name, options) -> Policy, like sim.cli.make_policy
+
+
+@dataclass
+class Setup:
+    world: str = "wood"
+    agents: int | None = None
+    seed: int = 0
+    policy: str = "scripted"
+    backend: str = "auto"
+    model: str | None = None
+    legends: dict[int, list] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Unavailable:
+    """Stands in for a policy that could not be built: every reply is missing, with the reason."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
+        return Batch({a.agent: Reply(text=None, error=self.reason) for a in asks})
+
+    def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
+        return {a.agent: {"backend": "unavailable", "model": ""} for a in asks}
+
+
+@dataclass
+class Live:
+    engine: Engine
+    world: World
+    problem: str | None = None  # why the requested policy could not be built
+
+
+def open_run(setup: Setup, out=None, policy_factory: PolicyFactory | None = None,
+             announce: Callable[[str], None] = lambda line: None) -> Live:
+    """Raises sim.cli.UsageError / registry.UnknownName for a bad world or legend; never for the policy."""
+    world = make_world(setup.world, setup.agents, setup.params)
+    opts = PolicyOptions(backend=setup.backend, model=setup.model or None, seed=setup.seed, announce=announce)
+    problem = None
+    try:
+        policy = (policy_factory or make_policy)(setup.policy, opts)
+    except Exception as exc:  # anything a backend raises while starting: the world goes on without it
+        problem = f"policy {setup.policy!r} (backend {setup.backend}) is unavailable: {exc}"[:400]
+        policy = Unavailable(problem)
+    config = {"policy": setup.policy, "backend": setup.backend, "model": setup.model}
+    engine = Engine(world, policy, seed=setup.seed, out=out, legends=setup.legends, config=config)
+    return Live(engine, world, problem)
+
+
+def world_from_header(header: dict) -> World | None:
+    """The world a trace was recorded in, rebuilt from its header (None if it is not installed here)."""
+    config = header.get("config", {})
+    try:
+        return make_world(config["world"], config.get("agents"), {k: v for k, v in config.items()
+                                                                  if k not in RUN_KEYS})
+    except Exception:
+        return None
+
+
+def roles_of(world: World | None, turn: Turn) -> dict[str, str]:
+    """Each agent's role, read from the record's state through the world's own codec."""
+    if world is None:
+        return {}
+    try:
+        state = world.from_json(turn.state)
+        return {a: world.role(state, a) for a in world.agents(state)}
+    except Exception:  # a viewer must draw whatever it gets; without roles it draws one group
+        return {}
+
+
+def policy_problem(turn: Turn) -> str | None:
+    """The policy's failure, when no agent of this turn got any reply, all for the same reason."""
+    reasons = {d.reason for d in turn.decisions}
+    if turn.decisions and len(reasons) == 1 and all(d.status == "noop" and d.reply is None for d in turn.decisions):
+        return reasons.pop() or "the policy gave no replies"
+    return None
