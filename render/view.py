@@ -125,7 +125,7 @@ def flows(turn: Turn, shown: list[Figure], roles: Mapping[str, str] | None = Non
     keys = {f.key for f in shown}
     owner = {}
     if not all(f.count == 1 for f in shown):
-        owner = {c.key: c.role for c in creatures(turn, roles)}
+        owner = role_of_each(turn, roles)
     out: dict[tuple, Flow] = {}
     for e in turn.events:
         if e.get("kind") != "trade":
@@ -137,6 +137,15 @@ def flows(turn: Turn, shown: list[Figure], roles: Mapping[str, str] | None = Non
             flow = out.setdefault((s, b, e["good"]), Flow(s, b, e["good"], 0, float(e.get("price", 0))))
             flow.units += units
     return list(out.values())
+
+
+def role_of_each(turn: Turn, roles: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Agent -> role, as `creatures` assigns it, without building figures (flows need only this)."""
+    state, agents = turn.state, agents_of(turn)
+    if is_wood(state):
+        goods = goods_of(turn)
+        return {n: goods[k] if goods else str(k) for n, k in zip(agents, state["trade"])}
+    return {a: (roles or {}).get(a, "") for a in agents}
 
 
 def _pairs(sellers: list, buyers: list):
