@@ -32,6 +32,8 @@ IN_BETWEEN = (0.25, 0.5, 0.75)  # animation frames shown before each turn's fina
 CHART_EVERY_S = 1.0  # matplotlib costs ~0.4 s: at full speed redraw the charts at most this often
 SNAPSHOT_EVERY = 10  # turns between refreshes of the downloadable trace while playing
 SESSION_TTL_S = 3 * 3600
+MAX_SESSIONS = 64  # live worlds kept at once; the least recently used idle one is closed beyond this
+IDLE_S = 20 * 60  # a world nobody has touched for this long is closed (tabs often leave without a word)
 
 
 class Session:
@@ -47,8 +49,11 @@ class Session:
         self.lock = threading.Lock()  # Start's loop and Step must not run a turn at the same time
         self.charts_at = 0.0
         self.roles: dict[str, str] = {}
+        self.used = time.monotonic()
+        self.closed = False
 
     def step(self) -> Turn:
+        self.used = time.monotonic()
         with self.lock:
             while self.requests:
                 self.live.engine.inject(*self.requests.pop(0))
@@ -68,14 +73,39 @@ class Session:
 
     def close(self) -> None:
         self.playing = False
+        self.closed = True
         with self.lock:
             self.live.engine.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _close(session: Session | None) -> None:
-    if session is not None:
-        session.close()
+class Sessions:
+    """Every live session, so memory and disk stay bounded however tabs leave: a new session closes the
+    ones idle for longer than `idle_s`, then the least recently used idle ones beyond `limit`."""
+
+    def __init__(self, limit: int = MAX_SESSIONS, idle_s: float = IDLE_S):
+        self.limit, self.idle_s = limit, idle_s
+        self.live: dict[int, Session] = {}
+        self.lock = threading.Lock()
+
+    def add(self, session: Session) -> Session:
+        with self.lock:
+            self.live[id(session)] = session
+            now = time.monotonic()
+            idle = sorted((s for s in self.live.values() if s is not session and not s.playing),
+                          key=lambda s: s.used)
+            stale = [s for s in idle if now - s.used > self.idle_s]
+            crowd = idle[: max(0, len(self.live) - len(stale) - self.limit)]
+            for old in {id(s): s for s in stale + crowd}.values():
+                del self.live[id(old)]
+                old.close()
+        return session
+
+    def remove(self, session: Session | None) -> None:
+        if session is not None:
+            with self.lock:
+                self.live.pop(id(session), None)
+            session.close()
 
 
 def _status(session: Session, note: str = "") -> str:
@@ -98,11 +128,12 @@ def _defaults(policy, backend, model) -> tuple[str, str, str]:
 
 
 def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | None = None,
-               backend: str | None = None, model: str | None = None) -> gr.Blocks:
+               backend: str | None = None, model: str | None = None, sessions: Sessions | None = None) -> gr.Blocks:
     """The demo's Blocks. `policy_factory(name, PolicyOptions) -> Policy` replaces sim.cli.make_policy (the
     Modal deployment passes one); defaults come from the arguments, else SMALLWORLDS_POLICY / _BACKEND /
     _MODEL, else the embedded model (llm, auto)."""
     policy, backend, model = _defaults(policy, backend, model)
+    sessions = sessions or Sessions()
     worlds = registry.world_names()
     first = "wood" if "wood" in worlds else worlds[0]
 
@@ -110,7 +141,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         return sorted(registry.get_world(world).legends)
 
     with gr.Blocks(title="smallworlds") as demo:
-        session = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_close)
+        session = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=sessions.remove)
         gr.Markdown("## smallworlds · small language models living in a small world")
         with gr.Row():
             with gr.Column(scale=3):
@@ -150,7 +181,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         def make(world, agents, seed, pol, back, mod) -> Session:
             setup = Setup(world=world, agents=int(agents or 1), seed=int(seed or 0), policy=pol, backend=back,
                           model=(mod or "").strip() or None)
-            return Session(setup, policy_factory)
+            return sessions.add(Session(setup, policy_factory))
 
         def full(s: Session, note: str = "", snapshot: bool = False) -> tuple:
             turn = s.turns[-1] if s.turns else None
@@ -163,7 +194,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     _status(s, note), trace, s)
 
         async def play(s, delay, *conf):
-            if s is None:
+            if s is None or s.closed:
                 yield (*[gr.skip()] * 4, "<div>starting the world (loading a model can take a minute)…</div>",
                        gr.skip(), s)
                 s = await asyncio.to_thread(make, *conf)
@@ -192,20 +223,20 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             return _status(s, "pausing after this turn")
 
         def one(s, *conf):
-            s = s or make(*conf)
+            s = s if s and not s.closed else make(*conf)
             if s.playing:
                 return (*[gr.skip()] * 4, _status(s, "already playing: pause first"), gr.skip(), s)
             s.step()
             return full(s, "stepped", True)
 
         def renew(s, *conf):
-            _close(s)
+            sessions.remove(s)
             s = make(*conf)
             note = "ready: press Start or Step"
             return (None, None, panels.log_html([]), panels.cards_html(None), _status(s, note), None, s)
 
         def ask(s, name, text=None):
-            if s is None:
+            if s is None or s.closed:
                 return "<div>Start a world first.</div>"
             if name not in s.live.world.legends:
                 return _status(s, f"this world has no legend {name!r}")

@@ -1,0 +1,91 @@
+"""The web demo under load: 20 sessions at once on loopback, each with its own world. None is blocked,
+none sees another's world or rumour, and their worlds are cleaned up when they leave."""
+from __future__ import annotations
+
+import glob
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.trace import load_trace
+
+pytestmark = pytest.mark.browser
+SESSIONS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def session_dirs() -> set[str]:
+    return set(glob.glob(str(Path(tempfile.gettempdir()) / "smallworlds-*")))
+
+
+KEPT = 5  # live worlds the server keeps once their tabs have gone quiet
+
+
+@pytest.fixture(scope="module")
+def server():
+    from app import Sessions, build_demo
+
+    port = free_port()
+    sessions = Sessions(limit=KEPT)
+    demo = build_demo(policy="scripted", sessions=sessions)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", sessions
+    demo.close()
+
+
+def play_one(url: str, seed: int, results: dict) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    try:
+        job = client.submit(0.0, "wood", 5, seed, "scripted", "auto", "", api_name="/play")
+        rumour_sent = False
+        deadline = time.monotonic() + 120
+        for out in job:
+            turns = out[2].count('class="turn"') if isinstance(out[2], str) else 0
+            if seed == 0 and turns >= 1 and not rumour_sent:
+                client.predict("the owls are buying all the honey", api_name="/rumour")
+                rumour_sent = True
+            if turns >= 3 or time.monotonic() > deadline:
+                break
+        client.predict(api_name="/pause")
+        job.result(timeout=120)
+        final = job.outputs()[-1]
+        results[seed] = load_trace(final[5])
+    finally:
+        client.close()
+
+
+def test_twenty_sessions_at_once_stay_isolated_and_memory_stays_bounded(server):
+    from gradio_client import Client
+
+    server, sessions = server
+    before = session_dirs()
+    results: dict[int, tuple] = {}
+    threads = [threading.Thread(target=play_one, args=(server, seed, results)) for seed in range(SESSIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a session was blocked"
+    assert sorted(results) == list(range(SESSIONS))
+    for seed, (header, turns) in results.items():
+        assert header["seed"] == seed and len(turns) >= 3  # each tab played its own world
+        rumours = [e for t in turns for e in t.events if e["kind"] == "legend" and e["name"] == "rumour"]
+        assert (len(rumours) == 1) == (seed == 0)  # the player's rumour reached only the player's world
+    assert len({str(turns[2].state) for _, turns in results.values()}) == SESSIONS
+    # the twenty clients left without a word; the next newcomer closes all but the most recent idle worlds
+    newcomer = Client(server, verbose=False)
+    newcomer.predict("wood", 5, 99, "scripted", "auto", "", api_name="/step")
+    newcomer.close()
+    assert len(sessions.live) <= KEPT + 1
+    assert len(session_dirs() - before) == len(sessions.live)
