@@ -6,6 +6,8 @@ and, with --json PATH, writes its rows with the machine they came from.
     quality  decision quality of a model council: valid/repaired/noop, self-defeating orders, prompt ablations
     viewer   scene render time per frame at 5, 50 and 1000 creatures
     sweep    sweep throughput, episodes per minute, 1 and 2 workers
+    paths    price and Gini paths of the default run and a bank run, with plots
+    fuzz     the long fuzz of the parse path and chaos councils over many seeds
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import importlib
 import sys
 
 SUITES = {"engine": "bench.engine_bench", "model": "bench.model_bench", "quality": "bench.quality_bench",
-          "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench"}
+          "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench", "paths": "bench.paths_bench",
+          "fuzz": "bench.fuzz_bench"}
 
 
 def main() -> int:
