@@ -23,3 +23,12 @@ def test_every_python_block_in_the_guide_runs(tmp_path, monkeypatch, capsys):
         # dont_inherit: the blocks must not pick up this file's `from __future__ import annotations`
         exec(compile(block, f"{GUIDE.name} block {k + 1}", "exec", dont_inherit=True), module.__dict__)
     assert "coins created in 5 turns" in capsys.readouterr().out
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    readme = GUIDE.parent.parent / "README.md"
+    (block,) = python_blocks(readme.read_text())
+    exec(compile(block, "README.md", "exec", dont_inherit=True), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 30 and printed[0].startswith("0 ")
