@@ -9,13 +9,12 @@ so linear growth is visible.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 
 from agents.policies import scripted
-from bench.machine import machine_info
+from bench.machine import write_result
 from sim import Engine
 from sim.policy import PolicyOptions
 from worlds.wood import WoodWorld
@@ -71,9 +70,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['agents']} | {r['turn_ms']} | {r['turn_ms_traced']} | {r['scripted_policy_ms']} | "
               f"{r['engine_ms']} | {r['us_per_agent']} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"suite": "engine", "machine": machine_info(), "rows": rows}, f, indent=1)
+    write_result(args.json, "engine", rows=rows)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from agents.policies import chaos
-from bench.machine import machine_info
+from bench.machine import write_result
 from sim import Engine, registry
 from sim.parse import parse
 from sim.policy import PolicyOptions, Reply
@@ -90,9 +90,7 @@ def main() -> None:
     print("| world | seeds | turns played | broken invariants |\n|---|---:|---:|---:|")
     for r in runs:
         print(f"| {r['world']} | {r['seeds']} | {r['turns']} | {r['broken_invariants']} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"suite": "fuzz", "machine": machine_info(), "replies": replies, "chaos": runs}, f, indent=1)
+    write_result(args.json, "fuzz", replies=replies, chaos=runs)
 
 
 if __name__ == "__main__":

@@ -32,3 +32,12 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+def write_result(path: str | None, suite: str, **data) -> None:
+    """Write one suite's result as JSON beside the machine it came from (nothing when path is None)."""
+    if path:
+        import json
+
+        with open(path, "w") as f:
+            json.dump({"suite": suite, "machine": machine_info(), **data}, f, indent=1)

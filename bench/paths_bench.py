@@ -6,11 +6,10 @@ same run with a bank run on the honey keeper at turn 10; numbers and PNG plots f
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 
 from agents.policies import scripted
-from bench.machine import machine_info
+from bench.machine import write_result
 from sim import Engine
 from sim.policy import PolicyOptions
 from worlds.wood import WoodWorld
@@ -85,10 +84,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['seed']} | " + " | ".join(f"{r[k]:g}" for k in keys) + " |")
     print("| mean | " + " | ".join(f"{statistics.mean(r[k] for r in rows):.3g}" for k in keys) + " |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"suite": "paths", "machine": machine_info(),
-                       "rows": [{k: v for k, v in r.items() if k != "_paths"} for r in rows]}, f, indent=1)
+    write_result(args.json, "paths", rows=[{k: v for k, v in r.items() if k != "_paths"} for r in rows])
 
 
 if __name__ == "__main__":

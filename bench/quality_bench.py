@@ -11,14 +11,13 @@ infeasible orders into no-ops, so a schema that forbids a mistake shows up as fe
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from dataclasses import dataclass
 
 import json_repair
 import numpy as np
 
-from bench.machine import machine_info
+from bench.machine import write_result
 from worlds.wood.audit import MISTAKES, mistakes
 from worlds.wood.text import AIDS
 
@@ -143,10 +142,8 @@ def main() -> None:
         print("|---|---|---:|---:|---:|")
         for r in legends:
             print(f"| {r['legend']} | {r['good']} | {r['price_before']} | {r['price_after']} | {r['change_pct']} % |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"suite": "quality", "machine": machine_info(), "model": backend.model, "agents": args.agents,
-                       "turns": args.turns, "seeds": seeds, "rows": rows, "legends": legends}, f, indent=1)
+    write_result(args.json, "quality", model=backend.model, agents=args.agents, turns=args.turns, seeds=seeds,
+                 rows=rows, legends=legends)
 
 
 if __name__ == "__main__":

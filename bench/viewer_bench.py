@@ -8,14 +8,13 @@ window's common case. The window needs one draw per frame, so 33 ms is the budge
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from agents.policies import scripted
-from bench.machine import machine_info
+from bench.machine import write_result
 from render import gif, scene
 from render.window import SIZE
 from sim import Engine
@@ -70,9 +69,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['what']} | {r['ms_per_frame']} | {round(1000 / r['ms_per_frame'], 1)} | "
               f"{r.get('seconds', '')} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"suite": "viewer", "machine": machine_info(), "rows": rows}, f, indent=1)
+    write_result(args.json, "viewer", rows=rows)
 
 
 if __name__ == "__main__":
