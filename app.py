@@ -34,13 +34,14 @@ SNAPSHOT_EVERY = 10  # turns between refreshes of the downloadable trace while p
 SESSION_TTL_S = 3 * 3600
 MAX_SESSIONS = 64  # live worlds kept at once; the least recently used idle one is closed beyond this
 IDLE_S = 20 * 60  # a world nobody has touched for this long is closed (tabs often leave without a word)
+GRACE_S = 120  # a world touched this recently is never closed to make room (it may be starting, or downloading)
 
 
 class Session:
     """One tab's run: its engine, its temp dir, its turns, and whether it is playing."""
 
     def __init__(self, setup: Setup, policy_factory: PolicyFactory | None):
-        self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-web-"))
         self.live = open_run(setup, out=self.dir / "run", policy_factory=policy_factory)
         self.turns: list[Turn] = []
         self.playing = False
@@ -81,18 +82,19 @@ class Session:
 
 class Sessions:
     """Every live session, so memory and disk stay bounded however tabs leave: a new session closes the
-    ones idle for longer than `idle_s`, then the least recently used idle ones beyond `limit`."""
+    ones idle for longer than `idle_s`, then the least recently used idle ones beyond `limit`. A session
+    playing, or touched within `grace_s`, is never closed."""
 
-    def __init__(self, limit: int = MAX_SESSIONS, idle_s: float = IDLE_S):
-        self.limit, self.idle_s = limit, idle_s
+    def __init__(self, limit: int = MAX_SESSIONS, idle_s: float = IDLE_S, grace_s: float = GRACE_S):
+        self.limit, self.idle_s, self.grace_s = limit, idle_s, grace_s
         self.live: dict[int, Session] = {}
         self.lock = threading.Lock()
 
     def add(self, session: Session) -> Session:
         with self.lock:
+            now = session.used = time.monotonic()
             self.live[id(session)] = session
-            now = time.monotonic()
-            idle = sorted((s for s in self.live.values() if s is not session and not s.playing),
+            idle = sorted((s for s in self.live.values() if not s.playing and now - s.used > self.grace_s),
                           key=lambda s: s.used)
             stale = [s for s in idle if now - s.used > self.idle_s]
             crowd = idle[: max(0, len(self.live) - len(stale) - self.limit)]
@@ -117,7 +119,7 @@ def _status(session: Session, note: str = "") -> str:
                      f"The world keeps going; every creature does nothing until the backend works.</div>")
     state = "playing" if session.playing else "paused"
     n = len(session.turns)
-    parts.append(f"<div>{state} · {n} turn{'s' * (n != 1)} · {escape(note)}</div>")
+    parts.append(f"<div>{state} · {n} turn{'s' * (n != 1)}" + (f" · {escape(note)}" if note else "") + "</div>")
     return "".join(parts)
 
 
@@ -145,8 +147,11 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         gr.Markdown("## smallworlds · small language models living in a small world")
         with gr.Row():
             with gr.Column(scale=3):
-                scene = gr.Image(label="the world", type="pil", format="png", interactive=False, elem_id="scene")
-                plots = gr.Image(label="charts", type="pil", format="png", interactive=False, elem_id="charts")
+                scene = gr.Image(label="the world", show_label=False, type="pil", format="png", interactive=False,
+                                 buttons=[], elem_id="scene")
+                plots = gr.Image(label="charts", show_label=False, type="pil", format="png", interactive=False,
+                                 buttons=[], elem_id="charts")
+                cards = gr.HTML(panels.cards_html(None), elem_id="cards")
             with gr.Column(scale=2):
                 with gr.Row():
                     world = gr.Dropdown(worlds, value=first, label="world")
@@ -159,7 +164,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     mod = gr.Textbox(model, label="model (blank: auto)")
                 with gr.Row():
                     start = gr.Button("▶ Start", variant="primary", elem_id="start")
-                    pause = gr.Button("⏸ Pause", elem_id="pause")
+                    pause = gr.Button("❚❚ Pause", elem_id="pause")
                     step = gr.Button("Step", elem_id="step")
                     reset = gr.Button("↺ Reset (apply settings)", elem_id="reset")
                 speed = gr.Slider(0, 3, value=0.5, step=0.1, label="seconds between turns", elem_id="speed")
@@ -173,7 +178,6 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 download = gr.DownloadButton("⬇ Download trace", value=None, elem_id="download")
                 status = gr.HTML(elem_id="status")
                 log = gr.HTML(label="events", elem_id="log")
-        cards = gr.HTML(panels.cards_html(None), elem_id="cards")
 
         settings = [world, agents, seed, pol, back, mod]
         views = [scene, plots, log, cards, status, download, session]
@@ -214,7 +218,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     await asyncio.sleep(0.05)
                 if s.live.world.done(s.live.engine.state):
                     s.playing = False
-            yield await asyncio.to_thread(full, s, "paused", True)
+            yield await asyncio.to_thread(full, s, "stopped; the trace is ready to download", True)
 
         def halt(s):
             if s is None:

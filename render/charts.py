@@ -94,8 +94,11 @@ def _wealth(ax, turn: Turn) -> None:
     wealth = np.asarray(s["pebbles"], float) + np.asarray(s["stock"], float) @ np.asarray(s["prices"], float)
     goods = goods_of(turn)
     order = np.argsort(wealth)
-    colours = [np.array(look.colour_of(goods[s["trade"][i]] if goods else "")) / 255 for i in order]
-    ax.bar(np.arange(len(wealth)), wealth[order], color=colours, width=1.0 if len(wealth) > 60 else 0.8)
+    if len(wealth) > 100:  # a thousand bars cost a second to draw and read as one shape anyway
+        ax.fill_between(np.arange(len(wealth)), wealth[order], color="#b07d3a", lw=0)
+    else:
+        colours = [np.array(look.colour_of(goods[s["trade"][i]] if goods else "")) / 255 for i in order]
+        ax.bar(np.arange(len(wealth)), wealth[order], color=colours, width=0.8)
     ax.set_title(f"wealth per creature · Gini {turn.metrics.get('gini', 0):.3f}")
     ax.set_xticks([])
 

@@ -23,6 +23,9 @@ class Setup:
     policy: str = "scripted"
     backend: str = "auto"
     model: str | None = None
+    url: str | None = None
+    council: str | None = None
+    temperature: float = 0.7
     legends: dict[int, list] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -51,14 +54,16 @@ def open_run(setup: Setup, out=None, policy_factory: PolicyFactory | None = None
              announce: Callable[[str], None] = lambda line: None) -> Live:
     """Raises sim.cli.UsageError / registry.UnknownName for a bad world or legend; never for the policy."""
     world = make_world(setup.world, setup.agents, setup.params)
-    opts = PolicyOptions(backend=setup.backend, model=setup.model or None, seed=setup.seed, announce=announce)
+    opts = PolicyOptions(backend=setup.backend, model=setup.model or None, url=setup.url, seed=setup.seed,
+                         temperature=setup.temperature, council=setup.council, announce=announce)
     problem = None
     try:
         policy = (policy_factory or make_policy)(setup.policy, opts)
     except Exception as exc:  # anything a backend raises while starting: the world goes on without it
         problem = f"policy {setup.policy!r} (backend {setup.backend}) is unavailable: {exc}"[:400]
         policy = Unavailable(problem)
-    config = {"policy": setup.policy, "backend": setup.backend, "model": setup.model}
+    config = {"policy": setup.policy, "backend": setup.backend, "model": setup.model, "url": setup.url,
+              "council": setup.council, "temperature": setup.temperature}
     engine = Engine(world, policy, seed=setup.seed, out=out, legends=setup.legends, config=config)
     return Live(engine, world, problem)
 

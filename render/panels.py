@@ -39,11 +39,11 @@ def _turn_block(turn: Turn) -> str:
             lines.append(f'<div style="color:#b0182a;font-weight:600">⚑ legend: {escape(str(e.get("name")))}'
                          + (f' — “{escape(str(e["text"]))}”' if e.get("text") else "") + "</div>")
         elif kind == "rumour":
-            lines.append(f'<div style="color:#b0182a">📜 {escape(str(e.get("text", "")))}</div>')
+            lines.append(f'<div style="color:#b0182a">⚑ {escape(str(e.get("text", "")))}</div>')
         elif kind == "trade":
             buyers = ", ".join(f"{escape(str(n))} {u}" for n, u in e.get("buyers", [])[:8])
             sellers = ", ".join(f"{escape(str(n))} {u}" for n, u in e.get("sellers", [])[:8])
-            lines.append(f'<div>🔁 <b>{escape(str(e.get("good")))}</b> ×{e.get("units")} @{e.get("price")}: '
+            lines.append(f'<div>⇄ <b>{escape(str(e.get("good")))}</b> ×{e.get("units")} @{e.get("price")}: '
                          f"{sellers} → {buyers}</div>")
         elif kind == "cold":
             lines.append(f'<div style="color:#1f5fbf">❄ {e.get("count")} creatures cold</div>')
@@ -53,7 +53,7 @@ def _turn_block(turn: Turn) -> str:
     for d in turn.decisions:
         say = d.action.get("say") if isinstance(d.action, dict) else None
         if say:
-            lines.append(f'<div style="color:#555">💬 <b>{escape(d.agent)}</b>: “{escape(str(say))}”</div>')
+            lines.append(f'<div style="color:#555">❝ <b>{escape(d.agent)}</b>: “{escape(str(say))}”</div>')
     unusual = [d for d in turn.decisions if d.status != "valid"]
     listed = turn.decisions if len(turn.decisions) <= EACH_DECISION else unusual[:EACH_DECISION]
     for d in listed:
@@ -82,7 +82,7 @@ def _card(f: Figure) -> str:
     kind = escape(" · ".join(x for x in (f.kind, f.role) if x))
     rows = [f'<div><b>{who}</b> <span style="color:#777">{kind}</span></div>']
     if f.pebbles is not None:
-        rows.append(f"<div>🪨 {f.pebbles:.0f} pebbles{' (mean)' if f.count > 1 else ''}</div>")
+        rows.append(f"<div>● {f.pebbles:.0f} pebbles{' (mean)' if f.count > 1 else ''}</div>")
     if f.goods:
         chips = " ".join(f'<span style="border-left:8px solid {_rgb(look.colour_of(g))};padding-left:3px">'
                          f"{escape(g)} {u:.3g}</span>" for g, u in f.goods.items())

@@ -29,7 +29,8 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
     """Picture of `turn`, `t` of the way through its animation from `prev` (t=1: the turn as recorded)."""
     w, h = size
     season = str(turn.state.get("season", "summer"))
-    img = _background(season if season in GROUND else "summer", w, h).copy()
+    wood = is_wood(turn.state)
+    img = _background(season if season in GROUND else "summer", w, h, wood).copy()
     d = ImageDraw.Draw(img)
     shown = figures(turn, roles)
     if prev is not None:
@@ -54,6 +55,8 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
     goods = goods_of(turn)
     for f in shown:
         _figure(d, f, *at[f.key], r, goods)
+    if not wood:
+        _centre(d, turn, w, h)
     if season == "winter":
         _snow(d, w, h, turn.turn, t)
     _bubbles(d, shown, at, r, turn.turn, w, h)
@@ -65,8 +68,8 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
 # --- layout ------------------------------------------------------------------------------------------
 def _layout(n: int, w: int, h: int) -> list[tuple[float, float]]:
     """Rings around the centre: one ring up to 14 figures, two beyond (outer one longer)."""
-    cx, cy = w / 2, BAR + (h - BAR - TICKER) / 2
-    rings = [(0.38, 0.34, n)] if n <= 14 else [(0.42, 0.37, n - n * 2 // 5), (0.24, 0.19, n * 2 // 5)]
+    cx, cy = w / 2, BAR + 10 + (h - BAR - TICKER) / 2  # a little low: the rumour strip hangs under the bar
+    rings = [(0.38, 0.30, n)] if n <= 14 else [(0.42, 0.37, n - n * 2 // 5), (0.24, 0.19, n * 2 // 5)]
     out = []
     for fx, fy, k in rings:
         for i in range(k):
@@ -97,7 +100,7 @@ def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
 
 # --- background (cached: it only depends on season and size) -----------------------------------------
 @lru_cache(maxsize=16)
-def _background(season: str, w: int, h: int) -> Image.Image:
+def _background(season: str, w: int, h: int, stall: bool) -> Image.Image:
     grass, trees = GROUND[season]
     img = Image.new("RGB", (w, h), look.shade(trees, -0.45))
     d = ImageDraw.Draw(img)
@@ -121,7 +124,9 @@ def _background(season: str, w: int, h: int) -> Image.Image:
         else:
             d.ellipse((x - s, y - s, x + s, y + s), fill=leaf, outline=look.shade(leaf, -0.3))
             d.ellipse((x - s * 0.5, y - s * 0.6, x + s * 0.1, y - s * 0.1), fill=look.shade(leaf, 0.15))
-    cx, cy = w / 2, (top + bottom) / 2  # the market stall
+    if not stall:
+        return img
+    cx, cy = w / 2, (top + bottom) / 2  # the wood's market stall
     d.rectangle((cx - 34, cy - 6, cx + 34, cy + 18), fill=(150, 100, 60), outline=(80, 50, 30), width=2)
     for k in range(6):
         c = (200, 50, 50) if k % 2 else (250, 240, 220)
@@ -129,6 +134,18 @@ def _background(season: str, w: int, h: int) -> Image.Image:
                    (cx - 40 + (k + 1) * 13.3, cy - 10), (cx - 40 + k * 13.3, cy - 10)], fill=c)
     look.text_box(d, (cx, cy + 30), "market", 11, fill=look.shade(grass, -0.6))
     return img
+
+
+def _centre(d, turn: Turn, w: int, h: int) -> None:
+    """An unknown world's first number (the commons' fish stock, say), large, where the wood has its stall."""
+    first = next(((k, v) for k, v in turn.metrics.items() if isinstance(v, (int, float))
+                  and not isinstance(v, bool)), None)
+    if first is None:
+        return
+    cx, cy = w / 2, BAR + (h - BAR - TICKER) / 2
+    value = f"{first[1]:.3g}" if isinstance(first[1], float) else str(first[1])
+    look.text_box(d, (cx, cy - 8), value, 34, fill=(250, 250, 245), bold=True)
+    look.text_box(d, (cx, cy + 22), first[0], 14, fill=(240, 240, 230))
 
 
 def _snow(d, w, h, turn, t):
@@ -179,7 +196,7 @@ def _figure(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, goo
         look.text_box(d, (x + 1.05 * r, y + 0.4 * r), "❄", int(small * 1.3), fill=(40, 110, 220), anchor="lm")
     if f.numbers and not f.kind:  # an unknown world's per-agent numbers, two at most
         line = "  ".join(f"{k} {v:.3g}" for k, v in list(f.numbers.items())[:2])
-        look.text_box(d, (x, y - 1.0 * r - small * 0.6), line, small)
+        look.text_box(d, (x, y + 1.0 * r + small * 1.9), line, small)
 
 
 def _flows(d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float, alpha: int = 255) -> None:
@@ -216,7 +233,7 @@ def _bubbles(d, shown: list[Figure], at: dict, r: float, turn: int, w: int, h: i
     size = 12 if r >= 20 else 10
     for f in chosen:
         x, y = at[f.key]
-        look.bubble(d, x, y - 1.1 * r, f.say, size, (0, BAR, w, h - TICKER))
+        look.bubble(d, x, y - 1.1 * r, f.say, size, (0, BAR + 22, w, h - TICKER))
 
 
 # --- bars --------------------------------------------------------------------------------------------

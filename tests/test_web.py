@@ -64,7 +64,7 @@ def test_page_plays_injects_and_downloads(server, tmp_path: Path):
 
         page.click("#pause")
         # "pausing after this turn" first; the final " · paused" comes with the downloadable trace
-        page.wait_for_function("document.querySelector('#status').innerText.includes(' · paused')",
+        page.wait_for_function("document.querySelector('#status').innerText.includes('ready to download')",
                                timeout=30_000)
         shown = turns_in_log(page)
         assert shown >= 3
@@ -95,5 +95,5 @@ def test_streaming_api(server):
     job.result(timeout=60)
     assert turns >= 3
     final = job.outputs()[-1]
-    assert "paused" in final[4]
+    assert "ready to download" in final[4]
     assert Path(final[5]).read_bytes().startswith(b'{"kind":"header"')
