@@ -1,4 +1,5 @@
 import os
+import socket
 
 import numpy as np
 import pytest
@@ -28,3 +29,10 @@ def run_wood(turns=30, seed=7, agents=5, policy=None, **engine_kwargs):
 def rng():
     return np.random.default_rng(0)
 
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for servers the tests start on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -10,18 +10,12 @@ import time
 
 import httpx
 import jsonschema
-import numpy as np
 import pytest
 
-from sim.policy import Ask
+from bench.model_bench import wood_asks
+from tests.conftest import free_port
 
 READY_WITHIN = 240  # seconds; start-up is ~35 s on 2 cores, more while another engine is loading
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +50,6 @@ def server(tmp_path_factory):
     if proc.poll() is None:
         proc.terminate()
         proc.wait(30)
-
-
-def wood_asks(n: int) -> list[Ask]:
-    from worlds.wood import WoodWorld
-
-    world = WoodWorld(agents=n)
-    state = world.initial_state(np.random.default_rng(0))
-    return [Ask(world, state, agent, 0) for agent in world.agents(state)]
 
 
 @pytest.mark.model

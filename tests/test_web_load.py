@@ -2,22 +2,17 @@
 none sees another's world or rumour, and the server keeps a bounded number of worlds once they leave."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
+from tests.conftest import free_port
+
 from sim.trace import load_trace
 
 pytestmark = pytest.mark.browser
 SESSIONS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 KEPT = 5  # live worlds the server keeps once their tabs have gone quiet
