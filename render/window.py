@@ -20,8 +20,10 @@ from typing import Mapping
 from PIL import Image, ImageDraw
 
 from render import gif, look, scene
+from render.commands import GIF_TURNS
 from render.live import Setup, open_run, policy_problem, roles_of, world_from_header
-from sim.cli import UsageError, world_params
+from sim.cli import world_params
+from sim.errors import UsageError
 from sim.records import Turn
 from sim.trace import load_trace
 from sim.world import World
@@ -29,7 +31,6 @@ from sim.world import World
 SIZE = (960, 600)
 HUD = 24  # the key help / status strip under the scene
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-GIF_TURNS = 30  # a live run written to a GIF needs an end
 
 
 # --- where turns come from ---------------------------------------------------------------------------
@@ -295,26 +296,7 @@ def open_window(size: tuple[int, int] = SIZE, title: str = "smallworlds"):
     return pygame.display.set_mode((size[0], size[1] + HUD))
 
 
-# --- the command -------------------------------------------------------------------------------------
-def add(parser: argparse.ArgumentParser) -> None:
-    parser.description = "watch a run: a recorded trace, or a live run (the engine steps while you watch)"
-    parser.add_argument("trace", nargs="?", default=None, help="a trace.jsonl to play (default: a live run)")
-    parser.add_argument("--world", default="wood", help="live: registered world name (default: wood)")
-    parser.add_argument("--agents", type=int, default=None, help="live: number of agents (default: the world's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="live: a world parameter")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--policy", default="scripted", help="live: scripted | llm | chaos (default: scripted)")
-    parser.add_argument("--backend", default="auto", help="live, --policy llm: auto | vllm | openai | modal")
-    parser.add_argument("--model", default=None, help="live: model id or local path")
-    parser.add_argument("--turns", type=int, default=None, help="live: stop after this many turns (default: "
-                        f"no end; {GIF_TURNS} with --gif)")
-    parser.add_argument("--fps", type=int, default=30)
-    parser.add_argument("--frames-per-turn", type=int, default=None,
-                        help="animation frames per turn (default: 24 in the window, 4 in a GIF)")
-    parser.add_argument("--gif", default=None, metavar="PATH", help="write an animated GIF instead of a window")
-    parser.set_defaults(func=command)
-
-
+# --- the command (flags in render/commands.py) -----------------------------------------------------
 def command(args: argparse.Namespace) -> int:
     if args.fps < 1:
         raise UsageError("--fps must be >= 1")

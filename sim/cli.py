@@ -14,14 +14,12 @@ from typing import Any
 
 from sim import registry
 from sim.engine import Engine
+from sim.errors import MissingExtra, UsageError, UserError
 from sim.policy import PolicyOptions
 from sim.trace import CHECKPOINT, TRACE, iter_turns, read_header
 
 COMMANDS = "smallworlds.commands"
-
-
-class UsageError(Exception):
-    """A mistake in how the CLI was called; printed as one line, exit code 2."""
+EXPORTERS = "smallworlds.exporters"
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,22 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     from sim import sweep  # sim.sweep builds on this module's helpers, so it is imported once they exist
     sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
     for ep_name in registry.names(COMMANDS):
-        registry.load(COMMANDS, ep_name).add(sub.add_parser(ep_name))
+        # a command module declares its flags and a one-line HELP, and imports what it needs only when run
+        command = registry.load(COMMANDS, ep_name)
+        command.add(sub.add_parser(ep_name, help=getattr(command, "HELP", None)))
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
-    except (UsageError, registry.UnknownName) as exc:
+    except (UserError, registry.UnknownName) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        # backends raise their own "unavailable" errors with one-line messages meant for the user
-        if type(exc).__name__ == "BackendUnavailable":
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 # --- shared flags ------------------------------------------------------------------------------------
@@ -64,7 +58,8 @@ def add_world_flags(p: argparse.ArgumentParser) -> None:
 
 def add_policy_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", default="scripted", help="scripted | llm | chaos | replay (default: scripted)")
-    p.add_argument("--backend", default="auto", help="for --policy llm: auto | vllm | openai | modal")
+    p.add_argument("--backend", default="auto",
+                   help="for --policy llm: auto | vllm | embedded | openai | modal (default: auto)")
     p.add_argument("--model", default=None, help="model id or local path")
     p.add_argument("--url", default=None, help="OpenAI-compatible server base URL (openai backend)")
     p.add_argument("--council", default=None, help="JSON file assigning backends to agents or roles")
@@ -156,8 +151,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary(turns, out)
     if args.gif:
-        registry.load("smallworlds.exporters", "gif")(out / TRACE, args.gif)
+        export_gif(out / TRACE, args.gif)
     return 0
+
+
+def export_gif(trace: Path, path: str) -> None:
+    try:
+        export = registry.load(EXPORTERS, "gif")
+    except ModuleNotFoundError as exc:
+        raise MissingExtra.of("--gif", exc) from exc
+    export(trace, path)
 
 
 def started_turns(out: Path) -> bool:

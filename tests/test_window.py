@@ -12,7 +12,7 @@ pygame = pytest.importorskip("pygame")
 
 from PIL import Image  # noqa: E402
 
-from render import window  # noqa: E402
+from render import commands, window  # noqa: E402
 from render.live import Setup  # noqa: E402
 from sim import registry  # noqa: E402
 from sim.cli import COMMANDS, Parser  # noqa: E402
@@ -40,7 +40,7 @@ def screen():
 
 def parse(argv):
     parser = Parser(prog="view")
-    window.add(parser)
+    commands.add(parser)
     return parser.parse_args(argv)
 
 

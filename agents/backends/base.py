@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
+from sim.errors import BackendUnavailable  # noqa: F401  (re-exported: backends raise it)
 from sim.policy import Ask, Reply
 
 
@@ -15,9 +16,3 @@ class Backend(Protocol):
         """One batched call for all these agents; a Reply per ask, same order. Never raises for model or
         server faults: a failed agent gets Reply(text=None, error="why")."""
         ...
-
-
-class BackendUnavailable(Exception):
-    """A backend that cannot start because of something the user can fix (a package to install, a model
-    path, a server URL). The message is one line that says what to do."""
-
