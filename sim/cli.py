@@ -17,6 +17,7 @@ from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
 from sim.policy import PolicyOptions
 from sim.trace import CHECKPOINT, TRACE, iter_turns, read_header
+from sim.world import param_names, validate_params
 
 COMMANDS = "smallworlds.commands"
 EXPORTERS = "smallworlds.exporters"
@@ -67,30 +68,47 @@ def add_policy_flags(p: argparse.ArgumentParser) -> None:
 
 
 def world_params(pairs: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` pairs as text; `make_world` reads each value by the type the world declares."""
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"--set wants KEY=VALUE, got {pair!r}")
-        params[key] = _number(value)
+        params[key] = None if value.lower() in ("none", "null") else value
     return params
 
 
-def _number(text: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
+def typed_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` (text from `--set`, or JSON values from a trace) checked by the world's declared Params and
+    read by their types; only the keys given, so a sweep's grid keeps its own axes."""
+    full = validate_params(registry.get_world(name), params)
+    names = param_names(registry.get_world(name).Params)
+    return {key: full[key] for key in params if key in names}
 
 
-def make_world(name: str, agents: int | None, params: dict[str, Any]):
+def make_world(name: str, agents: Any, params: dict[str, Any]):
+    """The world `name` with `agents` agents (None: the world's default) and parameters checked against its
+    declared Params: an unknown key or a value out of bounds is a one-line UsageError naming the known ones."""
     cls = registry.get_world(name)
+    typed = validate_params(cls, params)
     try:
-        return cls(agents=agents, **params)
+        return cls(agents=agent_count(agents), **typed)  # keys as the constructor spells them (aliases)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, UserError):
+            raise
         raise UsageError(f"world {name!r}: {exc}") from exc
+
+
+def agent_count(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"agents must be a whole number, at least 1 (got {value!r})") from None
+    if n < 1 or n != float(value):
+        raise UsageError(f"agents must be a whole number, at least 1 (got {value!r})")
+    return n
 
 
 def policy_options(args: argparse.Namespace, **overrides: Any) -> PolicyOptions:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import itertools
 import json
 import os
@@ -24,11 +23,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sim import registry
-from sim.cli import UsageError, add_policy_flags, check_writable, make_policy, make_world, world_params
+from sim.cli import (UsageError, add_policy_flags, agent_count, check_writable, make_policy, make_world, typed_params,
+                     world_params)
 from sim.engine import Engine
 from sim.policy import PolicyOptions
 from sim.trace import TRACE
-from sim.world import World
+from sim.world import World, param_names
 
 RESULTS, SUMMARY_CSV, SWEEP = "results.jsonl", "summary.csv", "sweep.json"
 MODEL_POLICIES = {"llm"}
@@ -75,15 +75,15 @@ def parse_grid(world: str, sets: list[str]) -> list[dict[str, Any]]:
     points = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
     for point in points:  # a bad value (agents=0) fails now, in one line, not in a worker later
         params = dict(point)
-        make_world(world, params.pop("agents", None), params)
+        agents = agent_count(params.pop("agents", None))
+        make_world(world, agents, params)
+        point.update(typed_params(world, params), **({} if agents is None else {"agents": agents}))
     return points
 
 
 def world_keys(world: str) -> set[str]:
-    """The parameters a world's constructor names (its **params catch-all does not count)."""
-    sig = inspect.signature(registry.get_world(world).__init__)
-    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {"agents"} | {name for name, p in sig.parameters.items() if p.kind in named and name != "self"}
+    """`agents` and the parameters the world declares in its Params model."""
+    return {"agents"} | set(param_names(registry.get_world(world).Params))
 
 
 def cell_key(point: dict[str, Any], seed: int) -> str:

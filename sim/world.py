@@ -6,13 +6,16 @@ model (or the agent's no-op), then calls `apply` once with all actions together.
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, ClassVar, Generic, Mapping, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim import codec
+from sim.errors import UsageError
 
 S = TypeVar("S")
 A = TypeVar("A", bound=BaseModel)
@@ -25,6 +28,57 @@ class Outcome(Generic[S]):
 
     state: S
     events: list[dict] = field(default_factory=list)
+
+
+class NoParams(BaseModel):
+    """The parameters of a world that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParamError(UsageError, ValueError):
+    """A world parameter that is unknown or out of its declared bounds."""
+
+
+def validate_params(world: type["World"], params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` checked against the world's declared `Params` model, every parameter filled in, as JSON
+    values. Text values (from `--set`) are read by each parameter's declared type: "false" is False."""
+    model = world.Params
+    try:
+        return model.model_validate(dict(params)).model_dump(mode="json")
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        known = ", ".join(param_names(model)) or "none"
+        where = getattr(world, "name", world.__name__)
+        if err["type"] == "extra_forbidden":
+            raise ParamError(f"world {where!r} has no parameter {key!r} (known: {known})") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        if key not in param_names(model):  # a rule across parameters (e.g. collapse below stock)
+            raise ParamError(f"world {where!r}: {msg} (known: {known})") from None
+        raise ParamError(f"world {where!r}: {key}={params.get(key)}: {msg}; {describe_param(model, key)} "
+                         f"(known: {known})") from None
+
+
+def param_names(model: type[BaseModel]) -> dict[str, str]:
+    """{name as users spell it (the alias, if any): field name} of a parameter model."""
+    return {f.alias or name: name for name, f in model.model_fields.items()}
+
+
+def describe_param(model: type[BaseModel], key: str) -> str:
+    """One line about a declared parameter: its type, bounds and description, e.g.
+    "pebbles: int, pebbles >= 3, pebbles <= 1000000, starting pebbles per creature"."""
+    field_ = model.model_fields[param_names(model)[key]]
+    if typing.get_origin(field_.annotation) is typing.Literal:
+        kind = "one of " + ", ".join(map(repr, typing.get_args(field_.annotation)))
+    else:
+        kind = getattr(field_.annotation, "__name__", None) or str(field_.annotation).replace("typing.", "")
+    bounds = []
+    for rule in field_.metadata:
+        for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(rule, attr, None) is not None:
+                bounds.append(f"{key} {sign} {getattr(rule, attr)}")
+    return ", ".join([f"{key}: {kind}", *bounds, field_.description or ""]).rstrip(", ")
 
 
 class World(Generic[S, A]):
@@ -40,10 +94,15 @@ class World(Generic[S, A]):
     briefing: ClassVar[str] = ""  # shared prompt part: rules and action format, identical for all agents
     example: ClassVar[str] = "{}"  # one worked example reply (JSON text), shown to models
     legends: ClassVar[Mapping[str, str]] = {}  # injectable events: name -> one-line description
+    # the world's parameters: one pydantic model whose fields have types, bounds and descriptions; `--set`,
+    # sweeps and trace headers go through it, and an unknown or out-of-bounds parameter is an error
+    Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, agents: int | None = None, **params: Any):
-        self.n_agents = agents
-        self.params = params
+        if agents is not None and (isinstance(agents, bool) or not isinstance(agents, Integral) or agents < 1):
+            raise ParamError(f"world {self.name!r}: agents must be a whole number >= 1, got {agents!r}")
+        self.n_agents = None if agents is None else int(agents)
+        self.params = validate_params(type(self), params)
 
     # --- hooks every world implements -------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> S:

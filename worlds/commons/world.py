@@ -14,6 +14,7 @@ from sim.metrics import gini
 from sim.world import Outcome, World
 from worlds.commons import fisher, legends, text
 from worlds.commons.actions import CommonsAction, catch_limit, fisher_schema
+from worlds.commons.params import CommonsParams
 from worlds.commons.state import CommonsState
 
 NAMES = ["Marta", "Ishmael", "Nell", "Tobin", "Ada", "Sven", "Kai", "Mira", "Bram", "Ines",
@@ -25,6 +26,7 @@ HORIZON = 999  # turns_left when the stock is not falling
 class CommonsWorld(World[CommonsState, CommonsAction]):
     name = "commons"
     Action = CommonsAction
+    Params = CommonsParams  # --set, sweeps and trace headers go through it
     briefing = text.BRIEFING
     example = text.json.dumps(text.EXAMPLE)
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}

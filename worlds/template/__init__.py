@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim.metrics import gini
 from sim.world import Outcome, World
+from worlds.template.params import GuessParams
 
 
 @dataclass
@@ -39,6 +40,7 @@ class GuessWorld(World[GuessState, Guess]):
     briefing = ("Each turn everyone guesses a whole number from 0 to 100. Whoever is closest to two thirds "
                 'of the average guess scores a point. Reply with JSON only: {"guess": <number>}.')
     example = '{"guess": 33}'
+    Params = GuessParams  # `--set points=3`; the engine checks values and writes them to the trace header
 
     def initial_state(self, rng: np.random.Generator) -> GuessState:
         return GuessState(turn=0, scores={f"player{i}": 0 for i in range(self.n_agents or 3)})
@@ -63,7 +65,8 @@ class GuessWorld(World[GuessState, Guess]):
         target = 2 / 3 * np.mean(list(guesses.values()))
         best = min(abs(g - target) for g in guesses.values())
         winners = [a for a, g in guesses.items() if abs(g - target) == best]
-        scores = {a: s + (a in winners) for a, s in state.scores.items()}  # a new dict: never mutate `state`
+        points = self.params["points"]  # validated by GuessParams when the world was built
+        scores = {a: s + points * (a in winners) for a, s in state.scores.items()}  # a new dict: never mutate state
         return Outcome(GuessState(state.turn + 1, scores, round(float(target), 3)),
                        [{"kind": "round", "target": round(float(target), 3), "winners": winners}])
 
@@ -71,6 +74,6 @@ class GuessWorld(World[GuessState, Guess]):
         return {"gini": round(gini(list(state.scores.values())), 4), "target": state.target}
 
     def invariants(self, state: GuessState, previous: GuessState, events: list[dict]) -> list[str]:
-        won = sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
         ok = sum(state.scores.values()) == sum(previous.scores.values()) + won
         return [] if ok else ["points appeared from nowhere"]

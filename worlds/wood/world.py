@@ -5,6 +5,11 @@ each, food rots, and in winter everyone burns firewood that only woodcutters mak
 
 One turn, in order: the market clears every order at once; creatures eat (one of each food they hold);
 in winter they burn one firewood; goods rot; creatures make their goods; moods move; prices move.
+
+Two economies (the `economy` parameter): "living" (the default) moves a good's price only when it changes
+hands, remembers every creature's unsold asks and unmet bids so traders can cut or raise them, and cuts less
+firewood than the wood burns in a year, so each winter one supplier meets rising demand. "classic" is the
+first version: prices drift towards bids and asks that never crossed, and firewood is plentiful.
 """
 from __future__ import annotations
 
@@ -16,36 +21,41 @@ from sim.metrics import gini
 from sim.world import Outcome, World
 from worlds.wood import legends, market, text, trader
 from worlds.wood.actions import WoodAction, creature_schema
+from worlds.wood.params import WoodParams
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
 
 NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn", "Hazel", "Fern", "Rowan", "Sorrel", "Burdock",
          "Tansy", "Yarrow", "Alder", "Briar", "Nettle", "Sedge", "Willow", "Aspen", "Heather", "Linden"]
 KINDS = ["squirrel", "badger", "hedgehog", "mole", "beaver"]  # by trade, in GOODS order
 PERSONALITIES = ["cautious", "greedy", "generous", "chatty", "bold"]
-MAKES = [3, 2, 3, 3, 2]  # units per turn of each good, per maker
+MAKES = [3, 2, 3, 3, 2]  # units per turn of each good, per maker ("classic")
+LIVING_MAKES = [3, 2, 3, 3, 1.25]  # "living": 22 logs a year where a woodcutter's 5 neighbours burn 25
+ECONOMIES = ("living", "classic")
 ROT = [0.05, 0.02, 0.3, 0.2, 0.01]  # chance per unit per turn
 WINTER_WOOD = 0.5  # woodcutters make half as much in the snow
 MOOD_BY_FOODS = [0.15, 0.4, 0.6, 0.75, 0.9]  # mood a creature drifts towards, by kinds of food eaten
 COLD = 0.35  # mood lost by a creature without fire in winter
 MOOD_PULL = 0.35  # how far mood moves towards its target each turn (mean-reverting, never a spiral)
 PRICE_PULL = 0.7  # weight of this turn's clearing price in the market price
-KEEP_GOSSIP = 6
+KEEP_GOSSIP = 12  # lines kept, at most one per speaker
 
 
 class WoodWorld(World[WoodState, WoodAction]):
     name = "wood"
     Action = WoodAction
+    Params = WoodParams  # --set, sweeps and trace headers go through it
     briefing = text.BRIEFING
     example = text.json.dumps(text.EXAMPLE)
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
     def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
-                 aids: str = ",".join(text.AIDS), schema: str = "creature"):
+                 aids: str = ",".join(text.AIDS), schema: str = "creature", economy: str = "living"):
         """`aids`: comma-separated prompt interventions creatures get (never_buy, shortfall, example; "" for
         none). `schema`: "creature" narrows each creature's JSON schema to what it may do now; "general" gives
-        every creature the Action model's schema (for measuring what the narrowing buys)."""
+        every creature the Action model's schema (for measuring what the narrowing buys). `economy`: "living"
+        or "classic" (see the module docstring)."""
         super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles,
-                         aids=aids, schema=schema)
+                         aids=aids, schema=schema, economy=economy)
         if self.n_agents < 1:
             raise ValueError("the wood needs at least 1 creature")
         self.aids = frozenset(a for a in aids.split(",") if a)
@@ -54,6 +64,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         if schema not in ("creature", "general"):
             raise ValueError(f"schema must be 'creature' or 'general', not {schema!r}")
         self.schema = schema
+        if economy not in ECONOMIES:
+            raise ValueError(f"economy must be one of {', '.join(ECONOMIES)}, not {economy!r}")
+        self.living = economy == "living"
+        self.makes = LIVING_MAKES if self.living else MAKES
         self.season_turns = season_turns
         self.start_pebbles = pebbles
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
@@ -67,6 +81,8 @@ class WoodWorld(World[WoodState, WoodAction]):
         personality = [PERSONALITIES[(i + i // len(GOODS)) % len(PERSONALITIES)] for i in range(n)]
         pebbles = np.full(n, self.start_pebbles, dtype=np.int64) + rng.integers(-3, 4, n)
         prices = np.asarray(trader.CUSTOMARY)
+        book = np.zeros((n, len(GOODS)), dtype=np.int64)
+        top = np.zeros(len(GOODS), dtype=np.int64)
         return WoodState(
             turn=0,
             names=[NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f"-{i // len(NAMES)}") for i in range(n)],
@@ -80,6 +96,13 @@ class WoodWorld(World[WoodState, WoodAction]):
             last_prices=prices.copy(),
             ate=np.full(n, 1, dtype=np.int64),
             cold=np.zeros(n, dtype=np.int64),
+            cleared=prices.copy(),
+            asked=book.copy(),
+            unsold=book.copy(),
+            bid=book.copy(),
+            unfilled=book.copy(),
+            best_bid=top.copy(),
+            best_ask=top.copy(),
             season=SEASONS[0],
         )
 
@@ -102,7 +125,7 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
         if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
-            self._outlook = (state, trader.outlook(state, self.season_turns))
+            self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
         return trader.decide(state, state.position[agent], rng, self._outlook[1])
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
@@ -139,6 +162,8 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def _trade(self, s: WoodState, actions, rng, events) -> dict[int, tuple[market.Book, market.Fill | None]]:
         books = {k: market.Book([], [], [], [], [], []) for k in range(len(GOODS))}
+        s.asked[:], s.unsold[:], s.bid[:], s.unfilled[:] = 0, 0, 0, 0
+        said = []
         for agent, action in actions.items():
             i = s.position[agent]
             budget = int(s.pebbles[i])  # escrow: bids can never spend more than the creature has
@@ -151,26 +176,33 @@ class WoodWorld(World[WoodState, WoodAction]):
                     if qty > 0:
                         budget -= qty * o.price
                         book.bid_who.append(i), book.bid_qty.append(qty), book.bid_price.append(o.price)
+                        s.bid[i, k], s.unfilled[i, k] = o.price, s.unfilled[i, k] + qty
                 else:
                     qty = min(o.qty, int(s.stock[i, k]) - offered[k])
                     if qty > 0:
                         offered[k] += qty
                         book.ask_who.append(i), book.ask_qty.append(qty), book.ask_price.append(o.price)
+                        s.asked[i, k], s.unsold[i, k] = o.price, offered[k]
             if action.say:
-                s.gossip.append([agent, action.say])
-        s.gossip = s.gossip[-KEEP_GOSSIP:]
+                said.append([agent, action.say])
+        s.gossip = heard_next(s.gossip, said, s.turn)
         fills = {}
         for k, book in books.items():
             fill = market.clear(k, book, rng)
             fills[k] = (book, fill)
+            s.best_bid[k] = max(book.bid_price, default=0)
+            s.best_ask[k] = min(book.ask_price, default=0)
             if fill is None:
                 continue
+            s.cleared[k] = fill.price
             for i, units in fill.buyers:
                 s.stock[i, k] += units
                 s.pebbles[i] -= units * fill.price
+                s.unfilled[i, k] -= units
             for i, units in fill.sellers:
                 s.stock[i, k] -= units
                 s.pebbles[i] += units * fill.price
+                s.unsold[i, k] -= units
             events.append({
                 "kind": "trade", "good": GOODS[k], "price": fill.price,
                 "units": sum(u for _, u in fill.buyers),
@@ -204,7 +236,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         events.extend({"kind": "rot", "good": GOODS[k], "units": int(u)} for k, u in enumerate(rotted.sum(0)) if u)
 
     def _make(self, s: WoodState, rng, events) -> None:
-        rate = np.asarray(MAKES, dtype=float) * legends.multiplier(s.effects, s.turn, "grow")
+        rate = np.asarray(self.makes, dtype=float) * legends.multiplier(s.effects, s.turn, "grow")
         if s.season == "winter":
             rate[FIREWOOD] *= WINTER_WOOD
         # stochastic rounding keeps fractional shocks (a drought's 0.6) fair on average
@@ -224,6 +256,8 @@ class WoodWorld(World[WoodState, WoodAction]):
             price = s.prices[k]
             if fill is not None:
                 price = (1 - PRICE_PULL) * price + PRICE_PULL * fill.price
+            elif self.living:
+                pass  # a bid and an ask that never met are not a price: the last one paid stands
             elif book.bid_price and book.ask_price:  # bids below asks: meet in the middle
                 price += 0.3 * ((max(book.bid_price) + min(book.ask_price)) / 2 - price)
             elif book.bid_price and max(book.bid_price) > price:  # unmet demand pulls the price up
@@ -246,6 +280,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         trades = [e for e in events if e["kind"] == "trade"]
         return {
             "gini": round(gini(state.wealth()), 4),
+            "pebble_gini": round(gini(state.pebbles), 4),
             "trades": sum(len(e["buyers"]) for e in trades),
             "volume": sum(e["units"] for e in trades),
             "turnover": sum(e["units"] * e["price"] for e in trades),
@@ -273,3 +308,14 @@ class WoodWorld(World[WoodState, WoodAction]):
         if ((state.mood < 0) | (state.mood > 1)).any():
             broken.append("mood outside [0, 1]")
         return broken
+
+
+def heard_next(gossip: list[list[str]], said: list[list[str]], turn: int) -> list[list[str]]:
+    """The gossip kept after this turn: each speaker's latest line, newest last, at most KEEP_GOSSIP. When
+    more creatures speak than are kept, which of them are kept rotates with the turn, so every voice is
+    heard in time and not only the last names in the list."""
+    if len(said) > KEEP_GOSSIP:
+        start = turn * KEEP_GOSSIP % len(said)
+        said = (said[start:] + said[:start])[:KEEP_GOSSIP]
+    speakers = {who for who, _ in said}
+    return ([g for g in gossip if g[0] not in speakers] + said)[-KEEP_GOSSIP:]

@@ -1,0 +1,33 @@
+"""The wood's parameters: what `--set`, sweeps and the web demo may change, with bounds."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from worlds.wood.text import AIDS
+
+
+class WoodParams(BaseModel):
+    # `schema` is spelled through an alias: as a field name it would shadow BaseModel.schema
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_by_name=True, serialize_by_alias=True)
+
+    season_turns: int = Field(5, ge=1, le=10_000, description="turns per season (four seasons make a year)")
+    pebbles: int = Field(20, ge=3, le=1_000_000, description="starting pebbles per creature (each gets this +-3)")
+    aids: str = Field(",".join(AIDS), description=f"comma-separated prompt aids creatures get ({', '.join(AIDS)}; "
+                      "empty for none)")
+    schema_: Literal["creature", "general"] = Field(
+        "creature", alias="schema", description="creature: each creature's schema narrowed to what it may do "
+        "now; general: the Action model's schema for all")
+
+    economy: Literal["living", "classic"] = Field(
+        "living", description="living: prices move only on trades, firewood is short each winter; classic: the "
+        "first version")
+
+    @field_validator("aids")
+    @classmethod
+    def _known_aids(cls, value: str) -> str:
+        unknown = sorted({a for a in value.split(",") if a} - set(AIDS))
+        if unknown:
+            raise ValueError(f"unknown prompt aids {unknown}")
+        return value
