@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
 from sim import __version__
+from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
 from sim.parse import parse
 from sim.policy import Ask, Batch, Policy, Reply
@@ -90,9 +92,9 @@ class Engine:
         asks = [Ask(world, self.state, a, t) for a in agents]
         batch = self._decide(t, asks)
         decisions, actions = [], {}
-        for agent in agents:
-            reply = batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply")
-            decision, action = parse(reply, world, self.state, agent)
+        for agent, ask in zip(agents, asks):
+            reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
+            decision, action = parse(reply, world, self.state, agent, ask)
             decisions.append(decision)
             actions[agent] = action
 
@@ -189,6 +191,23 @@ def clean_rumour(text: str) -> str:
     """A player's text made safe to show agents: printable characters only, one line, length-capped."""
     kept = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(kept.split())[:MAX_RUMOUR_CHARS]
+
+
+def clean_reply(reply: Reply) -> Reply:
+    """The reply as the trace can hold it, made so BEFORE it is parsed, so that replaying the trace parses
+    exactly what this run parsed: lone surrogates in any text become U+FFFD, token counts that are not
+    sane integers (a server claiming 10**30) become None."""
+    if not isinstance(reply, Reply):
+        return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
+    text = reply.text if isinstance(reply.text, str) or reply.text is None else None
+    return replace(reply, text=clean_text(text), error=clean_text(_text_or_none(reply.error)),
+                   prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
+                   model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
+                   output_tokens=clean_count(reply.output_tokens))
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def versions() -> dict[str, str]:

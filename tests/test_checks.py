@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sim.checks import WorldCheckError, check_world
 from sim.registry import get_world, world_names
-from sim.schemas import decoding_problems, example
+from sim.schemas import compile_check, decoding_problems, example
 from worlds.template import Guess, GuessState, GuessWorld
 
 
@@ -172,6 +172,50 @@ def test_examples_are_valid_under_their_schema(seed):
     rng = np.random.default_rng(seed)
     for schema in SCHEMAS:
         jsonschema.validate(example(schema, rng), schema)
+
+
+def _mutations(value, rng):
+    """Near misses of a valid value: each leaf pushed past its bounds or to another type, keys removed and added."""
+    if isinstance(value, dict):
+        for k in value:
+            yield {key: v for key, v in value.items() if key != k}
+            for bad in _mutations(value[k], rng):
+                yield {**value, k: bad}
+        yield {**value, "extra": 1}
+    elif isinstance(value, list):
+        yield value + value[:1] * 5
+        for i, item in enumerate(value):
+            for bad in _mutations(item, rng):
+                yield value[:i] + [bad] + value[i + 1:]
+    elif isinstance(value, bool):
+        yield int(value)
+    elif isinstance(value, (int, float)):
+        yield from (value + 1000, value - 1000, float(value), float(value) + 0.5, str(value), True)
+    elif isinstance(value, str):
+        yield from (value + "x" * 100, 3, None)
+    else:
+        yield from (0, "", False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_compiled_checks_agree_with_jsonschema(seed):
+    rng = np.random.default_rng(seed)
+    wood = get_world("wood")(agents=6)
+    state = wood.initial_state(rng)
+    schemas = SCHEMAS + [wood.action_schema(state, a) for a in wood.agents(state)[:3]]
+    for schema in schemas:
+        check, validator = compile_check(schema), jsonschema.Draft202012Validator(schema)
+        assert check is not None
+        good = example(schema, rng)
+        assert check(good) and validator.is_valid(good)
+        for bad in _mutations(good, rng):
+            assert check(bad) == validator.is_valid(bad), (schema, bad)
+
+
+def test_schemas_with_other_keywords_are_not_compiled():
+    assert compile_check({"type": "object", "patternProperties": {"^a": {"type": "string"}}}) is None
+    assert compile_check({"type": "string", "pattern": "^a"}) is None
 
 
 def test_the_template_state_round_trips():

@@ -4,8 +4,12 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim import Outcome, World
+from sim import parse as parsing
 from sim.parse import parse
-from sim.policy import Reply
+from sim.policy import Ask, Reply
 from worlds.wood import WoodWorld
 
 GOOD = {"orders": [{"side": "sell", "good": "acorns", "qty": 2, "price": 5},
@@ -44,12 +48,21 @@ def test_wrong_types_and_out_of_range_become_noops_with_reasons(wood):
     assert d.status == "noop" and d.reason.startswith("invalid")
 
 
-def test_infeasible_orders_become_noops(wood):
+def test_orders_the_creatures_schema_forbids_become_noops(wood):
     own = {"orders": [{"side": "buy", "good": "acorns", "qty": 1, "price": 3}], "say": ""}
     d = decide(wood, json.dumps(own))
-    assert d.status == "noop" and d.reason == "infeasible: buys acorns, which it makes"
+    assert d.status == "noop" and d.reason.startswith("outside its schema: orders.0")
     unheld = {"orders": [{"side": "sell", "good": "honey", "qty": 1, "price": 3}], "say": ""}
-    assert "holds none" in decide(wood, json.dumps(unheld)).reason
+    assert decide(wood, json.dumps(unheld)).reason.startswith("outside its schema: orders.0")
+
+
+def test_what_no_schema_can_say_is_left_to_check(wood):
+    state = wood.initial_state(__import__("numpy").random.default_rng(0))
+    state.stock[0, 1] = 2  # Bramble now holds honey, so the schema admits both selling and buying it
+    both = {"orders": [{"side": "sell", "good": "honey", "qty": 1, "price": 9},
+                       {"side": "buy", "good": "honey", "qty": 1, "price": 3}], "say": ""}
+    d = parse(Reply(json.dumps(both)), wood, state, "Bramble")[0]
+    assert d.status == "noop" and d.reason == "infeasible: both buys and sells honey"
 
 
 def test_missing_reply_keeps_the_backend_error_as_reason(wood):
@@ -78,3 +91,78 @@ def test_no_reply_can_raise(text):
 def test_an_object_with_none_of_the_actions_fields_is_a_noop_not_a_repair(wood):
     d = decide(wood, json.dumps({"reply": GOOD}))
     assert d.status == "noop" and d.reason == "no field of the action in the reply"
+
+
+# --- the agent's own schema --------------------------------------------------------------------------
+class Bid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bid: int = Field(default=0, ge=0, le=1000)
+    to: str = Field(default="", max_length=10)
+
+
+class Auction(World):
+    """A bid of at most your budget, a note to someone else: bounds only the per-agent schema states."""
+
+    name = "auction-test"
+    Action = Bid
+
+    def initial_state(self, rng) -> dict:
+        return {"budget": {"ann": 100, "bob": 40}}
+
+    def agents(self, state):
+        return list(state["budget"])
+
+    def observe(self, state, agent):
+        return ""
+
+    def noop(self, agent):
+        return Bid()
+
+    def action_schema(self, state, agent):
+        others = [a for a in state["budget"] if a != agent]
+        return {"type": "object", "additionalProperties": False, "required": ["bid", "to"],
+                "properties": {"bid": {"type": "integer", "minimum": 0, "maximum": state["budget"][agent]},
+                               "to": {"enum": ["", *others]}}}
+
+    def apply(self, state, actions, rng):
+        return Outcome(state, [])
+
+
+def auction_decision(text, agent="ann", with_ask=False):
+    world = Auction()
+    state = world.initial_state(None)
+    ask = Ask(world, state, agent, 0) if with_ask else None
+    return parse(Reply(text), world, state, agent, ask)[0]
+
+
+def test_a_reply_outside_the_agents_own_schema_is_a_noop_saying_where():
+    d = auction_decision('{"bid": 999, "to": "bob"}')
+    assert d.status == "noop" and d.action == {"bid": 0, "to": ""}
+    assert d.reason == "outside its schema: bid: 999 is greater than the maximum of 100"
+    d = auction_decision('{"bid": 5, "to": "ann"}')
+    assert d.status == "noop" and d.reason.startswith("outside its schema: to: 'ann' is not one of")
+    assert auction_decision('{"bid": 50, "to": "ann"}', agent="bob", with_ask=True).reason.startswith(
+        "outside its schema: bid: 50 is greater")
+
+
+def test_a_reply_inside_it_stays_valid_or_repaired_and_defaults_count():
+    assert auction_decision('{"bid": 100, "to": "bob"}', with_ask=True).status == "valid"
+    assert auction_decision('{"bid": 7}').status == "valid"  # "to" left out: its default is in the schema
+    assert auction_decision("{'bid': 7, 'to': 'bob',}").status == "repaired"
+
+
+def test_each_distinct_schema_is_compiled_once():
+    parsing._COMPILED.clear()
+    for _ in range(5):
+        auction_decision('{"bid": 3}', agent="ann")
+        auction_decision('{"bid": 3}', agent="bob")
+    assert len(parsing._COMPILED) == 2
+
+
+def test_a_world_whose_schema_hook_raises_gets_noops_not_a_crash():
+    class Broken(Auction):
+        def action_schema(self, state, agent):
+            raise RuntimeError("no schema today")
+
+    d = parse(Reply('{"bid": 3}'), Broken(), {"budget": {"ann": 1}}, "ann")[0]
+    assert d.status == "noop" and d.reason == "parse error: RuntimeError: no schema today"
