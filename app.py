@@ -1,5 +1,8 @@
 """The web demo: `python app.py [--policy scripted] [--host 0.0.0.0] [--port 7860]`.
 
+Host and port: the flags when given, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (what hosting platforms
+set), else 127.0.0.1:7860.
+
 Each browser tab gets its own Session (an Engine writing to its own temp dir) in gr.State; the model
 engine behind `--policy llm` is cached per process by the backend, so tabs share it. Start is an async
 generator: the blocking turn runs in a worker thread and every turn is streamed to the page as it happens
@@ -9,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import threading
 import time
@@ -20,6 +26,7 @@ from pathlib import Path
 import gradio as gr
 
 from render import panels
+from render.panels import LOG_TURNS
 from render.charts import charts
 from render.live import PolicyFactory, Setup, open_run, policy_problem, roles_of
 from render.scene import draw
@@ -35,15 +42,23 @@ SESSION_TTL_S = 3 * 3600
 MAX_SESSIONS = 64  # live worlds kept at once; the least recently used idle one is closed beyond this
 IDLE_S = 20 * 60  # a world nobody has touched for this long is closed (tabs often leave without a word)
 GRACE_S = 120  # a world touched this recently is never closed to make room (it may be starting, or downloading)
+KEEP_FULL = LOG_TURNS  # turns kept whole (state, decisions) for the log; older ones keep metrics for the charts
+FAILED_TURNS_TO_PAUSE = 3  # turns in a row on which the backend answered nobody before play pauses itself
+WAIT_NOTE_AFTER_S = 1.5  # a step or start taking longer than this shows a ticking status
+MAX_SEED = 2**63 - 1
 
 
 class Session:
     """One tab's run: its engine, its temp dir, its turns, and whether it is playing."""
 
-    def __init__(self, setup: Setup, policy_factory: PolicyFactory | None):
+    def __init__(self, setup: Setup, policy_factory: PolicyFactory | None, announce=lambda line: None):
         self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-web-"))
-        self.live = open_run(setup, out=self.dir / "run", policy_factory=policy_factory)
-        self.turns: list[Turn] = []
+        try:
+            self.live = open_run(setup, out=self.dir / "run", policy_factory=policy_factory, announce=announce)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.turns: list[Turn] = []  # oldest first; all but the newest KEEP_FULL are slimmed (see _slim)
         self.playing = False
         self.delay = 0.5
         self.requests: list[tuple[str, str | None]] = []  # legends asked for, started before the next turn
@@ -60,9 +75,19 @@ class Session:
                 self.live.engine.inject(*self.requests.pop(0))
             turn = self.live.engine.step()
             self.turns.append(turn)
+            if len(self.turns) > KEEP_FULL:
+                self.turns[-KEEP_FULL - 1] = _slim(self.turns[-KEEP_FULL - 1])
         if not self.roles or len(self.roles) != len(turn.decisions):
             self.roles = roles_of(self.live.world, turn)
         return turn
+
+    def failing(self) -> str | None:
+        """Why the backend answered nobody on each of the last few turns, if it did not."""
+        recent = self.turns[-FAILED_TURNS_TO_PAUSE:]
+        problems = {policy_problem(t) for t in recent}
+        if len(recent) == FAILED_TURNS_TO_PAUSE and None not in problems:
+            return problems.pop()
+        return None
 
     def snapshot(self) -> str:
         """A copy of the trace as it stands (complete lines only: taken between turns)."""
@@ -73,11 +98,19 @@ class Session:
         return str(target)
 
     def close(self) -> None:
+        """Close the run and let go of everything heavy: Gradio may hold on to a closed tab's State for hours."""
         self.playing = False
         self.closed = True
         with self.lock:
             self.live.engine.close()
+            self.turns = []
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _slim(turn: Turn) -> Turn:
+    """What the charts read of an old turn: its metrics and the legends it began; the state and the
+    per-agent decisions (most of a turn's memory at 1000 creatures) are dropped."""
+    return dataclasses.replace(turn, state={}, decisions=[], events=[e for e in turn.events if e.get("kind") == "legend"])
 
 
 class Sessions:
@@ -110,13 +143,16 @@ class Sessions:
             session.close()
 
 
+def _problem_html(problem: str) -> str:
+    return (f'<div style="background:#fde2e1;border:1px solid #c33;border-radius:6px;padding:6px;'
+            f'color:#700"><b>Model backend problem</b>: {escape(problem)}<br>'
+            f"Nothing plays until it works. Fix it and press Reset, or play without a model: "
+            f"<b>Use the scripted policy</b>.</div>")
+
+
 def _status(session: Session, note: str = "") -> str:
     problem = session.live.problem or (policy_problem(session.turns[-1]) if session.turns else None)
-    parts = []
-    if problem:
-        parts.append(f'<div style="background:#fde2e1;border:1px solid #c33;border-radius:6px;padding:6px;'
-                     f'color:#700"><b>Model backend problem</b>: {escape(problem)}<br>'
-                     f"The world keeps going; every creature does nothing until the backend works.</div>")
+    parts = [_problem_html(problem)] if problem else []
     state = "playing" if session.playing else "paused"
     n = len(session.turns)
     parts.append(f"<div>{state} · {n} turn{'s' * (n != 1)}" + (f" · {escape(note)}" if note else "") + "</div>")
@@ -156,10 +192,10 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 with gr.Row():
                     world = gr.Dropdown(worlds, value=first, label="world")
                     agents = gr.Number(5, label="creatures", precision=0, minimum=1, maximum=1000)
-                    seed = gr.Number(0, label="seed", precision=0)
+                    seed = gr.Number(0, label="seed", precision=0, minimum=0, maximum=MAX_SEED)
                 with gr.Row():
                     pol = gr.Dropdown(registry.names(registry.POLICIES), value=policy, label="policy")
-                    back = gr.Dropdown(["auto", "vllm", "openai", "modal"], value=backend, label="backend",
+                    back = gr.Dropdown(["auto", "vllm", "embedded", "openai", "modal"], value=backend, label="backend",
                                        allow_custom_value=True)
                     mod = gr.Textbox(model, label="model (blank: auto)")
                 with gr.Row():
@@ -177,15 +213,42 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     spread = gr.Button("Spread it", elem_id="spread", scale=1)
                 download = gr.DownloadButton("⬇ Download trace", value=None, elem_id="download")
                 status = gr.HTML(elem_id="status")
+                fallback = gr.Button("Use the scripted policy", elem_id="use-scripted", visible=False)
                 log = gr.HTML(label="events", elem_id="log")
 
         settings = [world, agents, seed, pol, back, mod]
-        views = [scene, plots, log, cards, status, download, session]
+        views = [scene, plots, log, cards, status, download, session, fallback]
+        keep = gr.skip()
 
-        def make(world, agents, seed, pol, back, mod) -> Session:
-            setup = Setup(world=world, agents=int(agents or 1), seed=int(seed or 0), policy=pol, backend=back,
-                          model=(mod or "").strip() or None)
-            return sessions.add(Session(setup, policy_factory))
+        def setup_of(world, agents, seed, pol, back, mod) -> Setup:
+            """The settings as a Setup, or gr.Error with one line saying what to change."""
+            try:
+                n, seed_ = int(agents or 1), int(seed or 0)
+            except (TypeError, ValueError, OverflowError):
+                raise gr.Error("creatures and seed must be whole numbers") from None
+            if not 1 <= n <= 1000:
+                raise gr.Error("creatures: choose 1 to 1000")
+            if not 0 <= seed_ <= MAX_SEED:
+                raise gr.Error(f"seed: choose 0 to {MAX_SEED}")
+            return Setup(world=world, agents=n, seed=seed_, policy=pol, backend=back,
+                         model=(mod or "").strip() or None)
+
+        def make(setup: Setup, announce=lambda line: None) -> Session:
+            return sessions.add(Session(setup, policy_factory, announce))
+
+        async def waiting(blocking, label: str):
+            """Run `blocking` in a worker thread; while it runs, yield a ticking status line every second.
+            The last item yielded is ("done", result)."""
+            task = asyncio.ensure_future(asyncio.to_thread(blocking))
+            began = time.monotonic()
+            while True:
+                finished, _ = await asyncio.wait({task}, timeout=1.0)
+                if finished:
+                    yield "done", task.result()
+                    return
+                waited = time.monotonic() - began
+                if waited >= WAIT_NOTE_AFTER_S:
+                    yield "tick", f"<div>{escape(label())} · {waited:.0f} s</div>"
 
         def full(s: Session, note: str = "", snapshot: bool = False) -> tuple:
             turn = s.turns[-1] if s.turns else None
@@ -194,23 +257,48 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             if turn and (not s.playing or time.monotonic() - s.charts_at > CHART_EVERY_S):
                 chart, s.charts_at = charts(s.turns), time.monotonic()
             trace = s.snapshot() if snapshot and s.turns else gr.skip()
+            problem = s.live.problem or (policy_problem(turn) if turn else None)
             return (picture, chart, panels.log_html(s.turns), panels.cards_html(turn, s.roles),
-                    _status(s, note), trace, s)
+                    _status(s, note), trace, s, gr.Button(visible=bool(problem)))
+
+        def note_only(html: str, s=keep) -> tuple:
+            return (*[gr.skip()] * 4, html, gr.skip(), s, gr.skip())
 
         async def play(s, delay, *conf):
             if s is None or s.closed:
-                yield (*[gr.skip()] * 4, "<div>starting the world (loading a model can take a minute)…</div>",
-                       gr.skip(), s)
-                s = await asyncio.to_thread(make, *conf)
+                setup = setup_of(*conf)
+                said: list[str] = []
+                starting = "starting the world"
+                if setup.policy == "llm":
+                    starting += " (the first start loads the model: ~30 s, more on a slow CPU)"
+                yield note_only(f"<div>{escape(starting)}…</div>")
+                def announce(line: str) -> None:  # the page shows the latest line; the server log keeps all
+                    said.append(line)
+                    print(line, file=sys.stderr)
+
+                async for kind, value in waiting(lambda: make(setup, announce),
+                                                 lambda: said[-1] if said else starting):
+                    if kind == "tick":
+                        yield note_only(value)
+                    else:
+                        s = value
+            if s.live.problem:  # the backend could not start: a world of no-ops is no demo
+                yield (*[gr.skip()] * 4, _status(s, "not started"), gr.skip(), s, gr.Button(visible=True))
+                return
             s.playing, s.delay = True, float(delay)
             while s.playing:
                 began = time.monotonic()
                 prev = s.turns[-1] if s.turns else None
-                turn = await asyncio.to_thread(s.step)
+                waits = "the model is deciding" if s.turns else "the first turn (the model warms up)"
+                async for kind, value in waiting(s.step, lambda: f"turn {len(s.turns) + 1}: {waits}"):
+                    if kind == "tick":
+                        yield note_only(value, s)
+                    else:
+                        turn = value
                 if prev is not None and s.delay >= 0.3:
                     for t in IN_BETWEEN:
                         frame = await asyncio.to_thread(draw, turn, prev, t, size=(960, 600), roles=s.roles)
-                        yield (frame, *[gr.skip()] * 6)
+                        yield (frame, *[gr.skip()] * 7)
                         await asyncio.sleep(min(0.08, s.delay / 8))
                 due = s.playing and turn.turn % SNAPSHOT_EVERY == 0
                 yield await asyncio.to_thread(full, s, "", due)
@@ -218,6 +306,11 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     await asyncio.sleep(0.05)
                 if s.live.world.done(s.live.engine.state):
                     s.playing = False
+                elif s.failing():
+                    s.playing = False
+                    yield await asyncio.to_thread(
+                        full, s, f"paused: the backend answered nobody for {FAILED_TURNS_TO_PAUSE} turns", True)
+                    return
             yield await asyncio.to_thread(full, s, "stopped; the trace is ready to download", True)
 
         def halt(s):
@@ -227,17 +320,21 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             return _status(s, "pausing after this turn")
 
         def one(s, *conf):
-            s = s if s and not s.closed else make(*conf)
+            s = s if s and not s.closed else make(setup_of(*conf))
             if s.playing:
-                return (*[gr.skip()] * 4, _status(s, "already playing: pause first"), gr.skip(), s)
+                return (*[gr.skip()] * 4, _status(s, "already playing: pause first"), gr.skip(), s, gr.skip())
+            if s.live.problem:
+                return (*[gr.skip()] * 4, _status(s, "not started"), gr.skip(), s, gr.Button(visible=True))
             s.step()
             return full(s, "stepped", True)
 
         def renew(s, *conf):
+            setup = setup_of(*conf)
             sessions.remove(s)
-            s = make(*conf)
+            s = make(setup)
             note = "ready: press Start or Step"
-            return (None, None, panels.log_html([]), panels.cards_html(None), _status(s, note), None, s)
+            return (None, None, panels.log_html([]), panels.cards_html(None), _status(s, note), None, s,
+                    gr.Button(visible=bool(s.live.problem)))
 
         def ask(s, name, text=None):
             if s is None or s.closed:
@@ -248,6 +345,8 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             return _status(s, f"'{name}' begins next turn")
 
         start.click(play, [session, speed, *settings], views, api_name="play")
+        fallback.click(lambda: "scripted", None, [pol], api_visibility="private").then(
+            renew, [session, *settings], views, api_visibility="private")
         pause.click(halt, [session], [status], api_name="pause")
         step.click(one, [session, *settings], views, api_name="step")
         reset.click(renew, [session, *settings], views, api_name="reset")
@@ -262,16 +361,44 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
     return demo.queue(default_concurrency_limit=None, max_size=256)
 
 
+def address(host: str | None, port: int | None) -> tuple[str, int]:
+    """Flags win; else Gradio's own variables; else loopback:7860. A bad or taken port is a SystemExit with
+    one `error:` line."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    if port is None:
+        text = os.environ.get("GRADIO_SERVER_PORT", "7860")
+        try:
+            port = int(text)
+        except ValueError:
+            _fail(f"GRADIO_SERVER_PORT={text!r} is not a port number")
+    if not 0 < port < 65536:
+        _fail(f"port {port} is out of range: pass --port 1-65535")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): pass another --port "
+                  f"or set GRADIO_SERVER_PORT")
+    return host, port
+
+
+def _fail(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="smallworlds web demo")
     p.add_argument("--policy", default=None, help="default policy (env SMALLWORLDS_POLICY, else llm)")
     p.add_argument("--backend", default=None, help="default backend (env SMALLWORLDS_BACKEND, else auto)")
     p.add_argument("--model", default=None, help="default model (env SMALLWORLDS_MODEL)")
-    p.add_argument("--host", default=os.environ.get("SMALLWORLDS_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("SMALLWORLDS_PORT", "7860")))
+    p.add_argument("--host", default=None, help="address to listen on (env GRADIO_SERVER_NAME, else 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (env GRADIO_SERVER_PORT, else 7860)")
     args = p.parse_args(argv)
-    build_demo(policy=args.policy, backend=args.backend, model=args.model).launch(
-        server_name=args.host, server_port=args.port)
+    host, port = address(args.host, args.port)
+    if args.policy is not None and args.policy not in registry.names(registry.POLICIES):
+        _fail(f"unknown policy {args.policy!r} (installed: {', '.join(registry.names(registry.POLICIES))})")
+    build_demo(policy=args.policy, backend=args.backend, model=args.model).launch(server_name=host, server_port=port)
 
 
 if __name__ == "__main__":

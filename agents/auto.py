@@ -40,8 +40,8 @@ def choose(opts: PolicyOptions) -> Backend:
 
         model = opts.model
         if model is None:
-            model = DEFAULT_GPU_MODEL if kind == "vllm" and cuda_with_vllm() else _embedded()
-        return VLLMBackend(model, temperature=opts.temperature, seed=opts.seed)
+            model = DEFAULT_GPU_MODEL if kind == "vllm" and cuda_with_vllm() else _embedded(opts.announce)
+        return VLLMBackend(model, temperature=opts.temperature, seed=opts.seed, announce=opts.announce)
     if kind == "modal":
         from agents.backends.modal import ModalBackend
 
@@ -49,10 +49,10 @@ def choose(opts: PolicyOptions) -> Backend:
     raise BackendUnavailable(f"unknown backend {kind!r} (choose from {', '.join(KINDS)})")
 
 
-def _embedded() -> str:
+def _embedded(announce=lambda line: None) -> str:
     from agents.embedded import embedded_model_path
 
-    return embedded_model_path()
+    return embedded_model_path(announce)
 
 
 def cuda_with_vllm() -> bool:

@@ -84,13 +84,14 @@ def _convert(source: Path, dest: Path) -> None:
     tokenizer.save_pretrained(str(dest))
 
 
-def embedded_model_path() -> str:
-    """The converted model folder, converting on first use (about 20 s on 2 cores)."""
+def embedded_model_path(announce=lambda line: None) -> str:
+    """The converted model folder, converting on first use (20-60 s on 2 cores)."""
     source = gguf_path()
     source_hash = _sha256(source)
     dest = cache_root() / "models" / MODEL_NAME
     if _is_complete(dest, source_hash):
         return str(dest)
+    announce(f"converting the embedded model once into {dest} (20-60 s)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}-", dir=dest.parent))
     try:

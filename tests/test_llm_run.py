@@ -24,7 +24,10 @@ def llm_run(tmp_path_factory):
 
 def test_auto_picks_the_embedded_model_and_says_why(llm_run):
     _, _, said = llm_run
-    assert len(said) == 1 and said[0].startswith("backend: embedded (no GPU and no server URL")
+    assert said[0].startswith("backend: embedded (no GPU and no server URL")
+    # and what it chose for this processor, in one more line
+    cpu_lines = [line for line in said if line.startswith("cpu: ")]
+    assert len(cpu_lines) == 1 and "-> dtype " in cpu_lines[0], said
 
 
 def test_every_turn_is_one_model_call_and_every_reply_parses(llm_run):

