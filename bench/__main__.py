@@ -8,6 +8,7 @@ and, with --json PATH, writes its rows with the machine they came from.
     sweep    sweep throughput, episodes per minute, 1 and 2 workers
     paths    price and Gini paths of the default run and a bank run, with plots
     fuzz     the long fuzz of the parse path and chaos councils over many seeds
+    economy  the scripted economy over years: winter fuel crisis, trade and mood, legends, the commons map
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 
 SUITES = {"engine": "bench.engine_bench", "model": "bench.model_bench", "quality": "bench.quality_bench",
           "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench", "paths": "bench.paths_bench",
-          "fuzz": "bench.fuzz_bench"}
+          "fuzz": "bench.fuzz_bench", "economy": "bench.economy_bench"}
 
 
 def main() -> int:

@@ -26,6 +26,13 @@ class WoodState:
     last_prices: np.ndarray  # (G,) float: a turn earlier, for trends
     ate: np.ndarray  # (N,) int: distinct foods eaten last turn
     cold: np.ndarray  # (N,) int: 1 if the creature had no firewood to burn last winter turn
+    cleared: np.ndarray  # (G,) float: the price each good last changed hands at (wealth is valued at it)
+    asked: np.ndarray  # (N, G) int: limit of each creature's ask last turn per good, 0 if it asked none
+    unsold: np.ndarray  # (N, G) int: units of that ask left unsold
+    bid: np.ndarray  # (N, G) int: limit of each creature's bid last turn per good, 0 if it bid none
+    unfilled: np.ndarray  # (N, G) int: units of that bid left unbought
+    best_bid: np.ndarray  # (G,) int: the highest bid in last turn's book per good, 0 if none
+    best_ask: np.ndarray  # (G,) int: the lowest ask in last turn's book per good, 0 if none
     season: str = "spring"
     effects: list[dict] = field(default_factory=list)  # legend effects, see legends.py
     gossip: list[list[str]] = field(default_factory=list)  # recent [speaker, line]
@@ -42,6 +49,13 @@ class WoodState:
             last_prices=self.last_prices.copy(),
             ate=self.ate.copy(),
             cold=self.cold.copy(),
+            cleared=self.cleared.copy(),
+            asked=self.asked.copy(),
+            unsold=self.unsold.copy(),
+            bid=self.bid.copy(),
+            unfilled=self.unfilled.copy(),
+            best_bid=self.best_bid.copy(),
+            best_ask=self.best_ask.copy(),
             effects=[dict(e) for e in self.effects],
             gossip=[list(g) for g in self.gossip],
             rumours=list(self.rumours),
@@ -53,4 +67,5 @@ class WoodState:
         return {name: i for i, name in enumerate(self.names)}
 
     def wealth(self) -> np.ndarray:
-        return self.pebbles + self.stock @ self.prices
+        """Pebbles plus goods valued at the price they last changed hands at (not at a quote nobody met)."""
+        return self.pebbles + self.stock @ self.cleared
