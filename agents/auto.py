@@ -9,6 +9,7 @@ import importlib.util
 import os
 
 from agents.backends.base import Backend, BackendUnavailable
+from sim.errors import MissingExtra
 from sim.policy import PolicyOptions
 
 DEFAULT_GPU_MODEL = "Qwen/Qwen2.5-3B-Instruct"
@@ -28,7 +29,10 @@ def choose(opts: PolicyOptions) -> Backend:
             kind, why = "embedded", "no GPU and no server URL: the tiny embedded model on vLLM's CPU backend"
         opts.announce(f"backend: {kind} ({why})")
     if kind == "openai":
-        from agents.backends.openai import OpenAIBackend
+        try:
+            from agents.backends.openai import OpenAIBackend
+        except ModuleNotFoundError as exc:
+            raise MissingExtra.of("the openai backend", exc) from exc
 
         if not url:
             raise BackendUnavailable(f"the openai backend needs --url or {URL_ENV} (an OpenAI-compatible /v1 base URL)")
@@ -36,6 +40,8 @@ def choose(opts: PolicyOptions) -> Backend:
         backend.check()
         return backend
     if kind in ("vllm", "embedded"):
+        if importlib.util.find_spec("vllm") is None:  # before the model: without vLLM no model helps
+            raise MissingExtra(f"the {kind} backend", "vllm", "gpu" if cuda_with_torch() else "cpu")
         from agents.backends.vllm import VLLMBackend
 
         model = opts.model
@@ -43,7 +49,10 @@ def choose(opts: PolicyOptions) -> Backend:
             model = DEFAULT_GPU_MODEL if kind == "vllm" and cuda_with_vllm() else _embedded(opts.announce)
         return VLLMBackend(model, temperature=opts.temperature, seed=opts.seed, announce=opts.announce)
     if kind == "modal":
-        from agents.backends.modal import ModalBackend
+        try:
+            from agents.backends.modal import ModalBackend
+        except ModuleNotFoundError as exc:
+            raise MissingExtra.of("the modal backend", exc) from exc
 
         return ModalBackend(opts.model, temperature=opts.temperature)
     raise BackendUnavailable(f"unknown backend {kind!r} (choose from {', '.join(KINDS)})")
@@ -56,7 +65,11 @@ def _embedded(announce=lambda line: None) -> str:
 
 
 def cuda_with_vllm() -> bool:
-    if importlib.util.find_spec("vllm") is None or importlib.util.find_spec("torch") is None:
+    return importlib.util.find_spec("vllm") is not None and cuda_with_torch()
+
+
+def cuda_with_torch() -> bool:
+    if importlib.util.find_spec("torch") is None:
         return False
     import torch
 

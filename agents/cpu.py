@@ -26,6 +26,13 @@ class CpuPlan:
     dtype: str  # what the model's weights and activations run in
     threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores vLLM's worker binds its threads to
 
+    def kernels(self, dtype: str) -> str:
+        """Which linear kernels vLLM gets for `dtype` here: oneDNN's, or torch's slow fallback (bf16 without
+        AVX-512 BF16 / AMX)."""
+        if dtype == "bfloat16" and not {"avx512_bf16", "amx_bf16"} & set(self.features):
+            return "torch fallback"
+        return "oneDNN"
+
     def as_dict(self) -> dict:
         return asdict(self)
 

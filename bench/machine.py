@@ -14,6 +14,14 @@ def machine_info() -> dict:
         "cores": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    from agents import cpu
+
+    plan = cpu.plan()
+    # what a model turn's speed depends on: the ISA features, the dtype and binding chosen for them, and
+    # whether vLLM's fast (oneDNN) kernels exist for that dtype here
+    info["cpu_features"] = list(plan.features)
+    info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
+                        f"vLLM threads bound to {plan.threads_bind}")
     try:
         import torch
 

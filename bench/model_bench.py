@@ -79,7 +79,7 @@ def run(model: str | None, agents: list[int], sequential_at: list[int], compare_
 
 def table(result: dict) -> str:
     m = result["machine"]
-    head = (f"model `{result['model']}` on {m.get('gpu') or m['processor']} ({m['cores']} cores); "
+    head = (f"model `{result['model']}` on {_cpu_line(m)}; "
             f"vllm import {result['import_s']} s, engine start-up {result['startup_s']} s")
     lines = [head, "",
              "| run | agents | s/turn | decisions/s | prompt tok | output tok | valid JSON | errors |",
@@ -98,13 +98,37 @@ def main() -> None:
     p.add_argument("--agents", default="5,50,200", help="comma-separated agent counts for batched turns")
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
+    p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
-    result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)
-    print(table(result))
+    if a.profile:
+        result = run_profile(a.model, _ints(a.agents)[0])
+        print(profile_table(result))
+    else:
+        result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)
+        print(table(result))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
+
+
+def run_profile(model: str | None, agents: int) -> dict:
+    from agents.backends.vllm import VLLMBackend
+    from bench.model_profile import profile
+
+    backend = VLLMBackend(model, seed=0)
+    turn(backend, wood_asks(agents))  # warm-up
+    return {"model": backend.model, "machine": machine_info(), "profile": profile(backend, agents)}
+
+
+def profile_table(result: dict) -> str:
+    from bench.model_profile import table as split
+
+    return f"model `{result['model']}`; {_cpu_line(result['machine'])}\n\n{split(result['profile'])}"
+
+
+def _cpu_line(m: dict) -> str:
+    return f"{m.get('gpu') or m['processor']} ({m['cores']} cores; {m.get('cpu_plan', '')})"
 
 
 def _valid(text: str | None, schema: dict) -> bool:

@@ -26,9 +26,9 @@ EXTRA_OF = {"PIL": "viewers", "pygame": "viewers", "matplotlib": "viewers", "gra
 class MissingExtra(UserError):
     """A feature whose optional dependencies are not installed; says which extra brings them."""
 
-    def __init__(self, feature: str, module: str):
+    def __init__(self, feature: str, module: str, extra: str | None = None):
         self.module = module.split(".")[0]
-        self.extra = EXTRA_OF.get(self.module, "dev")
+        self.extra = extra or EXTRA_OF.get(self.module, "dev")
         super().__init__(f"{feature} needs {self.module}, which is not installed: "
                          f"pip install 'smallworlds[{self.extra}]' (in a checkout: pip install -e '.[{self.extra}]')")
 

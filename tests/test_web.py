@@ -92,3 +92,16 @@ def test_streaming_api(server):
     final = job.outputs()[-1]
     assert "ready to download" in final[4]
     assert Path(final[5]).read_bytes().startswith(b'{"kind":"header"')
+
+
+def test_a_backend_that_cannot_start_stops_the_world_and_offers_the_scripted_policy(server):
+    """No world of no-ops: the page says what failed and how to fix it, plays no turn, and shows the way out."""
+    client_mod = pytest.importorskip("gradio_client")
+    client = client_mod.Client(server, verbose=False)
+    # the openai backend with no server URL cannot start
+    job = client.submit(0.0, "wood", 5, 1, "llm", "openai", "", api_name="/play")
+    job.result(timeout=120)
+    final = job.outputs()[-1]
+    assert "backend problem" in final[4] and "--url" in final[4] and "scripted" in final[4]
+    assert 'class="turn"' not in (final[2] or "")
+    assert final[7]["visible"] is True  # the "Use the scripted policy" button

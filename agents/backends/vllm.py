@@ -10,10 +10,18 @@ Facts this file relies on (vLLM 0.32, checked in its source and measured):
 - A per-request seed on CPU crashes the engine once a seeded prompt is prefilled in chunks (the CPU torch
   Generator has no offset to rewind), so on CPU only the engine-level seed is used.
 - On CPU the dtype and thread binding that run fast depend on the processor (agents/cpu.py says which and why).
+- The engine runs in child processes (EngineCore, and on CPU its worker). A plain SIGTERM ends this process
+  without running exit hooks, and those children lived on orphaned (2 GB resident, deaf to a second SIGTERM),
+  so the first engine turns SIGTERM into a normal exit and every exit stops the engines and kills what is
+  left of their processes.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import signal
+import threading
+import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +34,8 @@ GPU_DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cached briefing blocks
 
 _engines: dict[tuple, Any] = {}
+_engine_processes: set[tuple[int, str]] = set()  # (pid, start time) of processes the engines started
+SHUTDOWN_GRACE_S = 10.0
 
 
 def on_cpu() -> bool:
@@ -75,12 +85,88 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     args.update(options)
     from vllm import LLM
 
+    _stop_engines_on_exit()
+    before = _descendants()
     try:
         engine = LLM(model=os.path.expanduser(model), **args)
     except Exception as e:
         raise BackendUnavailable(f"vLLM could not load {model}: {_one_line(e)}") from e
+    finally:
+        _engine_processes.update(_descendants() - before)
     _engines[key] = engine
     return engine
+
+
+def shutdown_engines(grace_s: float = SHUTDOWN_GRACE_S) -> None:
+    """Stop every engine this process started and make sure none of their processes outlives it."""
+    for engine in list(_engines.values()):
+        try:
+            engine.llm_engine.engine_core.shutdown(timeout=grace_s)
+        except Exception:  # already dead, or half-built: the kill below covers it
+            pass
+    _engines.clear()
+    deadline = time.monotonic() + grace_s
+    while _alive(_engine_processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid, _ in _alive(_engine_processes):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    _engine_processes.clear()
+
+
+def _stop_engines_on_exit() -> None:
+    if getattr(_stop_engines_on_exit, "armed", False):
+        return
+    _stop_engines_on_exit.armed = True
+    atexit.register(shutdown_engines)
+    # SIGTERM's default action skips exit hooks; as an exception it unwinds the turn and runs them. A handler
+    # someone else installed is left alone (signals can only be set from the main thread).
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _descendants() -> set[tuple[int, str]]:
+    """(pid, start time) of every process below this one, read from /proc (empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(pid)
+        started[pid] = fields[19]
+    found, todo = set(), [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add((child, started[child]))
+            todo.append(child)
+    return found
+
+
+def _alive(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The ones still running (a pid reused by a newer process does not count)."""
+    alive = set()
+    for pid, start in processes:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == start and fields[0] != "Z":
+            alive.add((pid, start))
+    return alive
 
 
 class VLLMBackend:

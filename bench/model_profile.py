@@ -1,0 +1,125 @@
+"""`python -m bench model --profile`: where a model turn's time goes, split into parts one run measures.
+
+A turn is one batched generation: prefill of every prompt (the shared briefing is a cached prefix, the
+observation is paid per agent), then decode steps until the longest reply ends. Each part is measured on
+asks from a fresh turn of a scripted run, so prefix caching sees what it sees in play (new observations,
+the same briefing), never a prompt it has already cached whole:
+
+- prefill: the same asks with max_tokens=1;
+- decode step: (full turn - prefill) / (steps - 1), steps = the longest reply in tokens;
+- grammar: the per-step difference between constrained decoding and the same step count unconstrained
+  (ignore_eos, so both run the same steps);
+- arithmetic floor: 2 x parameters x agents FLOPs per decode step at the matmul rate torch reaches here
+  (the share of a step that is the model's own arithmetic; the rest is Python, scheduling, sampling).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import struct
+import time
+from pathlib import Path
+
+from sim.policy import Ask
+
+
+def fresh_asks(n: int, turn: int) -> list[Ask]:
+    """The asks of a scripted wood run of n creatures at `turn`: real observations, new at every turn."""
+    from agents.policies import scripted
+    from sim.engine import Engine
+    from sim.policy import PolicyOptions
+    from worlds.wood import WoodWorld
+
+    world = WoodWorld(agents=n)
+    engine = Engine(world, scripted(PolicyOptions(seed=turn)), seed=turn)
+    for _ in engine.run(turn):
+        pass
+    return [Ask(world, engine.state, agent, turn) for agent in world.agents(engine.state)]
+
+
+def _generate(backend, asks: list[Ask], **override) -> tuple[float, list]:
+    from agents.prompts import messages
+
+    params = []
+    for ask in asks:
+        p = backend._params(0, ask)
+        for key, value in override.items():
+            setattr(p, key, value)
+        params.append(p)
+    start = time.perf_counter()
+    outs = backend._llm.chat([messages(a) for a in asks], params, use_tqdm=False)
+    return time.perf_counter() - start, outs
+
+
+def matmul_gflops(seconds: float = 1.0) -> float:
+    """The float32 matmul rate torch reaches on this machine at a decode-like shape (few rows, wide)."""
+    import torch
+
+    a, b = torch.randn(8, 576), torch.randn(576, 1536)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            a @ b
+        n += 200
+    return 2 * 8 * 576 * 1536 * n / (time.perf_counter() - start) / 1e9
+
+
+def profile(backend, agents: int = 5, repeats: int = 3) -> dict:
+    """Medians over `repeats` fresh turns of each part, in seconds."""
+    rows = []
+    params = parameter_count(backend.model)
+    for r in range(repeats):
+        asks = fresh_asks(agents, 3 + 2 * r)
+        full_s, outs = _generate(backend, asks)
+        steps = max(len(o.outputs[0].token_ids) for o in outs)
+        prefill_s, _ = _generate(backend, fresh_asks(agents, 4 + 2 * r), max_tokens=1)
+        free_s, _ = _generate(backend, fresh_asks(agents, 40 + r), max_tokens=steps, ignore_eos=True,
+                              structured_outputs=None)
+        free_prefill_s, _ = _generate(backend, fresh_asks(agents, 60 + r), max_tokens=1, structured_outputs=None)
+        rows.append({"full_s": full_s, "prefill_s": prefill_s, "steps": steps,
+                     "step_s": (full_s - prefill_s) / max(steps - 1, 1),
+                     "free_step_s": (free_s - free_prefill_s) / max(steps - 1, 1),
+                     "prompt_tokens": statistics.mean(len(o.prompt_token_ids) for o in outs),
+                     "output_tokens": statistics.mean(len(o.outputs[0].token_ids) for o in outs)})
+    med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
+    gflops = matmul_gflops()
+    floor_s = 2 * params * agents / (gflops * 1e9) if params else float("nan")
+    med.update(agents=agents, parameters=params, matmul_gflops=round(gflops, 1), arithmetic_floor_step_s=floor_s,
+               grammar_step_s=med["step_s"] - med["free_step_s"], spread_full_s=_spread([r["full_s"] for r in rows]))
+    return med
+
+
+def parameter_count(model: str) -> int:
+    """Weights in a local safetensors folder, read from the files' headers (0 for a hub id)."""
+    total = 0
+    for path in Path(model).glob("*.safetensors") if Path(model).is_dir() else ():
+        with path.open("rb") as f:
+            header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        for name, tensor in header.items():
+            if name != "__metadata__":
+                n = 1
+                for dim in tensor["shape"]:
+                    n *= dim
+                total += n
+    return total
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def table(p: dict) -> str:
+    decode_s = p["step_s"] * (p["steps"] - 1)
+    lines = [f"{p['agents']} agents, {p['prompt_tokens']:.0f} prompt / {p['output_tokens']:.0f} output tokens per "
+             f"decision, {p['steps']:.0f} decode steps (the longest reply); turn {p['full_s']:.2f} s "
+             f"(spread {p['spread_full_s']}); matmul {p['matmul_gflops']} GFLOP/s", "",
+             "| part | seconds | share of turn |", "|---|---|---|",
+             f"| prefill (every prompt, briefing cached) | {p['prefill_s']:.2f} | {p['prefill_s'] / p['full_s']:.0%} |",
+             f"| decode ({p['steps'] - 1:.0f} steps x {p['step_s'] * 1000:.0f} ms) | {decode_s:.2f} | "
+             f"{decode_s / p['full_s']:.0%} |",
+             f"| of a step: grammar (constrained - free) | {p['grammar_step_s'] * 1000:.0f} ms | "
+             f"{p['grammar_step_s'] / p['step_s']:.0%} of a step |"]
+    if p["parameters"]:
+        lines.append(f"| of a step: the model's arithmetic at the matmul rate | {p['arithmetic_floor_step_s'] * 1000:.1f} ms"
+                     f" | {p['arithmetic_floor_step_s'] / p['step_s']:.0%} of a step |")
+    return "\n".join(lines)
