@@ -2,9 +2,12 @@
 (constrained decoding) that only admits orders this creature can sensibly place now."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from better_profanity import profanity
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from worlds.wood.state import GOODS, WoodState
 
@@ -14,6 +17,11 @@ MAX_PRICE = 99
 SAY_CHARS = 60
 
 Good = Literal["acorns", "honey", "berries", "mushrooms", "firewood"]
+# words that name each good in speech (stems, so "acorn" and "berry" count)
+GOOD_WORDS = {"acorns": ("acorn",), "honey": ("honey",), "berries": ("berr",), "mushrooms": ("mushroom", "glowcap"),
+              "firewood": ("firewood", "log")}
+# fragments of the prompt a small model parrots instead of speaking
+ECHOES = ("short line", "characters", "json", "reply with", "for example", "orders", "limit price")
 
 
 class Order(BaseModel):
@@ -38,6 +46,42 @@ class WoodAction(BaseModel):
             return text
         text = "".join(ch if ch.isprintable() else " " for ch in text)
         return " ".join(text.split())[:SAY_CHARS]
+
+    @model_validator(mode="after")
+    def _worth_hearing(self) -> "WoodAction":
+        # what a creature says is shown to people and heard by the others: a line that is empty, profane,
+        # parrots the prompt or talks of goods its orders are not about becomes what its orders say
+        if not fit_to_hear(self.say, frozenset(o.good for o in self.orders)):
+            given = "say" in self.model_fields_set
+            self.say = orders_line(self.orders)
+            if not given:  # a line the world wrote is not a field the reply set
+                self.model_fields_set.discard("say")
+        return self
+
+
+@lru_cache(maxsize=8192)
+def fit_to_hear(say: str, goods: frozenset[str]) -> bool:
+    """Whether a creature's line may be shown and passed on as gossip, given the goods its orders are about."""
+    if not say:
+        return False
+    lower = say.lower()
+    if any(echo in lower for echo in ECHOES):
+        return False
+    named = {g for g, stems in GOOD_WORDS.items() if any(re.search(rf"\b{stem}", lower) for stem in stems)}
+    if not named <= goods:
+        return False
+    return not profanity.contains_profanity(say)
+
+
+def orders_line(orders: list[Order]) -> str:
+    """One short line that says what a creature's orders do: "Selling 2 honey at 9; buying berries at 6"."""
+    parts = [f"selling {o.qty} {o.good} at {o.price}" if o.side == "sell" else f"buying {o.good} at {o.price}"
+             for o in orders]
+    line = "; ".join(parts)
+    while len(line) > SAY_CHARS and parts:
+        parts.pop()
+        line = "; ".join(parts)
+    return line[:1].upper() + line[1:]
 
 
 def creature_schema(state: WoodState, i: int) -> dict:
