@@ -41,9 +41,15 @@ def test_the_scripted_fishers_keep_the_lake_alive():
     assert len(turns) == 60 and not engine.world.done(engine.state)
     assert all(t.metrics["noop"] == 0 for t in turns)
     stock = [t.metrics["stock"] for t in turns]
-    assert min(stock) > engine.world.collapse and engine.world.capacity * 0.35 < stock[-1] < engine.world.capacity * 0.65
+    assert min(stock) > engine.world.collapse and stock[-1] > engine.world.capacity * 0.35
     assert 0 < turns[-1].metrics["gini"] < 0.4  # greedy fishers end up with more than cautious ones
     assert {"stock", "harvest", "regrowth", "sustainability", "gini", "survival", "turns_left"} <= set(turns[-1].metrics)
+
+
+def test_a_greedy_fleet_empties_the_lake_by_its_own_choices():
+    engine, turns = play(CommonsWorld(greedy=1.0), scripted(PolicyOptions(seed=1)), turns=100)
+    assert engine.world.done(engine.state) and len(turns) < 100
+    assert all(t.metrics["noop"] == 0 and t.metrics["outsiders"] == 0 for t in turns)  # no shock, no error
 
 
 def test_everyone_at_full_boats_collapses_the_lake_and_ends_the_run():

@@ -1,19 +1,21 @@
 """The scripted fisher: the baseline the models are measured against.
 
-Fishers together aim to hold the lake at half its capacity, where it regrows fastest: they take the
-expected regrowth, plus a little of any surplus above half (or minus a little of the shortfall), split
-evenly and scaled by temperament. Greedy fishers overshoot, cautious ones undershoot.
+A fisher knows only what it can see from its boat: the fish in the lake now, how many regrew and how many
+were caught last turn. It never reads the lake's growth rate or capacity. It aims to take its share of what
+regrew, scaled by temperament: a cautious fisher takes less, a greedy one more. Cautious and fair fishers
+also watch the stock: when it fell last turn they hold back, when it nears the collapse level they stop.
+Greedy fishers do neither. Whether the lake lasts is decided by the mix of temperaments, not by the rules.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from worlds.commons import legends
 from worlds.commons.state import CommonsState
 
 GREED = {"cautious": 0.7, "fair": 1.0, "greedy": 1.6}
 TEMPERAMENTS = ("cautious", "fair", "greedy")
-PULL = 0.25  # share of the gap to half capacity the fishers close each turn
+RESTRAINT = 0.7  # what a careful fisher keeps of its share after the stock fell
+REBUILD = 1.2  # what it allows itself when the stock rose
 LINES = {
     "scarce": "The lake is nearly empty, fish less!",
     "greedy": "Plenty of fish for everyone.",
@@ -22,17 +24,37 @@ LINES = {
 }
 
 
-def decide(state: CommonsState, i: int, rng: np.random.Generator, *, growth: float, capacity: int,
-           collapse: int, limit: int) -> dict:
-    stock = state.stock
-    rate = growth * legends.regrowth_factor(state.effects, state.turn)
-    outsiders = legends.outsider_share(state.effects, state.turn) * stock
-    expected = rate * stock * (1 - stock / capacity)
-    target = max(0.0, expected - outsiders + PULL * (stock - capacity / 2))
+def temperaments(n: int, greedy: float) -> list[str]:
+    """n fishers, a `greedy` share of them greedy (spread through the fleet), the rest cautious and fair in turn."""
+    out, owed = [], 0.0
+    calm = 0
+    for _ in range(n):
+        owed += greedy
+        if owed >= 1 - 1e-9:
+            owed -= 1
+            out.append("greedy")
+        else:
+            out.append(("cautious", "fair")[calm % 2])
+            calm += 1
+    return out
+
+
+def decide(state: CommonsState, i: int, rng: np.random.Generator, *, collapse: int, limit: int) -> dict:
+    fishers = len(state.names)
+    caught = int(state.last_catch.sum())
+    before = state.stock - state.last_regrowth + caught + state.last_outsiders  # the lake a turn ago
     temperament = state.temperament[i]
-    share = target / len(state.names) * GREED[temperament] * rng.uniform(0.85, 1.15)
-    catch = int(np.clip(round(share), 0, limit))
-    if stock < 2 * collapse:
+    share = state.last_regrowth / fishers * GREED[temperament]
+    scarce = state.stock < 2 * collapse
+    if temperament != "greedy":
+        if scarce:
+            share = 0.0
+        elif state.stock < before:
+            share *= RESTRAINT
+        elif state.stock > before:
+            share *= REBUILD
+    catch = int(np.clip(round(share * rng.uniform(0.85, 1.15)), 0, limit))
+    if scarce:
         say = LINES["scarce"]
     elif rng.random() < 0.3:
         say = LINES[temperament].format(catch=catch)

@@ -11,6 +11,8 @@ class CommonsParams(BaseModel):
     stock: float = Field(0.6, gt=0, le=1, description="starting fill, as a share of the capacity")
     growth: float = Field(0.3, gt=0, le=1, description="logistic regrowth rate (faster overshoots the capacity)")
     collapse: float = Field(0.15, ge=0, lt=1, description="share of the capacity below which the lake dies")
+    greedy: float = Field(1 / 3, ge=0, le=1, description="share of the fishers who are greedy (the rest are "
+                          "cautious and fair in turn)")
 
     @model_validator(mode="after")
     def _collapse_below_stock(self) -> "CommonsParams":

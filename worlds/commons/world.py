@@ -32,11 +32,13 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
     def __init__(self, agents: int | None = None, capacity: int | None = None, stock: float = 0.6,
-                 growth: float = 0.3, collapse: float = 0.15, **params):
+                 growth: float = 0.3, collapse: float = 0.15, greedy: float = 1 / 3, **params):
         """capacity: most fish the lake holds (default 100 per fisher); stock: starting fill (share of
-        capacity); growth: logistic regrowth rate in (0, 1]; collapse: share of capacity below which it dies."""
+        capacity); growth: logistic regrowth rate in (0, 1]; collapse: share of capacity below which it dies;
+        greedy: share of the fishers who are greedy (the rest are cautious and fair in turn)."""
         n = agents if agents is not None else 5
-        super().__init__(n, capacity=capacity, stock=stock, growth=growth, collapse=collapse, **params)
+        super().__init__(n, capacity=capacity, stock=stock, growth=growth, collapse=collapse, greedy=greedy,
+                         **params)
         if n < 1:
             raise ValueError("the commons needs at least 1 fisher")
         if not 0 < growth <= 1:
@@ -46,6 +48,7 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
         self.capacity = int(capacity if capacity is not None else 100 * n)
         self.start_fill = stock
         self.growth = growth
+        self.greedy = greedy
         self.collapse = int(collapse * self.capacity)
 
     # --- setup and views ---------------------------------------------------------------------------
@@ -54,7 +57,7 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
         return CommonsState(
             turn=0,
             names=[NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f"-{i // len(NAMES)}") for i in range(n)],
-            temperament=[fisher.TEMPERAMENTS[i % len(fisher.TEMPERAMENTS)] for i in range(n)],
+            temperament=fisher.temperaments(n, self.greedy),
             stock=int(self.start_fill * self.capacity),
             caught=np.zeros(n, dtype=np.int64),
             last_catch=np.zeros(n, dtype=np.int64),
@@ -79,8 +82,7 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
         return state.temperament[state.position[agent]]
 
     def heuristic(self, state: CommonsState, agent: str, rng: np.random.Generator) -> dict:
-        return fisher.decide(state, state.position[agent], rng, growth=self.growth, capacity=self.capacity,
-                             collapse=self.collapse, limit=self.limit(state))
+        return fisher.decide(state, state.position[agent], rng, collapse=self.collapse, limit=self.limit(state))
 
     def check(self, state: CommonsState, agent: str, action: CommonsAction) -> str | None:
         limit = self.limit(state)

@@ -1,0 +1,116 @@
+"""The living economy's mechanics: prices move only on trades, traders revise unmet orders, gossip rotates,
+speech is filtered and informative, wealth is valued at clearing prices, fishers see only their lake."""
+import numpy as np
+
+from worlds.commons import CommonsWorld
+from worlds.commons.fisher import temperaments
+from worlds.wood import WoodWorld
+from worlds.wood import trader
+from worlds.wood.actions import SAY_CHARS, WoodAction
+from worlds.wood.state import GOODS
+from worlds.wood.text import HEARD, heard_by, observe
+from worlds.wood.world import KEEP_GOSSIP, heard_next
+
+HONEY = GOODS.index("honey")
+
+
+def orders(world, state, **by_name):
+    return {a: WoodAction.model_validate({"orders": by_name.get(a, []), "say": ""}) for a in world.agents(state)}
+
+
+def honey_book(world, state, bid, ask):
+    buyer, keeper = state.names[0], state.names[HONEY]
+    state.stock[HONEY, HONEY] = 5
+    return orders(world, state, **{buyer: [{"side": "buy", "good": "honey", "qty": 1, "price": bid}],
+                                    keeper: [{"side": "sell", "good": "honey", "qty": 2, "price": ask}]})
+
+
+def test_bids_and_asks_that_never_cross_leave_the_price_where_it_was(rng):
+    living = WoodWorld(agents=5)
+    s = living.initial_state(rng)
+    out = living.apply(s, honey_book(living, s, bid=3, ask=30), rng)
+    assert out.state.prices[HONEY] == s.prices[HONEY]
+    assert not [e for e in out.events if e["kind"] == "trade"]
+    assert (out.state.best_bid[HONEY], out.state.best_ask[HONEY]) == (3, 30)  # the book is remembered, not priced
+
+    classic = WoodWorld(agents=5, economy="classic")  # the first version's phantom prices stay reachable
+    s = classic.initial_state(rng)
+    assert classic.apply(s, honey_book(classic, s, bid=3, ask=30), rng).state.prices[HONEY] != s.prices[HONEY]
+
+
+def test_a_cross_moves_the_price_and_is_remembered_as_the_clearing_price(rng):
+    world = WoodWorld(agents=5)
+    s = world.initial_state(rng)
+    out = world.apply(s, honey_book(world, s, bid=14, ask=12), rng).state
+    assert out.cleared[HONEY] == 13 and out.prices[HONEY] != s.prices[HONEY]
+    assert out.unsold[HONEY, HONEY] == 1 and out.asked[HONEY, HONEY] == 12  # one of two units went unsold
+    assert out.unfilled[0, HONEY] == 0 and out.bid[0, HONEY] == 14
+
+
+def test_an_unsold_ask_is_cut_and_one_that_sold_out_is_raised(rng):
+    world = WoodWorld(agents=5)
+    s = world.initial_state(rng)
+    s.stock[HONEY, HONEY] = 6
+    s.asked[HONEY, HONEY], s.unsold[HONEY, HONEY] = 12, 3
+
+    def ask_now(state):
+        view = trader.outlook(state, world.season_turns)
+        action = trader.decide(state, HONEY, np.random.default_rng(0), view)
+        return next(o["price"] for o in action["orders"] if o["side"] == "sell")
+
+    assert ask_now(s) < 12
+    s.unsold[HONEY, HONEY] = 0
+    assert ask_now(s) > 12
+
+
+def test_gossip_keeps_one_line_per_speaker_and_rotates_who_is_kept_and_heard(rng):
+    said = [[f"c{i}", f"line {i}"] for i in range(30)]
+    kept = [{who for who, _ in heard_next([], said, turn)} for turn in range(3)]
+    assert all(len(k) == KEEP_GOSSIP for k in kept)
+    assert len(set().union(*kept)) == 30  # over three turns every voice is kept once
+
+    assert heard_next([["a", "old"]], [["a", "new"], ["b", "hi"]], 0) == [["a", "new"], ["b", "hi"]]
+
+    world = WoodWorld(agents=8)
+    s = world.initial_state(rng)
+    s.gossip = [[name, f"I am {name}"] for name in s.names]
+    heard = set()
+    for turn in range(4):
+        s.turn = turn
+        lines = heard_by(s, 0)
+        assert len(lines) == HEARD and all(who != s.names[0] for who, _ in lines)
+        heard |= {who for who, _ in lines}
+    assert heard == set(s.names[1:])
+    assert heard_by(s, 0) != heard_by(s, 1)  # two creatures hear different voices the same turn
+    assert "Gossip" in observe(s, 0, world.season_turns)
+
+
+def test_speech_that_is_empty_profane_an_echo_or_about_unheld_goods_becomes_what_the_orders_say():
+    sell = [{"side": "sell", "good": "acorns", "qty": 2, "price": 5}]
+    for line in ["", "Mushrooms for sale!", "One short line, at most 60 characters", "Acorns, you shit"]:
+        assert WoodAction.model_validate({"orders": sell, "say": line}).say == "Selling 2 acorns at 5"
+    assert WoodAction.model_validate({"orders": sell, "say": "Fresh acorns!"}).say == "Fresh acorns!"
+    assert WoodAction.model_validate({"orders": [], "say": "Mushrooms!"}).say == ""
+    many = [{"side": "buy", "good": g, "qty": 1, "price": 99} for g in ("honey", "berries", "mushrooms")]
+    assert len(WoodAction.model_validate({"orders": many, "say": ""}).say) <= SAY_CHARS
+
+
+def test_wealth_is_valued_at_clearing_prices_and_pebbles_have_their_own_gini(rng):
+    world = WoodWorld(agents=5)
+    s = world.initial_state(rng)
+    s.stock[HONEY, HONEY] = 50
+    before = s.wealth()
+    s.prices[HONEY] = 99  # a quote nobody paid does not make the honey keeper rich
+    assert (s.wealth() == before).all()
+    m = world.metrics(s, [])
+    assert m["gini"] > m["pebble_gini"] >= 0
+
+
+def test_the_scripted_fisher_reads_the_lake_not_the_rules(rng):
+    slow, fast = CommonsWorld(growth=0.05), CommonsWorld(growth=0.9)
+    s = slow.initial_state(rng)
+    s.last_regrowth = 40
+    decisions = [w.heuristic(s, name, np.random.default_rng(1)) for w in (slow, fast) for name in s.names]
+    assert decisions[:5] == decisions[5:]  # same lake seen, same catches, whatever the hidden growth
+    assert temperaments(6, 0.5).count("greedy") == 3 and "greedy" not in temperaments(4, 0.0)
+    assert temperaments(3, 1 / 3) == ["cautious", "fair", "greedy"]
