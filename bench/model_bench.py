@@ -6,12 +6,18 @@ unconstrained decoding (turn time and the share of replies that are valid JSON w
 
     python -m bench model                                   # CPU: embedded SmolLM2, 5/50/200 agents
     python -m bench model --model Qwen/Qwen2.5-3B-Instruct --agents 5,50,500,1000 --json gpu.json
+    python -m bench model --profile --agents 5              # where a turn's time goes (bench/model_profile.py)
+    python -m bench model --contention --agents 5           # quiet vs one competing process
+
+Every measured turn decodes asks from a new turn of a scripted run, so the prefix cache holds the shared
+briefing (as in play) but never a whole prompt it has seen before.
 
 Asks come from `make_asks(n) -> list[Ask]`; `run()` takes any such callable, the CLI uses the wood.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -55,8 +61,17 @@ def turn(backend, asks: list[Ask], sequential: bool = False) -> dict:
     }
 
 
+def fresh_wood_asks() -> MakeAsks:
+    """make_asks that gives the asks of a later turn of a scripted wood run at every call."""
+    from bench.model_profile import fresh_asks
+
+    turns = itertools.count(1)
+    return lambda n: fresh_asks(n, next(turns))
+
+
 def run(model: str | None, agents: list[int], sequential_at: list[int], compare_at: int,
-        make_asks: MakeAsks = wood_asks) -> dict:
+        make_asks: MakeAsks | None = None) -> dict:
+    make_asks = make_asks or fresh_wood_asks()
     start = time.perf_counter()
     import vllm  # noqa: F401  (timed on its own: ~10 s of the cold start is this import)
 
@@ -99,11 +114,17 @@ def main() -> None:
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
     p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
+    p.add_argument("--contention", action="store_true", help="only compare quiet turns with contended ones")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
     if a.profile:
         result = run_profile(a.model, _ints(a.agents)[0])
         print(profile_table(result))
+    elif a.contention:
+        from bench import model_contention
+
+        result = {"machine": machine_info(), **model_contention.run(a.model, _ints(a.agents)[0])}
+        print(f"{_cpu_line(result['machine'])}\n\n{model_contention.table(result)}")
     else:
         result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)
         print(table(result))
