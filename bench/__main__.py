@@ -9,6 +9,7 @@ and, with --json PATH, writes its rows with the machine they came from.
     paths    price and Gini paths of the default run and a bank run, with plots
     fuzz     the long fuzz of the parse path and chaos councils over many seeds
     economy  the scripted economy over years: winter fuel crisis, trade and mood, legends, the commons map
+    web      the web demo's memory over repeated waves of sessions
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import sys
 
 SUITES = {"engine": "bench.engine_bench", "model": "bench.model_bench", "quality": "bench.quality_bench",
           "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench", "paths": "bench.paths_bench",
-          "fuzz": "bench.fuzz_bench", "economy": "bench.economy_bench"}
+          "fuzz": "bench.fuzz_bench", "economy": "bench.economy_bench",
+          "web": "bench.web_memory_bench"}
 
 
 def main() -> int:
