@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 ENV_KEYS = ("OMP_WAIT_POLICY", "VLLM_CPU_OMP_THREADS_BIND")
 # name -> (environment for that engine's worker, engine options)
@@ -40,12 +39,12 @@ def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, content
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     engines = {}
     for i, (name, (env, options)) in enumerate(GROUPS[group].items()):
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        _restore(saved)
         os.environ.update(env)
         # a distinct max_model_len gives each setting its own engine instead of the cached one
         engines[name] = VLLMBackend(model, seed=0, max_model_len=4096 - i, **options)
         turn(engines[name], fresh_asks(agents, 1))  # warm-up
+    _restore(saved)
     per_token: dict[tuple[str, bool], list[float]] = {}
     for r in range(rounds):
         for loaded in (False, True) if contention else (False,):
@@ -68,6 +67,14 @@ def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, content
             row["ratio"] = round(row["contended_s_per_token"] / row["quiet_s_per_token"], 2)
         rows.append(row)
     return {"group": group, "agents": agents, "rounds": rounds, "rows": rows}
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _spread(values: list[float]) -> str:
