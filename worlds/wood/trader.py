@@ -26,7 +26,7 @@ FUEL_TARGET = {"spring": 1, "summer": 2, "autumn": 4}  # logs a non-woodcutter w
 ANCHOR = 0.6  # in the living economy no creature values a good below this share of its customary price
 SPEND = 0.3  # share of its purse a creature is ready to spend in one turn, spread over what it wants
 WINTER_WORTH = 2.5  # in winter firewood is worth this much more to a creature than in autumn
-HOARD = 5  # logs a woodcutter holds back in autumn, over its own winter's burning, to sell in the snow
+HOARD = 3  # logs a woodcutter holds back in autumn, over its own winter's burning, to sell in the snow
 MARKUP = {"greedy": 1.25, "generous": 0.85, "cautious": 1.05, "bold": 1.1, "chatty": 1.0}
 PERISHABLE = {GOODS.index("berries"), GOODS.index("mushrooms")}
 LINES = {
@@ -73,7 +73,7 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
     keep = fuel
     if adaptive:  # firewood laid in early is bought only cheaply; in the snow it is worth far more
         worth[FIREWOOD] *= WINTER_WORTH if state.season == "winter" else 1 / SCARCITY_PREMIUM
-        keep = {"autumn": season_turns + HOARD, "winter": left_in_winter}.get(state.season, fuel)
+        keep = {"autumn": season_turns + HOARD, "winter": min(2, left_in_winter)}.get(state.season, fuel)
     return Outlook(
         sentiment,
         # habit anchors value: a glut can make a good cheap, not worthless (unless a rumour says it is)
@@ -115,10 +115,12 @@ def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) ->
         price = value[own] * markup * hurry * (0.9 + 0.2 * jitter[-1])
         if view.adaptive and sent[own] == 0 and view.asked[i][own]:
             # cut, but not below what habit says buyers will pay: a seller waits for them rather than give it away
-            price = max(_revised_ask(view.asked[i][own], view.unsold[i][own], view.worth[own]),
+            price = max(_revised_ask(view.asked[i][own], view.unsold[i][own], view.worth[own], state.best_bid[own]),
                         0.9 * ANCHOR * CUSTOMARY[own])
             if not view.unsold[i][own]:  # it sold out: ask at least what the keenest buyer offered
                 price = max(price, state.best_bid[own])
+        if view.adaptive and own == FIREWOOD and state.season == "winter":
+            price = max(price, 0.5 * view.worth[own])  # a woodcutter knows what fire is worth in the snow
         sells.append(_order("sell", own, surplus, price))
         say = say or LINES["sell"].format(good=GOODS[own].capitalize(), price=max(1, round(price)))
 
@@ -154,10 +156,11 @@ def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) ->
     return {"orders": (sells + buys)[:MAX_ORDERS], "say": say}
 
 
-def _revised_ask(last: int, unsold: int, worth: float) -> float:
-    """Last turn's ask, cut when some of it did not sell, raised (at least a pebble) when it all sold."""
+def _revised_ask(last: int, unsold: int, worth: float, best_bid: int) -> float:
+    """Last turn's ask, cut when some of it did not sell (halfway to the best bid, if that is further),
+    raised (at least a pebble) when it all sold."""
     if unsold:
-        return min(last * CUT, last - 1)
+        return min(last * CUT, last - 1, (last + best_bid) / 2 if best_bid else last)
     return min(max(last * RAISE, last + 1), max(worth, last))
 
 
