@@ -23,14 +23,25 @@ import time
 from html import escape
 from pathlib import Path
 
-import gradio as gr
+
+def _fail(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+if __name__ == "__main__" and not os.environ.get("GRADIO_SERVER_PORT", "7860").strip().isdigit():
+    # gradio reads this variable as it is imported and dies on a bad one with a traceback
+    _fail(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT']!r} is not a port number")
+
+import gradio as gr  # noqa: E402
 
 from render import panels
 from render.panels import LOG_TURNS
 from render.charts import charts
-from render.live import PolicyFactory, Setup, open_run, policy_problem, roles_of
+from render.live import PolicyFactory, open_run, policy_problem, roles_of
 from render.scene import draw
 from sim import registry
+from sim.config import RunConfig
 from sim.engine import MAX_RUMOUR_CHARS
 from sim.records import Turn
 from sim.trace import TRACE
@@ -51,10 +62,10 @@ MAX_SEED = 2**63 - 1
 class Session:
     """One tab's run: its engine, its temp dir, its turns, and whether it is playing."""
 
-    def __init__(self, setup: Setup, policy_factory: PolicyFactory | None, announce=lambda line: None):
+    def __init__(self, config: RunConfig, policy_factory: PolicyFactory | None, announce=lambda line: None):
         self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-web-"))
         try:
-            self.live = open_run(setup, out=self.dir / "run", policy_factory=policy_factory, announce=announce)
+            self.live = open_run(config, out=self.dir / "run", policy_factory=policy_factory, announce=announce)
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
@@ -220,8 +231,8 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         views = [scene, plots, log, cards, status, download, session, fallback]
         keep = gr.skip()
 
-        def setup_of(world, agents, seed, pol, back, mod) -> Setup:
-            """The settings as a Setup, or gr.Error with one line saying what to change."""
+        def setup_of(world, agents, seed, pol, back, mod) -> RunConfig:
+            """The settings as a RunConfig, or gr.Error with one line saying what to change."""
             try:
                 n, seed_ = int(agents or 1), int(seed or 0)
             except (TypeError, ValueError, OverflowError):
@@ -230,10 +241,10 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 raise gr.Error("creatures: choose 1 to 1000")
             if not 0 <= seed_ <= MAX_SEED:
                 raise gr.Error(f"seed: choose 0 to {MAX_SEED}")
-            return Setup(world=world, agents=n, seed=seed_, policy=pol, backend=back,
-                         model=(mod or "").strip() or None)
+            return RunConfig(world=world, agents=n, seed=seed_, policy=pol, backend=back,
+                             model=(mod or "").strip() or None)
 
-        def make(setup: Setup, announce=lambda line: None) -> Session:
+        def make(setup: RunConfig, announce=lambda line: None) -> Session:
             return sessions.add(Session(setup, policy_factory, announce))
 
         async def waiting(blocking, label: str):
@@ -380,11 +391,6 @@ def address(host: str | None, port: int | None) -> tuple[str, int]:
             _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): pass another --port "
                   f"or set GRADIO_SERVER_PORT")
     return host, port
-
-
-def _fail(message: str):
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def main(argv: list[str] | None = None) -> None:
