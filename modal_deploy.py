@@ -112,7 +112,7 @@ def demo():
     from agents.backends.modal import ModalBackend
     from agents.council import Council
     from app import build_demo  # app.py is imported only here, in the container that serves it
-    from sim.cli import make_policy
+    from sim.config import make_policy
 
     def policy_factory(name, opts):
         if name != "llm":

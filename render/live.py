@@ -1,33 +1,18 @@
-"""Live runs for the viewers: world + policy + engine from a few settings. A policy that cannot be built
+"""Live runs for the viewers: world + policy + engine from one RunConfig. A policy that cannot be built
 (no model, server down) does not stop the world: it plays on with every decision a no-op, and the viewer
 shows why."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from sim.cli import RUN_KEYS, make_policy, make_world
+from sim.config import RunConfig
 from sim.engine import Engine
 from sim.policy import Ask, Batch, PolicyOptions, Reply
 from sim.records import Turn
 from sim.world import World
 
-PolicyFactory = Callable[[str, PolicyOptions], Any]  # (policy name, options) -> Policy, like sim.cli.make_policy
-
-
-@dataclass
-class Setup:
-    world: str = "wood"
-    agents: int | None = None
-    seed: int = 0
-    policy: str = "scripted"
-    backend: str = "auto"
-    model: str | None = None
-    url: str | None = None
-    council: str | None = None
-    temperature: float = 0.7
-    legends: dict[int, list] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
+PolicyFactory = Callable[[str, PolicyOptions], Any]  # (policy name, options) -> Policy, like sim.config.make_policy
 
 
 class Unavailable:
@@ -50,30 +35,24 @@ class Live:
     problem: str | None = None  # why the requested policy could not be built
 
 
-def open_run(setup: Setup, out=None, policy_factory: PolicyFactory | None = None,
-             announce: Callable[[str], None] = lambda line: None) -> Live:
-    """Raises sim.cli.UsageError / registry.UnknownName for a bad world or legend; never for the policy."""
-    world = make_world(setup.world, setup.agents, setup.params)
-    opts = PolicyOptions(backend=setup.backend, model=setup.model or None, url=setup.url, seed=setup.seed,
-                         temperature=setup.temperature, council=setup.council, announce=announce)
+def open_run(config: RunConfig, out=None, *, legends: dict[int, list] | None = None,
+             policy_factory: PolicyFactory | None = None, announce: Callable[[str], None] = lambda line: None) -> Live:
+    """Raises sim.errors.UsageError / registry.UnknownName for a bad world or legend; never for the policy."""
+    world = config.make_world()
     problem = None
     try:
-        policy = (policy_factory or make_policy)(setup.policy, opts)
+        policy = config.make_policy(policy_factory, announce=announce)
     except Exception as exc:  # anything a backend raises while starting: the world goes on without it
-        problem = f"policy {setup.policy!r} (backend {setup.backend}) is unavailable: {exc}"[:400]
+        problem = f"policy {config.policy!r} (backend {config.backend}) is unavailable: {exc}"[:400]
         policy = Unavailable(problem)
-    config = {"policy": setup.policy, "backend": setup.backend, "model": setup.model, "url": setup.url,
-              "council": setup.council, "temperature": setup.temperature}
-    engine = Engine(world, policy, seed=setup.seed, out=out, legends=setup.legends, config=config)
+    engine = Engine(world, policy, seed=config.seed, out=out, legends=legends, config=config.to_json())
     return Live(engine, world, problem)
 
 
 def world_from_header(header: dict) -> World | None:
     """The world a trace was recorded in, rebuilt from its header (None if it is not installed here)."""
-    config = header.get("config", {})
     try:
-        return make_world(config["world"], config.get("agents"), {k: v for k, v in config.items()
-                                                                  if k not in RUN_KEYS})
+        return RunConfig.from_json(header.get("config", {})).make_world()
     except Exception:
         return None
 

@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw
 
 from render import gif, look, scene
 from render.commands import GIF_TURNS
-from render.live import Setup, open_run, policy_problem, roles_of, world_from_header
-from sim.cli import world_params
+from render.live import open_run, policy_problem, roles_of, world_from_header
+from sim.config import RunConfig, world_params
 from sim.errors import UsageError
 from sim.records import Turn
 from sim.trace import load_trace
@@ -66,8 +66,8 @@ class LiveTurns:
 
     live = True
 
-    def __init__(self, setup: Setup, turns: int | None):
-        run = open_run(setup)  # raises UsageError for a bad world; a broken policy becomes no-ops
+    def __init__(self, config: RunConfig, turns: int | None):
+        run = open_run(config)  # raises UsageError for a bad world; a broken policy becomes no-ops
         self.engine, self.world, self.problem = run.engine, run.world, run.problem
         self.limit = turns
         self.out: queue.Queue[Turn | None] = queue.Queue(maxsize=1)
@@ -328,9 +328,12 @@ def open_source(args: argparse.Namespace, trace: Path | None) -> TraceTurns | Li
     if trace is not None:
         header, turns = _load(trace)
         return TraceTurns(turns, world_from_header(header))
-    setup = Setup(world=args.world, agents=args.agents, seed=args.seed, policy=args.policy,
-                  backend=args.backend, model=args.model, params=world_params(args.set))
-    return LiveTurns(setup, args.turns)
+    return LiveTurns(live_config(args), args.turns)
+
+
+def live_config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(world=args.world, agents=args.agents, params=world_params(args.set), seed=args.seed,
+                     turns=args.turns, policy=args.policy, backend=args.backend, model=args.model)
 
 
 def _load(trace: Path):
@@ -345,10 +348,8 @@ def write_gif(args: argparse.Namespace, trace: Path | None) -> int:
     if trace is not None:
         out = gif.export(trace, args.gif, frames_per_turn=fpt, max_turns=args.turns)
     else:  # a live run with no window: play it through, then draw it
-        setup = Setup(world=args.world, agents=args.agents, seed=args.seed, policy=args.policy,
-                      backend=args.backend, model=args.model, params=world_params(args.set))
         with tempfile.TemporaryDirectory() as tmp:
-            run = open_run(setup, out=tmp)
+            run = open_run(live_config(args), out=tmp)
             if run.problem:
                 print(f"warning: {run.problem}")
             if not list(run.engine.run(GIF_TURNS if args.turns is None else args.turns)):

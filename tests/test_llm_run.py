@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from sim import Engine
-from sim.cli import make_policy
+from sim.config import make_policy
 from sim.policy import PolicyOptions
 from sim.trace import read_header
 from worlds.wood import WoodWorld

@@ -7,7 +7,7 @@ import pytest
 from render import scene
 from render.view import MAX_FIGURES, figures
 from sim import registry
-from sim.cli import make_policy
+from sim.config import make_policy
 from sim.engine import Engine
 from sim.policy import PolicyOptions
 from tests.conftest import run_wood

@@ -82,16 +82,16 @@ def test_twenty_sessions_at_once_stay_isolated_and_memory_stays_bounded(server):
 
 def test_the_pool_closes_the_least_recently_used_quiet_worlds_and_deletes_their_files():
     from app import Session, Sessions
-    from render.live import Setup
+    from sim.config import RunConfig
 
     pool = Sessions(limit=2, grace_s=0.0)
     worlds = []
     for seed in range(4):
-        worlds.append(pool.add(Session(Setup(policy="scripted", seed=seed), None)))
+        worlds.append(pool.add(Session(RunConfig(policy="scripted", seed=seed), None)))
         worlds[-1].step()
         time.sleep(0.01)  # distinct "last used" times
     worlds[3].playing = True  # a playing world is never closed
-    pool.add(Session(Setup(policy="scripted", seed=9), None))
+    pool.add(Session(RunConfig(policy="scripted", seed=9), None))
     # five live worlds, limit two: the newcomer and the playing one stay, the three quiet ones go
     closed = [w for w in worlds if w.closed]
     assert closed == worlds[:3] and all(not w.dir.exists() for w in closed)

@@ -13,7 +13,7 @@ pygame = pytest.importorskip("pygame")
 from PIL import Image  # noqa: E402
 
 from render import commands, window  # noqa: E402
-from render.live import Setup  # noqa: E402
+from sim.config import RunConfig  # noqa: E402
 from sim import registry  # noqa: E402
 from sim.cli import COMMANDS, Parser  # noqa: E402
 from sim.trace import load_trace  # noqa: E402
@@ -77,7 +77,7 @@ def test_legend_key_in_a_trace_only_explains(trace, screen):
 
 
 def test_live_legend_reaches_the_engine(screen):
-    source = window.LiveTurns(Setup(world="wood", agents=5, seed=2), turns=12)
+    source = window.LiveTurns(RunConfig(world="wood", agents=5, seed=2), turns=12)
     try:
         player = window.Player(source, frames_per_turn=2)
         assert player.advance(wait=10)
@@ -96,7 +96,7 @@ def test_live_legend_reaches_the_engine(screen):
 
 
 def test_live_broken_policy_still_plays(screen):
-    source = window.LiveTurns(Setup(world="wood", agents=3, policy="llm", backend="openai",
+    source = window.LiveTurns(RunConfig(world="wood", agents=3, policy="llm", backend="openai",
                                     model="nobody/nothing"), turns=2)
     try:
         player = window.Player(source, frames_per_turn=2)
