@@ -2,8 +2,9 @@
 one from PolicyOptions. Every policy is a Council, even when all agents share one backend."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.backends.base import Backend, BackendUnavailable
 from agents.backends.chaos import ChaosBackend
@@ -44,11 +45,37 @@ def council_from_file(opts: PolicyOptions) -> Council:
     """
     path = Path(opts.council)
     try:
-        spec = json.loads(path.read_text())
-        backends = {name: build_backend(opts, **conf) for name, conf in spec["backends"].items()}
-        return Council({who: backends[name] for who, name in spec["assign"].items()})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BackendUnavailable(f"council file {path}: {type(exc).__name__}: {exc}") from exc
+        spec = CouncilFile.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise BackendUnavailable(f"council file {path}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "the file"
+        raise BackendUnavailable(f"council file {path}: {where}: {err['msg']} (it wants "
+                                 '{"backends": {NAME: {"backend": ...}}, "assign": {WHO: NAME, "*": NAME}})') from None
+    unknown = sorted(set(spec.assign.values()) - set(spec.backends))
+    if unknown:
+        raise BackendUnavailable(f"council file {path}: assign names backends it does not define: "
+                                 f"{', '.join(unknown)} (defined: {', '.join(spec.backends) or 'none'})")
+    if "*" not in spec.assign:
+        raise BackendUnavailable(f'council file {path}: assign needs a default backend under "*"')
+    backends = {name: build_backend(opts, **conf.model_dump()) for name, conf in spec.backends.items()}
+    return Council({who: backends[name] for who, name in spec.assign.items()})
+
+
+class BackendSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    model: str | None = None
+    url: str | None = None
+
+
+class CouncilFile(BaseModel):
+    """What a council file must hold; anything else is one error line naming the key."""
+
+    backends: dict[str, BackendSpec]
+    assign: dict[str, str]
 
 
 def build_backend(opts: PolicyOptions, backend: str, model: str | None = None, url: str | None = None) -> Backend:

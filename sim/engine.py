@@ -21,7 +21,7 @@ from sim.metrics import decision_counts, summarize
 from sim.parse import parse
 from sim.policy import Ask, Batch, Policy, Reply
 from sim.records import Turn
-from sim.trace import CHECKPOINT, Recorder
+from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
 from sim.world import World
 
 MAX_RUMOUR_CHARS = 160
@@ -56,6 +56,8 @@ class Engine:
         self.pending: list[list] = []  # [name, text] injected during play, started next turn
         self.started = time.perf_counter()
         self.recorder = Recorder.create(out, self._header()) if out is not None else None
+        if self.recorder:  # from the first byte of a trace on, a checkpoint says how much of it is good
+            self.recorder.save(self._checkpoint(world.to_json(self.state)))
 
     # --- control -----------------------------------------------------------------------------------
     def inject(self, name: str, text: str | None = None) -> None:
@@ -124,16 +126,23 @@ class Engine:
     def resume(cls, out: str | Path, world: World, policy: Policy) -> "Engine":
         """Continue a run from DIR/checkpoint.json, appending to its trace: no turn lost, none twice."""
         out = Path(out)
-        checkpoint = json.loads((out / CHECKPOINT).read_text())
+        checkpoint = read_checkpoint(out)
         engine = cls.__new__(cls)
         engine.world, engine.policy = world, policy
         engine.seed = checkpoint["seed"]
         engine.config = checkpoint["config"]
-        engine.rng = np.random.default_rng()
-        engine.rng.bit_generator.state = json.loads(checkpoint["rng"])
-        engine.state = world.from_json(checkpoint["state"])
+        try:
+            engine.rng = np.random.default_rng()
+            engine.rng.bit_generator.state = json.loads(checkpoint["rng"])
+            engine.state = world.from_json(checkpoint["state"])
+            engine.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
+            for name, _ in [*(e for n in engine.scheduled.values() for e in n), *checkpoint["pending"]]:
+                cls._check_legend(world, name)
+        except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
+            raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
+                             f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
+                             "--out") from None
         engine.turn = checkpoint["turn"]
-        engine.scheduled = {int(t): n for t, n in checkpoint["scheduled"].items()}
         engine.pending = checkpoint["pending"]
         engine.started = time.perf_counter() - checkpoint["seconds"]
         engine.recorder = Recorder.reopen(out, checkpoint)
@@ -199,8 +208,9 @@ def clean_reply(reply: Reply) -> Reply:
     sane integers (a server claiming 10**30) become None."""
     if not isinstance(reply, Reply):
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
-    text = reply.text if isinstance(reply.text, str) or reply.text is None else None
-    return replace(reply, text=clean_text(text), error=clean_text(_text_or_none(reply.error)),
+    is_text = isinstance(reply.text, str) or reply.text is None
+    error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
+    return replace(reply, text=clean_text(reply.text if is_text else None), error=clean_text(_text_or_none(error)),
                    prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
                    model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
                    output_tokens=clean_count(reply.output_tokens))

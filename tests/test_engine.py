@@ -44,7 +44,7 @@ def test_trace_header_and_lines_round_trip(tmp_path):
     assert "numpy" in header["versions"]
     assert [t.to_json() for t in loaded] == [json.loads(json.dumps(t.to_json())) for t in turns]
     metrics = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert len(metrics) == 6 and metrics[0].startswith("turn,gini,trades")
+    assert len(metrics) == 6 and metrics[0].startswith("turn,gini,")
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["turns"] == 5 and "gini" in summary["metrics"]
 
@@ -109,7 +109,7 @@ def test_cli_run_resume_continues_a_killed_run(tmp_path):
     (["run", "--legend", "bank_run"], "NAME@TURN"),
     (["run", "--legend", "dragons@3"], "unknown legend 'dragons'"),
     (["run", "--policy", "telepathy"], "unknown policy 'telepathy'"),
-    (["run", "--agents", "0"], "at least 1 creature"),
+    (["run", "--agents", "0"], "at least 1 (got 0)"),
     (["run", "--set", "season_turns"], "KEY=VALUE"),
     (["replay", "missing.jsonl"], "no trace"),
 ])

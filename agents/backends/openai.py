@@ -12,10 +12,12 @@ ignored by current servers). Whether the server strips whitespace is its own set
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -24,6 +26,8 @@ from agents.prompts import max_tokens_for, messages
 from sim.policy import Ask, Reply
 
 RETRYABLE = {408, 409, 429}  # besides 5xx: the server is busy or restarting, the request itself is fine
+CHECK_SECONDS = 10.0  # the start-up check's whole budget, however slowly the server drips its answer
+MAX_TOKENS_REPORTED = 2**53  # token counts past this are not counts (a server claiming 10**30)
 
 
 class OpenAIBackend:
@@ -40,10 +44,14 @@ class OpenAIBackend:
         timeout: float = 60.0,
         retries: int = 2,
         backoff: float = 0.25,
-        deadline: float = 300.0,
+        deadline: float = 90.0,
         concurrency: int = 64,
+        notice: float = 10.0,
+        announce: Callable[[str], None] | None = None,
     ):
-        """`timeout` bounds one HTTP attempt, `deadline` the whole turn: no retry starts after it."""
+        """`timeout` bounds one HTTP attempt from its first byte sent to its last byte read (not each read:
+        a server dripping bytes cannot stretch it), `deadline` the whole turn, retries included. Every
+        `notice` seconds of a turn, `announce` says which agents still wait (default: a line on stderr)."""
         url = base_url.rstrip("/")
         self.base_url = url if url.endswith("/v1") else url + "/v1"
         self.model = model
@@ -52,6 +60,10 @@ class OpenAIBackend:
         self.retries = retries
         self.backoff = backoff
         self.deadline = deadline
+        self.notice = notice
+        self.announce = announce or (lambda line: print(line, file=sys.stderr))
+        self._waiting: set[str] = set()  # agents whose request is in flight (read by generate's notices)
+        self._waiting_lock = threading.Lock()
         key = os.environ.get(api_key_env)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -63,10 +75,17 @@ class OpenAIBackend:
 
     def check(self) -> None:
         """Fail fast, with one line, when the server does not answer or does not serve this model."""
+        budget = min(self.timeout, CHECK_SECONDS)
+        future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(self._client.get("/models"), budget), self._loop)
         try:
-            r = httpx.get(f"{self.base_url}/models", headers=self._client.headers, timeout=min(self.timeout, 10))
+            r = future.result(timeout=budget + 1)
             r.raise_for_status()
-            served = [m.get("id") for m in r.json().get("data", [])]
+            data = r.json().get("data", [])
+            served = [m.get("id") for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            future.cancel()
+            raise BackendUnavailable(f"the server at {self.base_url} did not answer /models within {budget:.0f} s: "
+                                     "check that it is up and not overloaded, or fix the URL") from None
         except (httpx.HTTPError, ValueError, AttributeError) as e:
             raise BackendUnavailable(
                 f"no OpenAI-compatible server answers at {self.base_url} ({type(e).__name__}): start one or fix the URL"
@@ -75,20 +94,47 @@ class OpenAIBackend:
             raise BackendUnavailable(f"{self.base_url} does not serve {self.model}; it serves: {', '.join(served)}")
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
-        deadline = time.monotonic() + self.deadline
+        start = time.monotonic()
+        deadline = start + self.deadline
         future = asyncio.run_coroutine_threadsafe(self._all(asks, deadline), self._loop)
         try:
-            return future.result(timeout=self.deadline + 5)
+            while True:
+                try:
+                    return future.result(timeout=max(0.0, min(self.notice, deadline + 5 - time.monotonic())))
+                except concurrent.futures.TimeoutError:
+                    if time.monotonic() >= deadline + 5:
+                        raise
+                    self._say_who_waits(turn, time.monotonic() - start)
         except Exception as e:  # only if the loop itself is broken; each request already catches its own
             future.cancel()
             return [self._error(f"turn failed: {type(e).__name__}: {e}", None) for _ in asks]
+
+    def _say_who_waits(self, turn: int, waited: float) -> None:
+        with self._waiting_lock:
+            waiting = sorted(self._waiting)
+        if waiting:
+            names = ", ".join(waiting[:8]) + (f" and {len(waiting) - 8} more" if len(waiting) > 8 else "")
+            self.announce(f"turn {turn}: waiting {waited:.0f} s of at most {self.deadline:.0f} s for "
+                          f"{self.base_url} to answer {names}")
 
     def close(self) -> None:
         asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _all(self, asks: Sequence[Ask], deadline: float) -> list[Reply]:
-        return list(await asyncio.gather(*(self._one(ask, deadline) for ask in asks)))
+        return list(await asyncio.gather(*(self._waited(ask, deadline) for ask in asks)))
+
+    async def _waited(self, ask: Ask, deadline: float) -> Reply:
+        """One agent's request, listed as waiting while it runs; whatever it raises costs only this agent."""
+        with self._waiting_lock:
+            self._waiting.add(ask.agent)
+        try:
+            return await self._one(ask, deadline)
+        except Exception as e:
+            return self._error(f"request failed: {type(e).__name__}: {e}"[:300], None)
+        finally:
+            with self._waiting_lock:
+                self._waiting.discard(ask.agent)
 
     async def _one(self, ask: Ask, deadline: float) -> Reply:
         try:
@@ -111,10 +157,11 @@ class OpenAIBackend:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            try:
-                r = await self._client.post("/chat/completions", json=body, timeout=min(self.timeout, left))
-            except httpx.TimeoutException:
-                why = f"no answer within {min(self.timeout, left):.0f} s"
+            budget = min(self.timeout, left)
+            try:  # wait_for bounds the whole exchange; httpx's own timeout only bounds each read
+                r = await asyncio.wait_for(self._client.post("/chat/completions", json=body, timeout=budget), budget)
+            except (httpx.TimeoutException, TimeoutError):
+                why = f"no answer within {budget:.0f} s"
             except httpx.HTTPError as e:
                 why = f"cannot reach {self.base_url}: {type(e).__name__}"
             else:
@@ -130,28 +177,35 @@ class OpenAIBackend:
         return self._error(why, prompt)
 
     def _parse(self, r: httpx.Response, prompt: str) -> Reply:
+        """The reply in a 200 answer. Only `choices[0].message.content` must be there and be text; a
+        malformed `usage` or `finish_reason` is ignored (it costs the token counts, not the reply)."""
         try:
             data = r.json()
             choice = data["choices"][0]
             text = choice["message"]["content"]
-            usage = data.get("usage") or {}
         except (ValueError, KeyError, IndexError, TypeError) as e:
             return self._error(f"garbled answer ({type(e).__name__}): {' '.join(r.text.split())[:200]}", prompt)
         if not isinstance(text, str):
             return self._error("the answer had no text content", prompt)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         reply = Reply(
             text=text,
             backend=self.name,
             model=self.model,
             prompt=prompt,
-            prompt_tokens=usage.get("prompt_tokens"),
-            output_tokens=usage.get("completion_tokens"),
+            prompt_tokens=_count(usage.get("prompt_tokens")),
+            output_tokens=_count(usage.get("completion_tokens")),
         )
-        if choice.get("finish_reason") == "length":
+        if isinstance(choice, dict) and choice.get("finish_reason") == "length":
             # Kept so the parse path may still repair it, but flagged (same as the vllm backend).
             reply.error = "reply cut off at max_tokens"
         return reply
 
     def _error(self, why: str, prompt: str | None) -> Reply:
         return Reply(text=None, backend=self.name, model=self.model, error=why, prompt=prompt)
+
+
+def _count(value: object) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS_REPORTED
+    return value if ok else None
 
