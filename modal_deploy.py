@@ -141,14 +141,14 @@ def plan(world: str, seeds: str, grid: str, turns: int, policy: str, backend: st
     """The cells of a Modal sweep (traces under /sweeps/NAME) and the settings its results directory keeps;
     a bad grid raises sim.cli.UsageError. Axes in `grid` are separated by ';': "agents=5,50;pebbles=10,20"."""
     from sim.cli import UsageError
-    from sim.sweep import make_cells, parse_grid, parse_seeds
+    from sim.config import RunConfig
+    from sim.sweep import make_cells, parse_grid, parse_seeds, settings_of
 
     if turns < 1:
         raise UsageError("--turns must be >= 1")
     seed_list, points = parse_seeds(seeds), parse_grid(world, [a for a in grid.split(";") if a.strip()])
-    options = {"backend": backend, "model": model or None, "url": None, "temperature": 0.7, "council": None}
-    cells = make_cells(world, points, seed_list, turns, policy, options, f"{SWEEPS}/{name}")
-    return cells, {"world": world, "turns": turns, "policy": policy, "options": options}
+    base = RunConfig(world=world, turns=turns, policy=policy, backend=backend, model=model or None)
+    return make_cells(base, points, seed_list, f"{SWEEPS}/{name}"), settings_of(base)
 
 
 @app.local_entrypoint()

@@ -9,8 +9,10 @@ importing one another.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from sim import registry
@@ -118,3 +120,25 @@ def agent_count(value: Any) -> int | None:
 def make_policy(name: str, opts: PolicyOptions):
     """The policy registered as `name` (entry point group "smallworlds.policies"), built from `opts`."""
     return registry.load(registry.POLICIES, name)(opts)
+
+
+def add_policy_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of RunConfig's policy fields, shared by `run`, `sweep` and other commands."""
+    p.add_argument("--policy", default="scripted", help="scripted | llm | chaos | replay (default: scripted)")
+    p.add_argument("--backend", default="auto",
+                   help="for --policy llm: auto | vllm | embedded | openai | modal (default: auto)")
+    p.add_argument("--model", default=None, help="model id or local path")
+    p.add_argument("--url", default=None, help="OpenAI-compatible server base URL (openai backend)")
+    p.add_argument("--council", default=None, help="JSON file assigning backends to agents or roles")
+    p.add_argument("--temperature", type=float, default=0.7)
+
+
+def check_writable(out: Path) -> None:
+    """A one-line UsageError now, rather than a traceback after the first turn, when `out` cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from exc

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["valid", "repaired", "noop"]
+ENGINE_METRICS = ("llm_calls", "valid", "repaired", "noop", "turn_seconds")  # added to every turn by the engine
 
 
 @dataclass

@@ -5,7 +5,9 @@
 Each cell is one episode run by `run_episode(cell)`, the one function both the local process pool and the
 Modal fan-out (modal_deploy.py) call, so a cell gives the same numbers wherever it runs. Results stream to
 DIR/results.jsonl one line per finished cell; a rerun skips the cells already there, so a killed sweep
-resumes. The table per grid point (mean and spread over seeds) is printed and written to DIR/summary.csv.
+resumes. Each row keeps every number the world records, as `last` (its value at the end) and `mean` (its
+mean over the turns played); the table per grid point (mean and spread over seeds of every column) goes to
+DIR/summary.csv, and the world's `headline` columns are printed.
 """
 from __future__ import annotations
 
@@ -23,19 +25,19 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sim import registry
-from sim.cli import (UsageError, add_policy_flags, agent_count, check_writable, make_policy, make_world, typed_params,
-                     world_params)
+from sim.config import RunConfig, add_policy_flags, agent_count, check_writable, make_world, typed_params, world_params
 from sim.engine import Engine
-from sim.policy import PolicyOptions
+from sim.errors import UsageError
+from sim.metrics import flatten
+from sim.records import ENGINE_METRICS
 from sim.trace import TRACE
 from sim.world import World, param_names
 
 RESULTS, SUMMARY_CSV, SWEEP = "results.jsonl", "summary.csv", "sweep.json"
 MODEL_POLICIES = {"llm"}
-# per-cell numbers averaged over seeds in the summary table, in column order; the survival pair only for
-# worlds that can end early (elsewhere every cell plays all its turns)
-MEASURES = ("gini", "trades_per_turn", "mood", "noop_rate")
-SURVIVAL = ("survived", "turns")
+ALWAYS = ("noop_rate",)  # printed for every world, after its headline
+SURVIVAL = ("survived", "turns")  # printed only for worlds that can end early (elsewhere every cell plays on)
+HEADLINE_DEFAULT = 3
 
 
 # --- the grid ----------------------------------------------------------------------------------------
@@ -90,54 +92,61 @@ def cell_key(point: dict[str, Any], seed: int) -> str:
     return " ".join([*(f"{k}={v}" for k, v in sorted(point.items())), f"seed={seed}"])
 
 
-def make_cells(world: str, points: list[dict], seeds: list[int], turns: int, policy: str,
-               options: dict[str, Any], out: str | Path) -> list[dict]:
-    """One plain-data dict per episode (picklable, JSON-able): everything `run_episode` needs."""
+def make_cells(base: RunConfig, points: list[dict], seeds: list[int], out: str | Path) -> list[dict]:
+    """One plain-data dict per episode (picklable, JSON-able): its grid point, seed and whole RunConfig."""
     cells = []
     for point, seed in itertools.product(points, seeds):
         params = dict(point)
+        agents = params.pop("agents", base.agents)
         key = cell_key(point, seed)
-        cells.append({
-            "key": key, "point": point, "world": world, "agents": params.pop("agents", None), "params": params,
-            "policy": policy, "options": options, "seed": seed, "turns": turns,
-            "out": str(Path(out) / "cells" / re.sub(r"[^\w.=-]+", "_", key)),
-        })
+        config = base.replace(agents=agents, params={**base.params, **params}, seed=seed)
+        cells.append({"key": key, "point": point, "config": config.to_json(),
+                      "out": str(Path(out) / "cells" / re.sub(r"[^\w.=-]+", "_", key))})
     return cells
 
 
 # --- one episode -------------------------------------------------------------------------------------
 def run_episode(cell: dict) -> dict:
-    """Play one cell's episode headless, writing its trace to cell["out"]; return its summary row:
-    final gini, trades per turn, mean mood, no-op rate, turns played (and survival for worlds that can end
-    early), seconds, and where the trace is. Numbers a world does not record are left out."""
+    """Play one cell's episode headless, writing its trace to cell["out"]; return its summary row: every
+    number the world records as `last` and `mean` (dicts of numbers flattened to "prices.honey"), the no-op
+    rate, turns played (and survival for worlds that can end early), seconds, and where the trace is."""
     start = time.perf_counter()
-    world = make_world(cell["world"], cell["agents"], cell["params"])
-    opts = PolicyOptions(**cell["options"], seed=cell["seed"], announce=lambda line: None)
-    config = {"policy": cell["policy"], "backend": opts.backend, "model": opts.model, "url": opts.url,
-              "council": opts.council, "temperature": opts.temperature, "turns": cell["turns"]}
+    config = RunConfig.from_json(cell["config"])
+    world = config.make_world()
     out = Path(cell["out"])
     shutil.rmtree(out, ignore_errors=True)  # a cell cut short by a kill starts over
-    engine = Engine(world, make_policy(cell["policy"], opts), seed=cell["seed"], out=out, config=config)
-    played, sums, last = 0, {"trades": 0.0, "mood": 0.0, "noop": 0.0, "decided": 0.0}, {}
-    for turn in engine.run(cell["turns"]):
-        m = last = turn.metrics
+    engine = Engine(world, config.make_policy(announce=lambda line: None), seed=config.seed, out=out,
+                    config=config.to_json())
+    played, sums, last = 0, {}, {}
+    for turn in engine.run(config.turns):
+        last = flatten(turn.metrics)
         played += 1
-        for k in ("trades", "mood", "noop"):
-            sums[k] += m.get(k, 0)
-        sums["decided"] += sum(m.get(k, 0) for k in ("valid", "repaired", "noop"))
-    row: dict[str, Any] = {"key": cell["key"], "point": cell["point"], "seed": cell["seed"]}
-    if "gini" in last:
-        row["gini"] = last["gini"]
-    for name, metric in (("trades_per_turn", "trades"), ("mood", "mood")):
-        if metric in last:
-            row[name] = round(sums[metric] / played, 6)
-    row["noop_rate"] = round(sums["noop"] / sums["decided"], 6) if sums["decided"] else 0.0
-    row["turns"] = played
-    if type(world).done is not World.done:  # only worlds that can end early have a survival to report
-        row["survived"] = played == cell["turns"] and not world.done(engine.state)
+        for k, v in last.items():
+            sums[k] = sums.get(k, 0.0) + v
+    decided = sum(sums.get(k, 0.0) for k in ("valid", "repaired", "noop"))
+    row: dict[str, Any] = {"key": cell["key"], "world": config.world, "point": cell["point"], "seed": config.seed,
+                           "last": {k: v for k, v in last.items() if k != "turn_seconds"},
+                           "mean": {k: round(v / played, 6) for k, v in sums.items() if k != "turn_seconds"},
+                           "noop_rate": round(sums.get("noop", 0.0) / decided, 6) if decided else 0.0,
+                           "turns": played}
+    if can_end(type(world)):
+        row["survived"] = played == config.turns and not world.done(engine.state)
     row["seconds"] = round(time.perf_counter() - start, 4)
     row["trace"] = str(out / TRACE)
     return row
+
+
+def can_end(world: type[World]) -> bool:
+    """Only worlds that override `done` can end early, so only they have a survival to report."""
+    return world.done is not World.done
+
+
+def headline(world: type[World], row: dict) -> list[str]:
+    """The columns a sweep prints for this world: its declared `headline`, else the last value of its first
+    few numbers; then the no-op rate, and survival where the world can end."""
+    shown = list(world.headline) or [f"last.{k}" for k in row.get("last", {})
+                                     if k not in ENGINE_METRICS][:HEADLINE_DEFAULT]
+    return shown + list(ALWAYS) + (list(SURVIVAL) if can_end(world) else [])
 
 
 def attempt(cell: dict) -> tuple[dict, dict | None, str | None]:
@@ -198,24 +207,30 @@ def _cut_torn_tail(path: Path, block: int = 1 << 16) -> None:
 
 
 # --- the summary table -------------------------------------------------------------------------------
+def columns(row: dict) -> dict[str, float]:
+    """A row's numbers as flat columns: "last.gini", "mean.trades", "noop_rate", "turns", "survived"."""
+    flat = {f"{part}.{k}": v for part in ("last", "mean") for k, v in row.get(part, {}).items()}
+    for k in (*ALWAYS, *SURVIVAL):
+        if k in row:
+            flat[k] = float(row[k])
+    return flat
+
+
 def aggregate(rows: Iterable[dict]) -> list[dict]:
-    """One row per grid point (first-seen order): n, then mean and std over seeds of every measure."""
+    """One row per grid point (first-seen order): n, then mean and std over seeds of every column."""
     groups: dict[str, tuple[dict, dict[str, list[float]]]] = {}
     for row in rows:
         point = row["point"]
         ident = json.dumps(point, sort_keys=True)
         values = groups.setdefault(ident, (point, {}))[1]
-        for m in MEASURES + (SURVIVAL if "survived" in row else ()):
-            if m in row:
-                values.setdefault(m, []).append(float(row[m]))
+        for k, v in columns(row).items():
+            values.setdefault(k, []).append(float(v))
     table = []
     for point, values in groups.values():
         line: dict[str, Any] = {**point, "n": max((len(v) for v in values.values()), default=0)}
-        for m in MEASURES + SURVIVAL:
-            if m in values:
-                v = values[m]
-                line[f"{m}_mean"] = round(statistics.fmean(v), 4)
-                line[f"{m}_std"] = round(statistics.stdev(v), 4) if len(v) > 1 else 0.0
+        for m, v in values.items():
+            line[f"{m}_mean"] = round(statistics.fmean(v), 4)
+            line[f"{m}_std"] = round(statistics.stdev(v), 4) if len(v) > 1 else 0.0
         table.append(line)
     return table
 
@@ -228,12 +243,12 @@ def write_summary(table: list[dict], path: str | Path) -> None:
         writer.writerows(table)
 
 
-def format_table(table: list[dict]) -> str:
-    """The summary as aligned text: measure columns show 'mean ± std'."""
+def format_table(table: list[dict], shown: list[str]) -> str:
+    """The summary as aligned text: the grid keys, n, and each of the `shown` columns as 'mean ± std'."""
     if not table:
         return "no finished cells"
     keys = [k for k in table[0] if not k.endswith(("_mean", "_std"))]
-    measures = [m for m in MEASURES + SURVIVAL if any(f"{m}_mean" in line for line in table)]
+    measures = [m for m in shown if any(f"{m}_mean" in line for line in table)]
     header = keys + measures
     body = [[str(line.get(k, "")) for k in keys]
             + [f"{line[m + '_mean']:.3f} ± {line[m + '_std']:.3f}" if m + "_mean" in line else "" for m in measures]
@@ -243,10 +258,14 @@ def format_table(table: list[dict]) -> str:
 
 
 def load(out: str | Path):
-    """DIR/results.jsonl as a pandas DataFrame, one row per cell, grid keys as columns."""
+    """DIR/results.jsonl as a pandas DataFrame, one row per cell: grid keys, seed, every number as
+    "last.METRIC" and "mean.METRIC", noop_rate, turns (survived where the world can end), seconds, trace."""
     import pandas as pd
 
-    rows = [{**row.pop("point"), **row} for row in iter_results(out)]
+    rows = []
+    for row in iter_results(out):
+        flat = {**row["point"], **{k: v for k, v in row.items() if k not in ("point", "last", "mean")}}
+        rows.append({**flat, **columns(row)})
     return pd.DataFrame(rows)
 
 
@@ -272,11 +291,10 @@ def sweep(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     points = parse_grid(args.world, args.set)
     out = Path(args.out or f"sweeps/{args.world}")
-    options = {"backend": args.backend, "model": args.model, "url": args.url,
-               "temperature": args.temperature, "council": args.council}
-    settings = {"world": args.world, "turns": args.turns, "policy": args.policy, "options": options}
-    check_settings(out, settings)
-    todo = unfinished(make_cells(args.world, points, seeds, args.turns, args.policy, options, out), out)
+    base = RunConfig(world=args.world, turns=args.turns, policy=args.policy, backend=args.backend,
+                     model=args.model, url=args.url, temperature=args.temperature, council=args.council)
+    check_settings(out, settings_of(base))
+    todo = unfinished(make_cells(base, points, seeds, out), out)
     workers = args.workers
     if (args.policy in MODEL_POLICIES or args.council) and workers > 1:
         print(f"--policy {args.policy}: running cells one at a time in this process (--workers 1) "
@@ -284,6 +302,11 @@ def sweep(args: argparse.Namespace) -> int:
         workers = 1
     failed = collect(run_cells(todo, workers), len(todo), out, args.quiet)
     return 1 if failed else 0
+
+
+def settings_of(base: RunConfig) -> dict:
+    """What a sweep directory must keep the same between reruns: the run settings shared by every cell."""
+    return {k: v for k, v in base.to_json().items() if k != "seed"}
 
 
 def unfinished(cells: list[dict], out: Path) -> list[dict]:
@@ -311,9 +334,11 @@ def collect(outcomes: Iterable[tuple[dict, dict | None, str | None]], total: int
                 log.append(row)
     finally:
         log.close()
-    table = aggregate(iter_results(out))
+    rows = list(iter_results(out))
+    table = aggregate(rows)
     write_summary(table, out / SUMMARY_CSV)
-    print(format_table(table))
+    shown = headline(registry.get_world(rows[0]["world"]), rows[0]) if rows else []
+    print(format_table(table, shown))
     print(f"results in {out / RESULTS}, summary in {out / SUMMARY_CSV}")
     if failed:
         print(f"{failed} cells failed; run the same command again to retry them", file=sys.stderr)

@@ -94,6 +94,9 @@ class World(Generic[S, A]):
     briefing: ClassVar[str] = ""  # shared prompt part: rules and action format, identical for all agents
     example: ClassVar[str] = "{}"  # one worked example reply (JSON text), shown to models
     legends: ClassVar[Mapping[str, str]] = {}  # injectable events: name -> one-line description
+    # sweep columns shown first, each "last.METRIC" (its value at the end) or "mean.METRIC" (its mean over the
+    # turns); () shows the last value of the first three numbers `metrics` returns
+    headline: ClassVar[tuple[str, ...]] = ()
     # the world's parameters: one pydantic model whose fields have types, bounds and descriptions; `--set`,
     # sweeps and trace headers go through it, and an unknown or out-of-bounds parameter is an error
     Params: ClassVar[type[BaseModel]] = NoParams

@@ -14,6 +14,8 @@ import pytest
 
 from sim import sweep
 from sim.cli import main
+from sim.config import RunConfig
+from sim.world import World
 from sim.trace import iter_turns, read_header
 
 VARYING = ("seconds", "trace")  # wall time and location differ between two runs of the same cell
@@ -35,10 +37,11 @@ def test_two_workers_match_one(tmp_path):
     one, two = same_numbers(tmp_path / "one"), same_numbers(tmp_path / "two")
     assert len(one) == 8 and one == two
     summary = (tmp_path / "two" / "summary.csv").read_text().splitlines()
-    assert summary[0].startswith("agents,n,gini_mean,gini_std") and len(summary) == 3
+    assert summary[0].startswith("agents,n,last.gini_mean,last.gini_std") and len(summary) == 3
+    assert "mean.prices.honey_mean" in summary[0] and "survived" not in summary[0]  # every number; the wood never ends
 
     frame = sweep.load(tmp_path / "two")
-    assert len(frame) == 8 and {"agents", "seed", "gini", "noop_rate", "trace"} <= set(frame.columns)
+    assert len(frame) == 8 and {"agents", "seed", "last.gini", "mean.trades", "noop_rate", "trace"} <= set(frame.columns)
     assert sorted(frame["agents"].unique()) == [3, 6]
 
 
@@ -74,9 +77,8 @@ def test_killed_sweep_resumes_and_skips_finished_cells(tmp_path):
 def test_episode_is_a_plain_run(tmp_path):
     flags = ["--world", "wood", "--agents", "7", "--set", "pebbles=15", "--seed", "3", "--turns", "12"]
     assert main(["run", *flags, "--out", str(tmp_path / "run"), "--quiet"]) == 0
-    [cell] = sweep.make_cells("wood", [{"agents": 7, "pebbles": 15}], [3], 12, "scripted",
-                              {"backend": "auto", "model": None, "url": None, "temperature": 0.7, "council": None},
-                              tmp_path / "sweep")
+    base = RunConfig(world="wood", turns=12)
+    [cell] = sweep.make_cells(base, [{"agents": 7, "pebbles": 15}], [3], tmp_path / "sweep")
     row = sweep.run_episode(cell)
 
     plain, episode = tmp_path / "run" / "trace.jsonl", Path(row["trace"])
@@ -88,9 +90,29 @@ def test_episode_is_a_plain_run(tmp_path):
         assert {k: v for k, v in a.metrics.items() if k != "turn_seconds"} == \
                {k: v for k, v in b.metrics.items() if k != "turn_seconds"}
     last = turns_a[-1].metrics
-    assert row["gini"] == last["gini"]
-    assert row["trades_per_turn"] == pytest.approx(sum(t.metrics["trades"] for t in turns_a) / 12, abs=1e-6)
+    assert row["last"]["gini"] == last["gini"] and row["last"]["prices.honey"] == last["prices"]["honey"]
+    assert row["mean"]["trades"] == pytest.approx(sum(t.metrics["trades"] for t in turns_a) / 12, abs=1e-6)
     assert row["noop_rate"] == 0.0 and "survived" not in row  # the wood never ends early
+
+
+def test_a_world_that_can_end_reports_survival_and_its_own_numbers(tmp_path, capsys):
+    out = tmp_path / "lake"
+    assert main(["sweep", "--world", "commons", "--set", "growth=0.05,0.4", "--seeds", "0-1", "--turns", "25",
+                 "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out.splitlines()[0].split()
+    assert printed[:2] == ["growth", "n"] and printed[2:] == ["last.stock", "mean.harvest", "last.gini", "noop_rate",
+                                                            "survived", "turns"]
+    frame = sweep.load(out)
+    assert {"last.stock", "mean.sustainability", "survived"} <= set(frame.columns)
+    assert frame.groupby("growth")["last.stock"].mean().loc[0.05] < frame.groupby("growth")["last.stock"].mean().loc[0.4]
+
+
+def test_a_world_without_a_headline_shows_its_first_numbers():
+    class Plain(World):
+        pass
+
+    row = {"last": {"score": 1.0, "llm_calls": 0.0, "valid": 3.0, "target": 2.0, "spread": 1.0, "rounds": 4.0}}
+    assert sweep.headline(Plain, row) == ["last.score", "last.target", "last.spread", "noop_rate"]
 
 
 @pytest.mark.parametrize("grid, says", [

@@ -25,6 +25,7 @@ HORIZON = 999  # turns_left when the stock is not falling
 
 class CommonsWorld(World[CommonsState, CommonsAction]):
     name = "commons"
+    headline = ("last.stock", "mean.harvest", "last.gini")  # the columns a sweep prints first
     Action = CommonsAction
     Params = CommonsParams  # --set, sweeps and trace headers go through it
     briefing = text.BRIEFING

@@ -42,6 +42,7 @@ KEEP_GOSSIP = 12  # lines kept, at most one per speaker
 
 class WoodWorld(World[WoodState, WoodAction]):
     name = "wood"
+    headline = ("last.gini", "mean.trades", "mean.mood")  # the columns a sweep prints first
     Action = WoodAction
     Params = WoodParams  # --set, sweeps and trace headers go through it
     briefing = text.BRIEFING
