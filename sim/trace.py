@@ -122,18 +122,17 @@ class Recorder:
         self._digests[0].update(line)
 
     def save(self, checkpoint: dict) -> None:
-        """Replace checkpoint.json: the engine's `checkpoint` plus how far each file is good."""
-        write_json_atomic(
-            self.out / CHECKPOINT,
-            {
-                **checkpoint,
-                "trace_bytes": self._trace.tell(),
-                "metrics_bytes": self._metrics.tell(),
-                "metric_columns": self._columns,
-                "trace_sha256": self._digests[0].hexdigest(),
-                "metrics_sha256": self._digests[1].hexdigest(),
-            },
-        )
+        """Replace checkpoint.json: the engine's `checkpoint` plus how far each file is good, and a digest of
+        its own content (a changed digit in a state or rng would otherwise resume a different run)."""
+        data = {
+            **checkpoint,
+            "trace_bytes": self._trace.tell(),
+            "metrics_bytes": self._metrics.tell(),
+            "metric_columns": self._columns,
+            "trace_sha256": self._digests[0].hexdigest(),
+            "metrics_sha256": self._digests[1].hexdigest(),
+        }
+        write_json_atomic(self.out / CHECKPOINT, {**data, "checkpoint_sha256": checkpoint_digest(data)})
 
     def close(self, summary: dict) -> None:
         write_json_atomic(self.out / SUMMARY, summary)
@@ -181,6 +180,10 @@ def read_checkpoint(out: str | Path) -> dict:
         raise DamagedRun(f"cannot resume {out}: it has {CHECKPOINT} but no {TRACE}; {fix}")
     try:
         data = orjson.loads((out / CHECKPOINT).read_bytes())
+        recorded = data.pop("checkpoint_sha256", None) if isinstance(data, dict) else None
+        if isinstance(data, dict) and recorded != checkpoint_digest(data):
+            raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} is not what the run wrote (its digest does not "
+                             f"match its content); {fix}")
         checkpoint = Checkpoint.model_validate(data).model_dump()
     except OSError as exc:
         raise DamagedRun(f"cannot resume {out}: cannot read {CHECKPOINT} ({exc.strerror or exc})") from None
@@ -192,7 +195,10 @@ def read_checkpoint(out: str | Path) -> dict:
         where = ".".join(str(p) for p in err["loc"]) or "the file"
         raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} is damaged ({where}: {err['msg']}); {fix}") from None
     for name, key in ((TRACE, "trace_bytes"), (METRICS, "metrics_bytes")):
-        size = (out / name).stat().st_size
+        try:
+            size = (out / name).stat().st_size
+        except OSError as exc:
+            raise DamagedRun(f"cannot resume {out}: cannot read {name} ({exc.strerror or exc}); {fix}") from None
         if size < checkpoint[key]:
             raise DamagedRun(f"cannot resume {out}: {name} has {size} bytes but its checkpoint says "
                              f"{checkpoint[key]}; the file was cut short or the checkpoint is wrong; {fix}")
@@ -212,6 +218,10 @@ def read_checkpoint(out: str | Path) -> dict:
                              f"not the ones its checkpoint recorded: the file was changed after the run wrote "
                              f"it; {fix}")
     return checkpoint
+
+
+def checkpoint_digest(data: dict) -> str:
+    return hashlib.sha256(dumps(data, orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)).hexdigest()
 
 
 def _digest(path: Path, size: int) -> Any:
