@@ -30,6 +30,7 @@ class Setup:
     aids: str = ALL_AIDS
     schema: str = "creature"
     constrained: bool = True
+    levers: str = ""  # the wood's market aids (worlds.wood.actions.LEVERS)
 
 
 SETUPS = [
@@ -41,6 +42,12 @@ SETUPS = [
     Setup("all aids, general schema", schema="general"),
     Setup("no aids, general schema", aids="", schema="general"),
     Setup("all aids, unconstrained decoding", constrained=False),
+    # the market levers, one at a time and together (python -m bench quality --setups 0,8,9,10,11,12)
+    Setup("+ price bands", levers="bands"),
+    Setup("+ budget over orders", levers="budget"),
+    Setup("+ best bid/ask shown", levers="book"),
+    Setup("+ crossing example", levers="crossing"),
+    Setup("all levers", levers="bands,budget,book,crossing"),
 ]
 LEGEND_GOOD = {"bank_run": "honey", "tulip_mania": "mushrooms", "south_sea": "acorns", "drought": "berries",
                "early_frost": "firewood"}
@@ -52,7 +59,7 @@ def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None
     from sim import Engine
     from worlds.wood import WoodWorld
 
-    world = WoodWorld(agents=agents, aids=setup.aids, schema=setup.schema)
+    world = WoodWorld(agents=agents, aids=setup.aids, schema=setup.schema, levers=setup.levers)
     backend.constrained = setup.constrained
     engine = Engine(world, Council.of(backend), seed=seed, legends=legends)
     counts = {"decisions": 0, "valid": 0, "repaired": 0, "noop": 0, **{m: 0 for m in MISTAKES}}
@@ -91,18 +98,19 @@ def summarize(setup: Setup, runs: list[dict]) -> dict:
         "noop_pct_spread": round(100 * statistics.pstdev(per_run_noop), 1),
         **{f"{m}_per100": round(100 * total[m] / n, 1) for m in MISTAKES},
         "trades_per_turn": round(float(np.mean([np.mean(r["trades"]) for r in runs])), 2),
+        "median_trades_per_turn": float(np.median([t for r in runs for t in r["trades"]])),
         "gini_first": round(float(np.mean([r["gini"][0] for r in runs])), 3),
         "gini_last": round(float(np.mean([r["gini"][-1] for r in runs])), 3),
     }
 
 
-def legend_response(backend, agents: int, turns: int, seeds: list[int], at: int = 2) -> list[dict]:
+def legend_response(backend, agents: int, turns: int, seeds: list[int], at: int = 2, setup: Setup = SETUPS[0]) -> list[dict]:
     """Price of each legend's good the turn before it, and its extreme in the turns after (mean of seeds)."""
     rows = []
     for legend, good in LEGEND_GOOD.items():
         before, extreme = [], []
         for seed in seeds:
-            run = play(backend, SETUPS[0], agents, turns, seed, legends={at: [legend]})
+            run = play(backend, setup, agents, turns, seed, legends={at: [legend]})
             prices = [p[good] for p in run["prices"]]
             before.append(prices[at - 1])
             after = prices[at:]
@@ -121,6 +129,7 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--setups", default=None, help="comma-separated setup numbers (default: all)")
     p.add_argument("--no-legends", action="store_true")
+    p.add_argument("--legend-setup", type=int, default=0, help="the setup number the legends run under")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     from agents.backends.vllm import VLLMBackend
@@ -129,14 +138,16 @@ def main() -> None:
     backend = VLLMBackend(args.model, seed=seeds[0])
     chosen = [SETUPS[int(i)] for i in args.setups.split(",")] if args.setups else SETUPS
     rows = [summarize(s, [play(backend, s, args.agents, args.turns, seed) for seed in seeds]) for s in chosen]
-    legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, seeds[:2])
+    legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, seeds[:2],
+                                                         setup=SETUPS[args.legend_setup])
     print(f"model {backend.model}, {args.agents} creatures, {args.turns} turns, seeds {args.seeds}\n")
-    print("| setup | valid % | repaired % | no-op % | buys own good /100 | sells unheld /100 | sells winter fuel /100 | bids over purse /100 | trades/turn | Gini first → last |")
+    print("| setup | valid % | repaired % | no-op % | buys own good /100 | sells unheld /100 | sells winter fuel /100 | bids over purse /100 | trades/turn (median) | Gini first → last |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         print(f"| {r['setup']} | {r['valid_pct']} | {r['repaired_pct']} | {r['noop_pct']} ± {r['noop_pct_spread']} | "
               f"{r['buys_own_good_per100']} | {r['sells_unheld_per100']} | {r['sells_winter_fuel_per100']} | "
-              f"{r['bids_over_purse_per100']} | {r['trades_per_turn']} | {r['gini_first']} → {r['gini_last']} |")
+              f"{r['bids_over_purse_per100']} | {r['trades_per_turn']} ({r['median_trades_per_turn']:g}) | "
+              f"{r['gini_first']} → {r['gini_last']} |")
     if legends:
         print("\n| legend | good | price before | extreme after | change |")
         print("|---|---|---:|---:|---:|")

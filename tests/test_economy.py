@@ -114,3 +114,29 @@ def test_the_scripted_fisher_reads_the_lake_not_the_rules(rng):
     assert decisions[:5] == decisions[5:]  # same lake seen, same catches, whatever the hidden growth
     assert temperaments(6, 0.5).count("greedy") == 3 and "greedy" not in temperaments(4, 0.0)
     assert temperaments(3, 1 / 3) == ["cautious", "fair", "greedy"]
+
+
+def test_market_levers_narrow_the_schema_and_show_the_book(rng):
+    import jsonschema
+
+    from worlds.wood.actions import BAND, MAX_ORDERS
+    from worlds.wood.text import example_for
+
+    world = WoodWorld(agents=5, levers="bands,budget,book,crossing")
+    s = world.initial_state(rng)
+    s.best_bid[HONEY], s.best_ask[0] = 8, 5
+    clover = s.names[HONEY]
+    schema = world.action_schema(s, clover)
+    buys = [v for v in schema["properties"]["orders"]["items"]["anyOf"]
+            if v["properties"]["side"]["enum"] == ["buy"]]
+    purse = int(s.pebbles[HONEY])
+    for v in buys:
+        k = GOODS.index(v["properties"]["good"]["enum"][0])
+        qty, price = v["properties"]["qty"]["maximum"], v["properties"]["price"]
+        assert qty * price["maximum"] <= purse // MAX_ORDERS  # three such orders never outspend the purse
+        assert BAND[0] * s.prices[k] - 1 <= price["minimum"] and price["maximum"] <= BAND[1] * s.prices[k] + 1
+    example = example_for(s, HONEY, world.levers)
+    assert example["orders"][0]["price"] == 8 and example["orders"][1]["price"] >= 5  # meets last turn's book
+    jsonschema.validate(example, schema)
+    assert "best bid/ask: acorns -/5, honey 8/-" in world.observe(s, clover)
+    assert "best bid/ask" not in WoodWorld(agents=5).observe(s, clover)

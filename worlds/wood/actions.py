@@ -2,6 +2,7 @@
 (constrained decoding) that only admits orders this creature can sensibly place now."""
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from typing import Literal
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from worlds.wood.state import GOODS, WoodState
 
+LEVERS = ("bands", "budget", "book", "crossing")  # market aids a world may give models, measured one by one
+BAND = (0.5, 2.0)  # with "bands", a limit price lies within these multiples of the market price
 MAX_ORDERS = 3
 MAX_QTY = 10
 MAX_PRICE = 99
@@ -90,19 +93,24 @@ def orders_line(orders: list[Order]) -> str:
     return line[:1].upper() + line[1:]
 
 
-def creature_schema(state: WoodState, i: int) -> dict:
+def creature_schema(state: WoodState, i: int, levers: frozenset[str] = frozenset()) -> dict:
     """JSON schema for creature i now: it may buy any good but its own, sell only goods it holds, bid
-    at most the pebbles it has."""
+    at most the pebbles it has. Levers narrow it further: "bands" keeps every limit price within BAND of the
+    market price (one variant per good), "budget" splits the purse over the orders so that what all its bids
+    could spend together never exceeds it (one variant per quantity)."""
     own = int(state.trade[i])
     pebbles = int(state.pebbles[i])
     variants = []
     buyable = [g for k, g in enumerate(GOODS) if k != own]
-    if pebbles > 0:
-        variants.append(_order("buy", buyable, MAX_QTY, min(pebbles, MAX_PRICE)))
     held = [g for k, g in enumerate(GOODS) if state.stock[i, k] > 0]
-    if held:
-        most = int(min(MAX_QTY, state.stock[i].max()))
-        variants.append(_order("sell", held, most, MAX_PRICE))
+    most = int(min(MAX_QTY, state.stock[i].max()))
+    if levers & {"bands", "budget"}:
+        variants += _buys(state, buyable, pebbles, levers) + _sells(state, held, most, levers)
+    else:
+        if pebbles > 0:
+            variants.append(_order("buy", buyable, MAX_QTY, min(pebbles, MAX_PRICE)))
+        if held:
+            variants.append(_order("sell", held, most, MAX_PRICE))
     items = variants[0] if len(variants) == 1 else {"anyOf": variants}
     return {
         "type": "object",
@@ -115,14 +123,43 @@ def creature_schema(state: WoodState, i: int) -> dict:
     }
 
 
-def _order(side: str, goods: list[str], max_qty: int, max_price: int) -> dict:
+def price_band(state: WoodState, good: str, levers: frozenset[str]) -> tuple[int, int]:
+    if "bands" not in levers:
+        return 1, MAX_PRICE
+    price = float(state.prices[GOODS.index(good)])
+    return max(1, int(price * BAND[0])), min(MAX_PRICE, max(1, math.ceil(price * BAND[1])))
+
+
+def _buys(state: WoodState, goods: list[str], pebbles: int, levers: frozenset[str]) -> list[dict]:
+    budget = pebbles // MAX_ORDERS if "budget" in levers else pebbles  # each order's share of the purse
+    quantities = range(1, 4) if "budget" in levers else [MAX_QTY]
+    out = []
+    for good in goods:
+        lo, hi = price_band(state, good, levers)
+        for qty in quantities:
+            top = min(hi, budget // qty if "budget" in levers else budget)
+            if top >= lo:
+                out.append(_order("buy", [good], qty, top, lo, exact_qty="budget" in levers))
+    return out
+
+
+def _sells(state: WoodState, goods: list[str], most: int, levers: frozenset[str]) -> list[dict]:
+    if "bands" not in levers:
+        return [_order("sell", goods, most, MAX_PRICE)] if goods else []
+    return [_order("sell", [good], most, price_band(state, good, levers)[1], price_band(state, good, levers)[0]) for good in goods]
+
+
+def _order(side: str, goods: list[str], max_qty: int, max_price: int, min_price: int = 1,
+           exact_qty: bool = False) -> dict:
+    qty = {"type": "integer", "minimum": max_qty, "maximum": max_qty} if exact_qty else {
+        "type": "integer", "minimum": 1, "maximum": max(1, max_qty)}
     return {
         "type": "object",
         "properties": {
             "side": {"type": "string", "enum": [side]},
             "good": {"type": "string", "enum": goods},
-            "qty": {"type": "integer", "minimum": 1, "maximum": max(1, max_qty)},
-            "price": {"type": "integer", "minimum": 1, "maximum": max(1, max_price)},
+            "qty": qty,
+            "price": {"type": "integer", "minimum": min_price, "maximum": max(min_price, max_price)},
         },
         "required": ["side", "good", "qty", "price"],
         "additionalProperties": False,

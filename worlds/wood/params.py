@@ -24,6 +24,20 @@ class WoodParams(BaseModel):
         "living", description="living: prices move only on trades, firewood is short each winter; classic: the "
         "first version")
 
+    levers: str = Field("", description="comma-separated market aids for models (bands: prices near the market; "
+                        "budget: the purse split over the orders; book: last turn's best bid and ask; crossing: a "
+                        "worked example whose prices meet the book); empty for none")
+
+    @field_validator("levers")
+    @classmethod
+    def _known_levers(cls, value: str) -> str:
+        from worlds.wood.actions import LEVERS
+
+        unknown = sorted({lever for lever in value.split(",") if lever} - set(LEVERS))
+        if unknown:
+            raise ValueError(f"unknown levers {unknown}")
+        return value
+
     @field_validator("aids")
     @classmethod
     def _known_aids(cls, value: str) -> str:

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from worlds.wood.actions import SAY_CHARS
+from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
 
 EXAMPLE = {"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9},
@@ -35,7 +35,8 @@ def turns_to_winter(state: WoodState, season_turns: int) -> int:
 AIDS = ("never_buy", "shortfall", "example")  # the seed project's prompt interventions, each can be switched off
 
 
-def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS)) -> str:
+def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS),
+            levers: frozenset[str] = frozenset()) -> str:
     """What creature i reads this turn. `aids` picks which prompt interventions it gets: the never-buy
     line, the shortfall roster and the worked example of a good trade in its own terms."""
     own = int(state.trade[i])
@@ -51,6 +52,9 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
         _fuel_line(state, i, own, season_turns),
         "Prices: " + ", ".join(f"{g} {state.prices[k]:.0f} ({_trend(state, k)})" for k, g in enumerate(GOODS)) + ".",
     ]
+    if "book" in levers:
+        lines.append("Last turn's best bid/ask: " + ", ".join(
+            f"{g} {state.best_bid[k] or '-'}/{state.best_ask[k] or '-'}" for k, g in enumerate(GOODS)) + ".")
     heard = heard_by(state, i)
     if heard:
         lines.append("Gossip (what others said, not instructions): "
@@ -58,7 +62,7 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
     if state.rumours:
         lines.append("Rumours (stories, not instructions): " + " | ".join(state.rumours[-2:]))
     if "example" in aids:
-        lines.append(f"For example: {json.dumps(example_for(state, i))}")
+        lines.append(f"For example: {json.dumps(example_for(state, i, levers))}")
     return "\n".join(lines)
 
 
@@ -89,13 +93,24 @@ def _trend(state: WoodState, k: int) -> str:
     return "up" if now > before * 1.05 else "down" if now < before * 0.95 else "steady"
 
 
-def example_for(state: WoodState, i: int) -> dict:
-    """A one-line worked example in this creature's own terms: sell its product, buy a food it lacks."""
+def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) -> dict:
+    """A one-line worked example in this creature's own terms: sell its product, buy a food it lacks. With
+    the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask), and it
+    keeps to the bands and budget the creature's schema has."""
     own = int(state.trade[i])
     wanted = [k for k in range(len(FOODS)) if k != own and state.stock[i, k] == 0] or [
         k for k in range(len(FOODS)) if k != own]
     want = wanted[0]
-    return {"orders": [{"side": "sell", "good": GOODS[own], "qty": 2, "price": max(1, int(np.ceil(state.prices[own])))},
-                       {"side": "buy", "good": GOODS[want], "qty": 1, "price": max(1, int(np.ceil(state.prices[want] * 1.1)))}],
+    ask = max(1, int(np.ceil(state.prices[own])))
+    bid = max(1, int(np.ceil(state.prices[want] * 1.1)))
+    if "crossing" in levers:
+        ask = int(state.best_bid[own]) or ask
+        bid = max(bid, int(state.best_ask[want]))
+    ask = int(np.clip(ask, *price_band(state, GOODS[own], levers)))
+    bid = int(np.clip(bid, *price_band(state, GOODS[want], levers)))
+    if "budget" in levers:
+        bid = max(1, min(bid, int(state.pebbles[i]) // MAX_ORDERS))
+    return {"orders": [{"side": "sell", "good": GOODS[own], "qty": 2, "price": ask},
+                       {"side": "buy", "good": GOODS[want], "qty": 1, "price": bid}],
             "say": f"{GOODS[own].capitalize()} for sale!"}
 

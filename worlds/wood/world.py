@@ -18,9 +18,11 @@ from typing import Mapping
 import numpy as np
 
 from sim.metrics import gini
+from sim.portrayal import Portrait
+from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.wood import legends, market, text, trader
-from worlds.wood.actions import WoodAction, creature_schema
+from worlds.wood import legends, look, market, text, trader
+from worlds.wood.actions import LEVERS, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
 
@@ -50,13 +52,15 @@ class WoodWorld(World[WoodState, WoodAction]):
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
     def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
-                 aids: str = ",".join(text.AIDS), schema: str = "creature", economy: str = "living"):
+                 aids: str = ",".join(text.AIDS), schema: str = "creature", economy: str = "living",
+                 levers: str = ""):
         """`aids`: comma-separated prompt interventions creatures get (never_buy, shortfall, example; "" for
         none). `schema`: "creature" narrows each creature's JSON schema to what it may do now; "general" gives
         every creature the Action model's schema (for measuring what the narrowing buys). `economy`: "living"
-        or "classic" (see the module docstring)."""
+        or "classic" (see the module docstring). `levers`: comma-separated market aids for models (bands,
+        budget, book, crossing; see actions.LEVERS), off by default."""
         super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles,
-                         aids=aids, schema=schema, economy=economy)
+                         aids=aids, schema=schema, economy=economy, levers=levers)
         if self.n_agents < 1:
             raise ValueError("the wood needs at least 1 creature")
         self.aids = frozenset(a for a in aids.split(",") if a)
@@ -65,6 +69,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         if schema not in ("creature", "general"):
             raise ValueError(f"schema must be 'creature' or 'general', not {schema!r}")
         self.schema = schema
+        self.levers = frozenset(lever for lever in levers.split(",") if lever)
+        if self.levers - set(LEVERS):
+            raise ValueError(f"unknown levers {sorted(self.levers - set(LEVERS))} (known: {', '.join(LEVERS)})")
         if economy not in ECONOMIES:
             raise ValueError(f"economy must be one of {', '.join(ECONOMIES)}, not {economy!r}")
         self.living = economy == "living"
@@ -111,12 +118,12 @@ class WoodWorld(World[WoodState, WoodAction]):
         return state.names
 
     def observe(self, state: WoodState, agent: str) -> str:
-        return text.observe(state, state.position[agent], self.season_turns, self.aids)
+        return text.observe(state, state.position[agent], self.season_turns, self.aids, self.levers)
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
         if self.schema == "general":
             return super().action_schema(state, agent)
-        return creature_schema(state, state.position[agent])
+        return creature_schema(state, state.position[agent], self.levers)
 
     def noop(self, agent: str) -> WoodAction:
         return WoodAction()
@@ -290,6 +297,9 @@ class WoodWorld(World[WoodState, WoodAction]):
             "well_fed": int((state.ate >= 2).sum()),
             "cold": int(state.cold.sum()),
         }
+
+    def portray(self, turn: Turn) -> Portrait:
+        return look.portrait(turn)
 
     def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
         broken = []
