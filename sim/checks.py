@@ -109,6 +109,7 @@ def _basics(world: World, report: _Report) -> bool:
     if not (isinstance(action, type) and issubclass(action, BaseModel)):
         report.add("set the class attribute `Action` to a pydantic BaseModel subclass")
         return False
+    _check_params(world, report)
     with report.guard("World.example", "set `example` to JSON text of one good reply the Action accepts"):
         action.model_validate_json(world.example)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in world.legends.items()):
@@ -121,6 +122,29 @@ def _basics(world: World, report: _Report) -> bool:
             return False
         return True
     return False
+
+
+def _check_params(world: World, report: _Report) -> None:
+    """The world declares its parameters as a model that fills every default, refuses unknown keys, says
+    what each one means, and rebuilds the same world from what a trace header records."""
+    params = getattr(world, "Params", None)
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        report.add("set the class attribute `Params` to a pydantic model of the world's parameters "
+                   "(sim.world.NoParams when it has none)")
+        return
+    if params.model_config.get("extra") != "forbid":
+        report.add("Params must refuse unknown keys, so a typo is an error: model_config = ConfigDict(extra='forbid')")
+    for name, info in params.model_fields.items():
+        if not info.description:
+            report.add(f"parameter {name!r} has no description: Field(default, description='one line'), shown "
+                       "in error messages, the CLI and the web demo")
+    with report.guard("rebuilding the world from its config()", "__init__ must take every parameter of Params "
+                      "under its own name, with a default, and values must be JSON (str, int, float, bool)"):
+        recorded = json.loads(json.dumps(world.config(), allow_nan=False))
+        rebuilt = type(world)(agents=recorded.pop("agents"), **{k: v for k, v in recorded.items() if k != "world"})
+        if rebuilt.config() != world.config():
+            report.add(f"a world rebuilt from its trace header's config differs ({rebuilt.config()} != "
+                       f"{world.config()}): pass every parameter on to World.__init__ unchanged")
 
 
 def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import jsonschema
 import numpy as np
 import pytest
+from pydantic import BaseModel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,7 +93,23 @@ class SetInState(GuessWorld):
         return SeenState(turn=0, scores={"a": 0, "b": 0}, seen={"a"})
 
 
+class LooseParams(BaseModel):  # no extra="forbid", no description
+    points: int = 1
+
+
+class LooseParamsWorld(GuessWorld):
+    Params = LooseParams
+
+
+class RenamesParams(GuessWorld):
+    def __init__(self, agents=None, score=1):
+        super().__init__(agents, points=score)  # the bug: a header records "points", which this cannot take
+
+
 @pytest.mark.parametrize("world, fix", [
+    (LooseParamsWorld(), "model_config = ConfigDict(extra='forbid')"),
+    (LooseParamsWorld(), "parameter 'points' has no description"),
+    (RenamesParams(), "__init__ must take every parameter of Params under its own name"),
     (MutatingApply(), "apply mutated its input state: start apply with a copy"),
     (SchemaTooWide(), "make the Action model accept everything the schema admits"),
     (UnboundedSchema(), "strings need maxLength"),
