@@ -38,7 +38,7 @@ import gradio as gr  # noqa: E402
 from render import panels
 from render.panels import LOG_TURNS
 from render.charts import charts
-from render.live import PolicyFactory, open_run, policy_problem, roles_of
+from render.live import PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
 from sim import registry
 from sim.config import RunConfig
@@ -70,12 +70,12 @@ class Session:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.turns: list[Turn] = []  # oldest first; all but the newest KEEP_FULL are slimmed (see _slim)
+        self.portray = portrayer(self.live.world)  # the world draws itself; the page only paints
         self.playing = False
         self.delay = 0.5
         self.requests: list[tuple[str, str | None]] = []  # legends asked for, started before the next turn
         self.lock = threading.Lock()  # Start's loop and Step must not run a turn at the same time
         self.charts_at = 0.0
-        self.roles: dict[str, str] = {}
         self.used = time.monotonic()
         self.closed = False
 
@@ -88,8 +88,6 @@ class Session:
             self.turns.append(turn)
             if len(self.turns) > KEEP_FULL:
                 self.turns[-KEEP_FULL - 1] = _slim(self.turns[-KEEP_FULL - 1])
-        if not self.roles or len(self.roles) != len(turn.decisions):
-            self.roles = roles_of(self.live.world, turn)
         return turn
 
     def failing(self) -> str | None:
@@ -263,13 +261,13 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
 
         def full(s: Session, note: str = "", snapshot: bool = False) -> tuple:
             turn = s.turns[-1] if s.turns else None
-            picture = draw(turn, size=(960, 600), roles=s.roles) if turn else None
+            picture = draw(turn, size=(960, 600), portray=s.portray) if turn else None
             chart = gr.skip()
             if turn and (not s.playing or time.monotonic() - s.charts_at > CHART_EVERY_S):
-                chart, s.charts_at = charts(s.turns), time.monotonic()
+                chart, s.charts_at = charts(s.turns, portray=s.portray), time.monotonic()
             trace = s.snapshot() if snapshot and s.turns else gr.skip()
             problem = s.live.problem or (policy_problem(turn) if turn else None)
-            return (picture, chart, panels.log_html(s.turns), panels.cards_html(turn, s.roles),
+            return (picture, chart, panels.log_html(s.turns, portray=s.portray), panels.cards_html(turn, s.portray),
                     _status(s, note), trace, s, gr.Button(visible=bool(problem)))
 
         def note_only(html: str, s=keep) -> tuple:
@@ -308,7 +306,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                         turn = value
                 if prev is not None and s.delay >= 0.3:
                     for t in IN_BETWEEN:
-                        frame = await asyncio.to_thread(draw, turn, prev, t, size=(960, 600), roles=s.roles)
+                        frame = await asyncio.to_thread(draw, turn, prev, t, size=(960, 600), portray=s.portray)
                         yield (frame, *[gr.skip()] * 7)
                         await asyncio.sleep(min(0.08, s.delay / 8))
                 due = s.playing and turn.turn % SNAPSHOT_EVERY == 0

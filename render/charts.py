@@ -1,8 +1,8 @@
 """A run's numbers as one picture (matplotlib, no pyplot: figures are per call, so threads and sessions
 never share one). Panels are picked from the metrics a world records, so any world gets charts:
 
-    prices (any dict metric: one line per key) | wealth per creature, Gini in the title | Gini over time
-    mood                                       | trades per turn                       | valid/repaired/noop
+    every dict metric (prices: one line per key) | the spread over agents of the number the world's theme
+    names (wealth per creature) | Gini, mood, trades over time | the world's other numbers | valid/repaired/noop
 Worlds without some of these fill the free panels with their other numbers.
 """
 from __future__ import annotations
@@ -14,20 +14,22 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from render import look
-from render.view import goods_of, is_wood
-from sim.records import Turn
+from render.view import Portray, portrayed
+from sim.portrayal import Portrait
+from sim.records import ENGINE_METRICS, Turn
 
 STATUS = ("valid", "repaired", "noop")
-SKIP = {*STATUS, "llm_calls", "turn_seconds"}
+SKIP = set(ENGINE_METRICS)
 PANELS = 6
 
 
-def charts(turns: list[Turn], size: tuple[int, int] = (960, 480)) -> Image.Image:
-    """The dashboard for `turns` (oldest first) as a PIL image."""
+def charts(turns: list[Turn], size: tuple[int, int] = (960, 480), portray: Portray | None = None) -> Image.Image:
+    """The dashboard for `turns` (oldest first) as a PIL image; `portray` (the world's drawing hook) gives
+    the per-agent number to chart and the colours."""
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
     fig.set_layout_engine("constrained")
     axes = fig.subplots(2, 3).ravel()
-    plots = _plots(turns)
+    plots = _plots(turns, portrayed(turns[-1], portray) if turns else None)
     for ax, plot in zip(axes, plots):
         plot(ax)
         ax.tick_params(labelsize=7)
@@ -39,20 +41,22 @@ def charts(turns: list[Turn], size: tuple[int, int] = (960, 480)) -> Image.Image
     return Image.open(buf).convert("RGB")
 
 
-def _plots(turns: list[Turn]) -> list:
+def _plots(turns: list[Turn], drawn: Portrait | None) -> list:
     if not turns:
         return []
     x = [t.turn for t in turns]
     last = turns[-1]
+    colours = drawn.theme.colours if drawn else {}
     series = lambda key: [t.metrics.get(key, np.nan) for t in turns]  # noqa: E731
     legends = [t.turn for t in turns if t.legends]
     plots = []
     for key, value in last.metrics.items():
         if isinstance(value, dict):
             plots.append(lambda ax, key=key: _lines(ax, x, legends, key, {k: [(t.metrics.get(key) or {}).get(k, np.nan)
-                                                                     for t in turns] for k in last.metrics[key]}))
-    if is_wood(last.state):
-        plots.append(lambda ax: _wealth(ax, last))
+                                                                     for t in turns] for k in last.metrics[key]},
+                                                    colours))
+    if drawn and drawn.theme.spread:
+        plots.append(lambda ax: _spread(ax, last, drawn))
     for key, title in (("gini", "Gini (wealth inequality)"), ("mood", "mean mood"), ("trades", "trades per turn")):
         if key in last.metrics:
             plots.append(lambda ax, key=key, title=title: _line(ax, x, legends, series(key), title))
@@ -73,10 +77,10 @@ def _legends(ax, legends: list[int]) -> None:
         ax.axvline(t, color="#c0392b", lw=0.8, ls=":")
 
 
-def _lines(ax, x, legends, title, columns: dict[str, list]) -> None:
+def _lines(ax, x, legends, title, columns: dict[str, list], colours: dict) -> None:
     _legends(ax, legends)
     for k, ys in columns.items():
-        ax.plot(x, ys, label=k, color=np.array(look.colour_of(k)) / 255, lw=1.6)
+        ax.plot(x, ys, label=k, color=np.array(look.colour_of(k, colours)) / 255, lw=1.6)
     ax.set_title(title)
     ax.legend(fontsize=6, ncol=2, frameon=False)
 
@@ -89,17 +93,20 @@ def _line(ax, x, legends, ys, title) -> None:
     ax.set_title(title)
 
 
-def _wealth(ax, turn: Turn) -> None:
-    s = turn.state
-    wealth = np.asarray(s["pebbles"], float) + np.asarray(s["stock"], float) @ np.asarray(s["prices"], float)
-    goods = goods_of(turn)
-    order = np.argsort(wealth)
-    if len(wealth) > 100:  # a thousand bars cost a second to draw and read as one shape anyway
-        ax.fill_between(np.arange(len(wealth)), wealth[order], color="#b07d3a", lw=0)
+def _spread(ax, turn: Turn, drawn: Portrait) -> None:
+    """The theme's per-agent number over all agents, sorted, each bar in its agent's colour."""
+    key = drawn.theme.spread
+    glyphs = [g for g in drawn.glyphs.values() if key in g.numbers]
+    values = np.array([g.numbers[key] for g in glyphs], float)
+    order = np.argsort(values)
+    if len(values) > 100:  # a thousand bars cost a second to draw and read as one shape anyway
+        ax.fill_between(np.arange(len(values)), values[order], color="#b07d3a", lw=0)
     else:
-        colours = [np.array(look.colour_of(goods[s["trade"][i]] if goods else "")) / 255 for i in order]
-        ax.bar(np.arange(len(wealth)), wealth[order], color=colours, width=0.8)
-    ax.set_title(f"wealth per creature · Gini {turn.metrics.get('gini', 0):.3f}")
+        colours = [np.array(glyphs[i].colour or look.colour_of(glyphs[i].role, drawn.theme.colours)) / 255
+                   for i in order]
+        ax.bar(np.arange(len(values)), values[order], color=colours, width=0.8)
+    gini = turn.metrics.get("gini")
+    ax.set_title(f"{key} per agent" + (f" · Gini {gini:.3f}" if isinstance(gini, (int, float)) else ""))
     ax.set_xticks([])
 
 

@@ -4,18 +4,18 @@ directly."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Union
+from typing import Iterable
 
 from PIL import Image, ImageDraw
 
 from render import scene
-from render.live import roles_of, world_from_header
+from render.live import portrayer, world_from_header
+from render.view import Portray
 from sim.records import Turn
 from sim.trace import load_trace
 
 TURN_MS = 800  # one turn's animation; the frame at rest gets REST_MS more so the picture can be read
 REST_MS = 400
-Roles = Union[Mapping[str, str], Callable[[Turn], Mapping[str, str]], None]
 
 
 def ease(x: float) -> float:
@@ -25,19 +25,18 @@ def ease(x: float) -> float:
 
 
 def frames(turns: Iterable[Turn], *, frames_per_turn: int = 4, size: tuple[int, int] = (640, 400),
-           roles: Roles = None) -> Iterable[Image.Image]:
-    """`frames_per_turn` pictures per turn, the last one at t = 1 (the turn as recorded). `roles`: an agent ->
-    role mapping, or a function Turn -> mapping (worlds whose roles live in their own codec)."""
+           portray: Portray | None = None) -> Iterable[Image.Image]:
+    """`frames_per_turn` pictures per turn, the last one at t = 1 (the turn as recorded), drawn with the
+    world's `portray` hook (None: the default portrait)."""
     prev = None
     for turn in turns:
-        who = roles(turn) if callable(roles) else roles
         for k in range(1, frames_per_turn + 1):
-            yield scene.draw(turn, prev, ease(k / frames_per_turn), size=size, roles=who)
+            yield scene.draw(turn, prev, ease(k / frames_per_turn), size=size, portray=portray)
         prev = turn
 
 
 def write(turns: list[Turn], gif_path: str | Path, *, frames_per_turn: int = 4,
-          size: tuple[int, int] = (640, 400), roles: Roles = None) -> Path:
+          size: tuple[int, int] = (640, 400), portray: Portray | None = None) -> Path:
     if frames_per_turn < 1:
         raise ValueError("frames_per_turn must be >= 1")
     if not turns:
@@ -47,7 +46,7 @@ def write(turns: list[Turn], gif_path: str | Path, *, frames_per_turn: int = 4,
     # one adaptive palette per frame: seasons change the whole picture, a shared palette would band winter
     total = len(turns) * frames_per_turn
     pictures = []
-    for i, frame in enumerate(frames(turns, frames_per_turn=frames_per_turn, size=size, roles=roles)):
+    for i, frame in enumerate(frames(turns, frames_per_turn=frames_per_turn, size=size, portray=portray)):
         _progress(frame, (i + 1) / total)
         pictures.append(frame.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
     step = max(20, TURN_MS // frames_per_turn)
@@ -73,4 +72,4 @@ def export(trace_path: str | Path, gif_path: str | Path, *, frames_per_turn: int
         turns = turns[:max_turns]
     world = world_from_header(header)
     return write(turns, gif_path, frames_per_turn=frames_per_turn, size=size,
-                 roles=(lambda turn: roles_of(world, turn)) if world is not None else None)
+                 portray=portrayer(world))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from render.view import Portray
 from sim.config import RunConfig
 from sim.engine import Engine
 from sim.policy import Ask, Batch, PolicyOptions, Reply
@@ -57,15 +58,10 @@ def world_from_header(header: dict) -> World | None:
         return None
 
 
-def roles_of(world: World | None, turn: Turn) -> dict[str, str]:
-    """Each agent's role, read from the record's state through the world's own codec."""
-    if world is None:
-        return {}
-    try:
-        state = world.from_json(turn.state)
-        return {a: world.role(state, a) for a in world.agents(state)}
-    except Exception:  # a viewer must draw whatever it gets; without roles it draws one group
-        return {}
+def portrayer(world: World | None) -> Portray | None:
+    """How to draw turns of `world`: its own `portray` hook, or None (the default portrait) when the world
+    is not installed here."""
+    return world.portray if world is not None else None
 
 
 def policy_problem(turn: Turn) -> str | None:

@@ -1,5 +1,6 @@
-"""Colours, fonts and creature sprites (PIL). Kinds the wood uses get their own shapes; any other kind or
-role is a round figure in its role's colour, so a new world is drawn without touching this file."""
+"""Colours, fonts and sprites (PIL). A few animal shapes come built in for worlds that name them in a
+Glyph's `shape`; any other shape is a round figure in its role's colour, so a new world is drawn without
+touching this file."""
 from __future__ import annotations
 
 import math
@@ -9,8 +10,6 @@ from pathlib import Path
 
 from PIL import ImageDraw, ImageFont
 
-GOOD_COLOURS = {"acorns": (176, 125, 58), "honey": (244, 196, 48), "berries": (142, 68, 173),
-                "mushrooms": (231, 76, 60), "firewood": (107, 66, 38)}
 KIND_COLOURS = {"squirrel": (196, 98, 45), "badger": (125, 130, 135), "hedgehog": (150, 112, 90),
                 "mole": (70, 64, 78), "beaver": (139, 90, 43)}
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
@@ -32,9 +31,9 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size)
 
 
-def colour_of(name: str) -> tuple[int, int, int]:
-    """A stable colour for any name (crc32, not hash(): the same on every run)."""
-    return GOOD_COLOURS.get(name) or PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
+def colour_of(name: str, colours: dict | None = None) -> tuple[int, int, int]:
+    """The colour a world's theme gives `name`, else a stable one (crc32, not hash(): the same every run)."""
+    return tuple((colours or {}).get(name) or PALETTE[zlib.crc32(name.encode()) % len(PALETTE)])
 
 
 def shade(c, f: float) -> tuple[int, int, int]:
@@ -80,7 +79,7 @@ def creature(d: ImageDraw.ImageDraw, x: float, y: float, r: float, kind: str, ro
                       fill=(30, 30, 30))
     if kind == "hedgehog":
         d.ellipse((x - 0.7 * r, y - 0.55 * r, x + 0.7 * r, y + 0.85 * r), fill=(222, 196, 160))
-    if not kind or kind not in KIND_COLOURS:  # unknown worlds: the role's initial on a plain disc
+    if not kind or kind not in KIND_COLOURS:  # shapes not built in: the role's initial on a plain disc
         text_box(d, (x, y + 0.05 * r), (label or "?")[:1].upper(), max(8, int(r)), fill=PAPER, bold=True)
         return
     _face(d, x, y, r, kind, mood)
@@ -106,10 +105,6 @@ def _face(d, x, y, r, kind, mood):
         d.arc((x - w, my, x + w, my + 1.2 * w), 200, 340, fill=INK, width=width)
     else:
         d.line((x - 0.7 * w, my + 0.2 * w, x + 0.7 * w, my + 0.2 * w), fill=INK, width=width)
-
-
-def pebble(d: ImageDraw.ImageDraw, x: float, y: float, s: float) -> None:
-    d.ellipse((x - s, y - 0.7 * s, x + s, y + 0.7 * s), fill=(160, 160, 168), outline=(90, 90, 98))
 
 
 def bubble(d: ImageDraw.ImageDraw, x: float, y: float, text: str, size: int, bounds) -> None:

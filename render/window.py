@@ -13,7 +13,7 @@ import os
 import queue
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from render import gif, look, scene
 from render.commands import GIF_TURNS
-from render.live import open_run, policy_problem, roles_of, world_from_header
+from render.live import open_run, policy_problem, portrayer, world_from_header
 from sim.config import RunConfig, world_params
 from sim.errors import UsageError
 from sim.records import Turn
@@ -131,7 +131,6 @@ class Player:
     note: str = ""  # a short message (legend started, nothing to step to), shown for a while
     note_frames: int = 0
     legend_at: int = 0
-    roles: Mapping[str, str] = field(default_factory=dict)
     quit: bool = False
     stepping: bool = False  # a step animates its turn even while paused
 
@@ -141,7 +140,6 @@ class Player:
         if nxt is None:
             return False
         self.prev, self.turn, self.phase = self.turn, nxt, 0.0
-        self.roles = roles_of(self.source.world, nxt) if not _has_kinds(nxt) else {}
         return True
 
     def tick(self) -> None:
@@ -212,10 +210,6 @@ class Player:
         return "live"
 
 
-def _has_kinds(turn: Turn) -> bool:
-    return "kinds" in turn.state  # the wood: roles come from the record itself
-
-
 # --- pygame ------------------------------------------------------------------------------------------
 KEYS = {"space": "pause", "s": "step", "right": "step", "+": "faster", "=": "faster", "[+]": "faster",
         "-": "slower", "[-]": "slower", "l": "legend", "q": "quit", "escape": "quit"}
@@ -274,7 +268,8 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
         if player.turn is not None:
             key = (id(player.turn), round(player.phase, 4))
             if key != last_key:
-                picture = scene.draw(player.turn, player.prev, player.t(), size=size, roles=player.roles)
+                picture = scene.draw(player.turn, player.prev, player.t(), size=size,
+                                     portray=portrayer(player.source.world))
                 screen.blit(_surface(picture), (0, 0))
                 last_key = key
         status = (player.paused, player.speed, player.status())

@@ -15,6 +15,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim import codec
+from sim.portrayal import Portrait, portrait
+from sim.records import Turn
 from sim.errors import UsageError
 
 S = TypeVar("S")
@@ -160,6 +162,18 @@ class World(Generic[S, A]):
     def done(self, state: S) -> bool:
         """True when the world has ended (e.g. a collapse); the engine stops after this turn."""
         return False
+
+    def portray(self, turn: Turn) -> Portrait:
+        """How viewers draw this turn: a Portrait (sim.portrayal) built from the record alone, never from a
+        live state, so traces draw like live runs. Default: a disc per agent in its role's colour, with the
+        numbers the state keeps per agent. Override it (worlds/wood/look.py shows how) for sprites, arrows
+        and a background of your own."""
+        try:
+            state = self.from_json(turn.state)
+            roles = {a: self.role(state, a) for a in self.agents(state)}
+        except Exception:  # a record this world cannot read back still gets drawn, in one colour
+            roles = {}
+        return portrait(turn, roles)
 
     def invariants(self, state: S, previous: S, events: list[dict]) -> list[str]:
         """Broken rules after a turn, as messages (checked by tests and sim.checks)."""

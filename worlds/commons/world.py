@@ -11,8 +11,10 @@ from typing import Mapping
 import numpy as np
 
 from sim.metrics import gini
+from sim.portrayal import Portrait
+from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.commons import fisher, legends, text
+from worlds.commons import fisher, legends, look, text
 from worlds.commons.actions import CommonsAction, catch_limit, fisher_schema
 from worlds.commons.params import CommonsParams
 from worlds.commons.state import CommonsState
@@ -164,6 +166,9 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
             "survival": round(state.turn / lifetime, 4) if lifetime else 0.0,
             "messages": sum(1 for e in events if e["kind"] == "message"),
         }
+
+    def portray(self, turn: Turn) -> Portrait:
+        return look.portrait(turn)
 
     def invariants(self, state: CommonsState, previous: CommonsState, events: list[dict]) -> list[str]:
         broken = []

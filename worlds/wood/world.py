@@ -18,8 +18,10 @@ from typing import Mapping
 import numpy as np
 
 from sim.metrics import gini
+from sim.portrayal import Portrait
+from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.wood import legends, market, text, trader
+from worlds.wood import legends, look, market, text, trader
 from worlds.wood.actions import LEVERS, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
@@ -295,6 +297,9 @@ class WoodWorld(World[WoodState, WoodAction]):
             "well_fed": int((state.ate >= 2).sum()),
             "cold": int(state.cold.sum()),
         }
+
+    def portray(self, turn: Turn) -> Portrait:
+        return look.portrait(turn)
 
     def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
         broken = []
