@@ -1,4 +1,6 @@
-"""A third-party world, installed the way a user installs one, shows up everywhere a built-in world does.
+"""A third-party world, installed the way a user installs one, shows up everywhere a built-in world does:
+the CLI (run, replay, prompt), check_world, PettingZoo, the web demo, the window, GIFs, sweeps and chaos,
+with its own numbers, its own schema bounds and its own drawing, and no change to sim/ or render/.
 
 The test writes a tiny package with a "smallworlds.worlds" entry point, pip installs it into a temporary
 target directory (no network, no build isolation, nothing left behind in the environment) and puts that
@@ -7,14 +9,31 @@ directory on sys.path for this process and on PYTHONPATH for the CLI.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from sim.checks import check_world
-from sim.registry import get_world, world_names
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from PIL import Image  # noqa: E402
+
+from render import gif, window  # noqa: E402
+from render.charts import charts  # noqa: E402
+from render.live import world_from_header  # noqa: E402
+from render.panels import cards_html, log_html  # noqa: E402
+from render.scene import draw  # noqa: E402
+from sim import Engine, sweep  # noqa: E402
+from sim.checks import check_world  # noqa: E402
+from sim.cli import main  # noqa: E402
+from sim.config import RunConfig, make_policy  # noqa: E402
+from sim.parse import parse  # noqa: E402
+from sim.pettingzoo import WorldEnv  # noqa: E402
+from sim.policy import PolicyOptions, Reply  # noqa: E402
+from sim.registry import get_world, world_names  # noqa: E402
+from sim.trace import iter_turns, load_trace  # noqa: E402
 
 PYPROJECT = """\
 [build-system]
@@ -27,10 +46,18 @@ version = "0.0.1"
 
 [project.entry-points."smallworlds.worlds"]
 tiny = "tinyworld:TinyWorld"
+auction = "tinyworld:AuctionWorld"
 """
 
 MODULE = '''\
-"""A third-party world: the template's guessing game, between two named players."""
+"""Third-party worlds: the template's guessing game between two named players, and a sealed-bid auction
+written from docs/worlds.md alone (one lot a turn, highest bid wins and pays it, budgets never refill)."""
+from dataclasses import dataclass, replace
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim import Outcome, World
+from sim.portrayal import Arrow, portrait
 from worlds.template import GuessState, GuessWorld
 
 
@@ -39,6 +66,76 @@ class TinyWorld(GuessWorld):
 
     def initial_state(self, rng) -> GuessState:
         return GuessState(turn=0, scores={"ann": 0, "bob": 0})
+
+
+@dataclass
+class Hall:
+    turn: int
+    budget: dict[str, int]
+    lots: dict[str, int]
+    price: int = 0
+
+
+class Bid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bid: int = Field(default=0, ge=0, le=1000)
+
+
+class AuctionWorld(World[Hall, Bid]):
+    name = "auction"
+    Action = Bid
+    briefing = 'A lot is sold each turn to the highest bid. Reply {"bid": <pebbles>}.'
+    example = '{"bid": 5}'
+    headline = ("last.price", "mean.price")
+
+    def initial_state(self, rng) -> Hall:
+        names = ["ann", "bob", "cy"][: self.n_agents or 3]
+        return Hall(0, {n: 40 for n in names}, {n: 0 for n in names})
+
+    def agents(self, state):
+        return [a for a, b in state.budget.items() if b > 0]
+
+    def observe(self, state, agent):
+        return f"Turn {state.turn}. You have {state.budget[agent]} pebbles. Last price {state.price}."
+
+    def action_schema(self, state, agent):  # the budget is a bound only this schema knows
+        return {"type": "object", "additionalProperties": False, "required": ["bid"],
+                "properties": {"bid": {"type": "integer", "minimum": 0, "maximum": state.budget[agent]}}}
+
+    def noop(self, agent):
+        return Bid()
+
+    def heuristic(self, state, agent, rng):
+        return {"bid": int(rng.integers(0, min(12, state.budget[agent]) + 1))}
+
+    def apply(self, state, actions, rng):
+        bids = sorted(((a.bid, n) for n, a in actions.items()), reverse=True)
+        if not bids or bids[0][0] == 0:
+            return Outcome(replace(state, turn=state.turn + 1, price=0), [])
+        price, winner = bids[0]
+        budget, lots = dict(state.budget), dict(state.lots)
+        budget[winner] -= price
+        lots[winner] += 1
+        runner = bids[1][1] if len(bids) > 1 else winner
+        return Outcome(Hall(state.turn + 1, budget, lots, price),
+                       [{"kind": "sold", "to": winner, "price": price, "outbid": runner}])
+
+    def done(self, state):
+        return not self.agents(state)
+
+    def metrics(self, state, events):
+        return {"price": state.price, "pebbles_left": sum(state.budget.values())}
+
+    def invariants(self, state, previous, events):
+        spent = sum(e["price"] for e in events)
+        ok = sum(state.budget.values()) + spent == sum(previous.budget.values())
+        return [] if ok and min(state.budget.values()) >= 0 else ["pebbles appeared or went negative"]
+
+    def portray(self, turn):
+        drawn = portrait(turn)  # the default: budgets and lots are read as per-agent numbers
+        drawn.theme.centre = "price"
+        drawn.arrows = [Arrow(e["outbid"], e["to"], "outbid", e["price"]) for e in turn.events if e["kind"] == "sold"]
+        return drawn
 '''
 
 
@@ -58,16 +155,17 @@ def site(tmp_path_factory):
     sys.path.remove(str(target))
     sys.modules.pop("tinyworld", None)
     importlib.invalidate_caches()
-    assert "tiny" not in world_names()  # nothing leaks into the other tests
+    assert not {"tiny", "auction"} & set(world_names())  # nothing leaks into the other tests
 
 
 def test_an_installed_world_is_registered(site):
-    assert {"commons", "template", "tiny", "wood"} <= set(world_names())
+    assert {"auction", "commons", "template", "tiny", "wood"} <= set(world_names())
     assert get_world("tiny")().initial_state(None).scores == {"ann": 0, "bob": 0}
 
 
 def test_it_passes_check_world(site):
     check_world(get_world("tiny")(), seed=0, turns=10)
+    check_world(get_world("auction")(), seed=0, turns=10)
 
 
 def test_the_cli_runs_it(site, tmp_path):
@@ -77,3 +175,91 @@ def test_the_cli_runs_it(site, tmp_path):
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert len((tmp_path / "run" / "trace.jsonl").read_text().splitlines()) == 1 + 4  # header + 4 turns
+
+
+def cli(site, *args):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "sim", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def auction_trace(site, tmp_path_factory):
+    out = tmp_path_factory.mktemp("auction") / "run"
+    done = cli(site, "run", "--world", "auction", "--turns", "30", "--seed", "2", "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    return out / "trace.jsonl"
+
+
+def test_the_cli_runs_replays_and_previews_it(site, auction_trace):
+    turns = list(iter_turns(auction_trace))
+    assert 1 < len(turns) < 30 and "price" in turns[0].metrics  # it ends when every budget is spent
+    again = cli(site, "replay", str(auction_trace))
+    assert again.returncode == 0 and "every state identical" in again.stdout, again.stderr
+    shown = cli(site, "prompt", "--world", "auction", "--agent", "bob", "--turn", "2", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["schema"]["properties"]["bid"]["maximum"] <= 40
+
+
+def test_its_own_schema_is_enforced(site):
+    world = get_world("auction")()
+    state = world.initial_state(None)
+    decision = parse(Reply('{"bid": 999}'), world, state, "ann")[0]
+    assert decision.status == "noop" and decision.reason.startswith("outside its schema: bid: 999")
+
+
+def test_pettingzoo_and_chaos_play_it(site):
+    env = WorldEnv(get_world("auction")(), max_turns=8)
+    env.reset(seed=1)
+    while env.agents:
+        env.step({a: env.action_space(a).sample() for a in env.agents})
+    assert env.last_turn is not None
+    engine = Engine(get_world("auction")(), make_policy("chaos", PolicyOptions(seed=4)), seed=4)
+    statuses = {d.status for turn in engine.run(10) for d in turn.decisions}
+    assert "noop" in statuses
+
+
+def test_the_viewers_draw_it_with_its_own_hook(site, auction_trace, tmp_path):
+    header, turns = load_trace(auction_trace)
+    world = world_from_header(header)
+    assert world is not None and world.name == "auction"
+    drawn = world.portray(turns[3])
+    assert drawn.theme.centre == "price" and drawn.arrows and set(drawn.glyphs["ann"].numbers) == {"budget", "lots"}
+    assert "budget" in cards_html(turns[3], world.portray) and "• sold to=" in log_html(turns, portray=world.portray)
+    with Image.open(gif.export(auction_trace, tmp_path / "a.gif", frames_per_turn=1, size=(200, 120))) as img:
+        assert img.n_frames == len(turns)
+    assert charts(turns, size=(480, 240), portray=world.portray).size == (480, 240)
+
+
+def test_the_window_and_the_web_demo_play_it(site):
+    pytest.importorskip("pygame")
+    source = window.LiveTurns(RunConfig(world="auction", seed=1), turns=4)
+    player = window.Player(source, frames_per_turn=2)
+    try:
+        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
+    finally:
+        source.close()
+        import pygame
+
+        pygame.display.quit()
+    assert player.turn is not None and player.turn.metrics["price"] >= 0
+    gradio = pytest.importorskip("gradio")
+    from app import Session, build_demo
+
+    assert isinstance(build_demo(policy="scripted"), gradio.Blocks)
+    session = Session(RunConfig(world="auction", seed=3), None)
+    try:
+        turn = session.step()
+        assert draw(turn, size=(320, 200), portray=session.portray).size == (320, 200)
+    finally:
+        session.close()
+
+
+def test_a_sweep_keeps_its_numbers_and_its_survival(site, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--world", "auction", "--set", "agents=2,3", "--seeds", "0-1", "--turns", "40",
+                 "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == ["agents", "n", "last.price", "mean.price", "noop_rate", "survived", "turns"]
+    frame = sweep.load(out)
+    assert {"last.pebbles_left", "mean.price", "survived"} <= set(frame.columns)
+    assert not frame["survived"].any()  # every auction sells out before 40 turns
