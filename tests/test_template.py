@@ -27,7 +27,19 @@ def code_lines(path: Path) -> int:
 
 
 def test_it_is_small_enough_to_read_in_one_sitting():
-    assert code_lines(Path(worlds.template.__file__)) <= 60
+    folder = Path(worlds.template.__file__).parent
+    assert code_lines(folder / "__init__.py") <= 60
+    assert sum(code_lines(path) for path in folder.glob("*.py")) <= 80  # parameters, drawing and reward included
+
+
+def test_it_shows_the_hooks_a_new_world_needs():
+    world = GuessWorld(agents=2)
+    (turn,) = Engine(world, scripted(PolicyOptions(seed=0)), seed=0).run(1)
+    drawn = world.portray(turn)
+    assert drawn.theme.centre == "target" and set(drawn.glyphs) == {"player0", "player1"}
+    assert drawn.glyphs["player0"].numbers == {"scores": float(turn.state["scores"]["player0"])}
+    state = world.from_json(turn.state)
+    assert world.reward(state, world.initial_state(np.random.default_rng(0)), "player0") in (0.0, 1.0)
 
 
 def test_it_is_registered_and_passes_every_check():

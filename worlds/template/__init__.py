@@ -7,7 +7,8 @@ change the state, the Action and the rules in `apply`, then register it in your 
     [project.entry-points."smallworlds.worlds"]
     mygame = "mypackage:MyWorld"
 
-and run `python -m sim run --world mygame`. `sim.checks.check_world(MyWorld())` tells you what to fix.
+and run `python -m sim run --world mygame`. `sim.checks.check_world(MyWorld())` tells you what to fix;
+`python -m sim prompt --world mygame --turn 3` shows the exact messages and schema a model gets.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.metrics import gini
+from sim.portrayal import Portrait
+from sim.records import Turn
 from sim.world import Outcome, World
 from worlds.template.params import GuessParams
 
@@ -40,6 +43,7 @@ class GuessWorld(World[GuessState, Guess]):
     briefing = ("Each turn everyone guesses a whole number from 0 to 100. Whoever is closest to two thirds "
                 'of the average guess scores a point. Reply with JSON only: {"guess": <number>}.')
     example = '{"guess": 33}'
+    headline = ("last.gini", "mean.target")  # what `python -m sim sweep` prints for this world
     Params = GuessParams  # `--set points=3`; the engine checks values and writes them to the trace header
 
     def initial_state(self, rng: np.random.Generator) -> GuessState:
@@ -72,6 +76,14 @@ class GuessWorld(World[GuessState, Guess]):
 
     def metrics(self, state: GuessState, events: list[dict]) -> dict:  # numbers only: they become CSV columns
         return {"gini": round(gini(list(state.scores.values())), 4), "target": state.target}
+
+    def reward(self, state: GuessState, previous: GuessState, agent: str) -> float:  # for sim.pettingzoo
+        return float(state.scores[agent] - previous.scores[agent])
+
+    def portray(self, turn: Turn) -> Portrait:  # how viewers draw a turn, from its record alone
+        drawn = super().portray(turn)  # the default: a disc per player, with its score beside it
+        drawn.theme.centre = "target"  # last round's winning number, large in the middle
+        return drawn
 
     def invariants(self, state: GuessState, previous: GuessState, events: list[dict]) -> list[str]:
         won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
