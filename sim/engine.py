@@ -37,9 +37,15 @@ class Engine:
         out: str | Path | None = None,
         legends: dict[int, list] | None = None,
         config: dict | None = None,
+        checkpoint: dict | None = None,
     ):
         """`legends`: {turn: [name, or (name, rumour text)]} to start at the beginning of those turns.
-        `out`: directory for trace/metrics/checkpoint/summary; None runs without writing anything."""
+        `out`: directory for trace/metrics/checkpoint/summary; None runs without writing anything.
+        `checkpoint`: continue the run in `out` from this checkpoint instead of starting one (see `resume`)."""
+        if checkpoint is not None:
+            self.world, self.policy, self.seed = world, policy, checkpoint["seed"]
+            self._restore(Path(out), checkpoint)
+            return
         scheduled = {int(t): [[e, None] if isinstance(e, str) else list(e) for e in entries]
                      for t, entries in (legends or {}).items()}
         for entries in scheduled.values():
@@ -125,28 +131,27 @@ class Engine:
     @classmethod
     def resume(cls, out: str | Path, world: World, policy: Policy) -> "Engine":
         """Continue a run from DIR/checkpoint.json, appending to its trace: no turn lost, none twice."""
-        out = Path(out)
-        checkpoint = read_checkpoint(out)
-        engine = cls.__new__(cls)
-        engine.world, engine.policy = world, policy
-        engine.seed = checkpoint["seed"]
-        engine.config = checkpoint["config"]
+        checkpoint = read_checkpoint(Path(out))
+        return cls(world, policy, seed=checkpoint["seed"], out=out, checkpoint=checkpoint)
+
+    def _restore(self, out: Path, checkpoint: dict) -> None:
+        world = self.world
+        self.config = checkpoint["config"]
         try:
-            engine.rng = np.random.default_rng()
-            engine.rng.bit_generator.state = json.loads(checkpoint["rng"])
-            engine.state = world.from_json(checkpoint["state"])
-            engine.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
-            for name, _ in [*(e for n in engine.scheduled.values() for e in n), *checkpoint["pending"]]:
-                cls._check_legend(world, name)
+            self.rng = np.random.default_rng()
+            self.rng.bit_generator.state = json.loads(checkpoint["rng"])
+            self.state = world.from_json(checkpoint["state"])
+            self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
+            for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
+                self._check_legend(world, name)
         except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
             raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
                              f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
                              "--out") from None
-        engine.turn = checkpoint["turn"]
-        engine.pending = checkpoint["pending"]
-        engine.started = time.perf_counter() - checkpoint["seconds"]
-        engine.recorder = Recorder.reopen(out, checkpoint)
-        return engine
+        self.turn = checkpoint["turn"]
+        self.pending = checkpoint["pending"]
+        self.started = time.perf_counter() - checkpoint["seconds"]
+        self.recorder = Recorder.reopen(out, checkpoint)
 
     def summary(self) -> dict[str, Any]:
         rows = self.recorder.rows if self.recorder else []
