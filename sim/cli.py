@@ -7,17 +7,16 @@ entry point group, so the engine imports none of them.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
 
-from sim import registry
+from sim import registry, sweep
+from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
-from sim.policy import PolicyOptions
-from sim.trace import CHECKPOINT, TRACE, iter_turns, read_header
-from sim.world import param_names, validate_params
+from sim.trace import CHECKPOINT, TRACE, DamagedRun, dump_line, iter_turns, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
 EXPORTERS = "smallworlds.exporters"
@@ -33,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run(sub.add_parser("run", help="run a world headless, writing a trace"))
     add_replay(sub.add_parser("replay", help="re-run a trace from its recorded replies and compare states"))
-    from sim import sweep  # sim.sweep builds on this module's helpers, so it is imported once they exist
     sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
     for ep_name in registry.names(COMMANDS):
         # a command module declares its flags and a one-line HELP, and imports what it needs only when run
@@ -41,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add(sub.add_parser(ep_name, help=getattr(command, "HELP", None)))
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # which flags were given (see resume_engine)
         return int(args.func(args) or 0)
     except (UserError, registry.UnknownName) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,69 +54,6 @@ def add_world_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--world", default="wood", help="registered world name (default: wood)")
     p.add_argument("--agents", type=int, default=None, help="number of agents (default: the world's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a world parameter")
-
-
-def add_policy_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", default="scripted", help="scripted | llm | chaos | replay (default: scripted)")
-    p.add_argument("--backend", default="auto",
-                   help="for --policy llm: auto | vllm | embedded | openai | modal (default: auto)")
-    p.add_argument("--model", default=None, help="model id or local path")
-    p.add_argument("--url", default=None, help="OpenAI-compatible server base URL (openai backend)")
-    p.add_argument("--council", default=None, help="JSON file assigning backends to agents or roles")
-    p.add_argument("--temperature", type=float, default=0.7)
-
-
-def world_params(pairs: list[str]) -> dict[str, Any]:
-    """`--set KEY=VALUE` pairs as text; `make_world` reads each value by the type the world declares."""
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set wants KEY=VALUE, got {pair!r}")
-        params[key] = None if value.lower() in ("none", "null") else value
-    return params
-
-
-def typed_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` (text from `--set`, or JSON values from a trace) checked by the world's declared Params and
-    read by their types; only the keys given, so a sweep's grid keeps its own axes."""
-    full = validate_params(registry.get_world(name), params)
-    names = param_names(registry.get_world(name).Params)
-    return {key: full[key] for key in params if key in names}
-
-
-def make_world(name: str, agents: Any, params: dict[str, Any]):
-    """The world `name` with `agents` agents (None: the world's default) and parameters checked against its
-    declared Params: an unknown key or a value out of bounds is a one-line UsageError naming the known ones."""
-    cls = registry.get_world(name)
-    typed = validate_params(cls, params)
-    try:
-        return cls(agents=agent_count(agents), **typed)  # keys as the constructor spells them (aliases)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, UserError):
-            raise
-        raise UsageError(f"world {name!r}: {exc}") from exc
-
-
-def agent_count(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"agents must be a whole number, at least 1 (got {value!r})") from None
-    if n < 1 or n != float(value):
-        raise UsageError(f"agents must be a whole number, at least 1 (got {value!r})")
-    return n
-
-
-def policy_options(args: argparse.Namespace, **overrides: Any) -> PolicyOptions:
-    return PolicyOptions(backend=args.backend, model=args.model, url=args.url, seed=args.seed,
-                         temperature=args.temperature, council=args.council, **overrides)
-
-
-def make_policy(name: str, opts: PolicyOptions):
-    return registry.load(registry.POLICIES, name)(opts)
 
 
 def parse_legends(specs: list[str], world) -> dict[int, list[str]]:
@@ -137,7 +73,7 @@ def add_run(p: argparse.ArgumentParser) -> None:
     add_world_flags(p)
     add_policy_flags(p)
     p.add_argument("--turns", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help=f"0 to {MAX_SEED} (default: 0)")
     p.add_argument("--out", default=None, help="output directory (default: runs/WORLD-SEED)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--legend", action="append", default=[], metavar="NAME@TURN", help="start a legend at a turn")
@@ -150,66 +86,151 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.world}-{args.seed}")
     if args.turns < 0:
         raise UsageError("--turns must be >= 0")
+    gif = gif_exporter(args.gif) if args.gif else None  # a bad --gif path fails now, not after the whole run
     if args.resume and (out / CHECKPOINT).exists():
         engine = resume_engine(out, args)
     else:
-        if args.resume and started_turns(out):
-            raise UsageError(f"cannot resume: {out} has turns but no {CHECKPOINT}")
+        if args.resume and (out / TRACE).exists():
+            raise UsageError(f"cannot resume {out}: it has a {TRACE} but no {CHECKPOINT} (deleted?), so nothing "
+                             "says how much of the trace is good; start the run again with another --out")
         if not args.resume and (out / TRACE).exists():
             raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
         check_writable(out)
-        world = make_world(args.world, args.agents, world_params(args.set))
+        config = run_config(args, turns=args.turns)
+        check_fits(config)
+        world = config.make_world()
         legends = parse_legends(args.legend, world)
-        opts = policy_options(args, announce=_say(args.quiet))
-        policy = make_policy(args.policy, opts)
-        config = {"policy": args.policy, "backend": args.backend, "model": args.model, "url": args.url,
-                  "council": args.council, "temperature": args.temperature, "turns": args.turns}
-        engine = Engine(world, policy, seed=args.seed, out=out, legends=legends, config=config)
-    turns = list(progress(engine.run(args.turns), args.turns - engine.turn, args.quiet))
+        check_legends_happen(legends, args.turns)
+        policy = config.make_policy(announce=_say(args.quiet))
+        engine = Engine(world, policy, seed=config.seed, out=out, legends=legends, config=config.to_json())
+    metrics = [turn.metrics for turn in progress(engine.run(args.turns), args.turns - engine.turn, args.quiet)]
     if not args.quiet:
-        print_summary(turns, out)
-    if args.gif:
-        export_gif(out / TRACE, args.gif)
+        print_summary(metrics, out)
+    if gif:
+        gif(out / TRACE, args.gif)
     return 0
 
 
-def export_gif(trace: Path, path: str) -> None:
+MAX_SEED = 2**63 - 1  # numpy takes any size; JSON readers stop at 64 bits
+
+
+def seed_value(text: str) -> int:
     try:
-        export = registry.load(EXPORTERS, "gif")
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number from 0 to {MAX_SEED}, not {text!r}") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a whole number from 0 to {MAX_SEED}, not {text}")
+    return seed
+
+
+def gif_exporter(path: str):
+    """The GIF exporter, once `path` is known to be writable and the viewers extra to be installed."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--gif {path} is a folder: give a file name, e.g. {target / 'run.gif'}")
+    if not target.parent.is_dir():
+        raise UsageError(f"--gif {path}: the folder {target.parent} does not exist")
+    if not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"--gif {path}: permission denied; pick a path you can write")
+    try:
+        return registry.load(EXPORTERS, "gif")
     except ModuleNotFoundError as exc:
         raise MissingExtra.of("--gif", exc) from exc
-    export(trace, path)
 
 
-def started_turns(out: Path) -> bool:
-    """Whether a run in `out` got past its header (a run killed before its first turn restarts cleanly)."""
-    return (out / TRACE).exists() and next(iter_turns(out / TRACE), None) is not None
+def check_legends_happen(legends: dict[int, list], turns: int) -> None:
+    for turn, names in sorted(legends.items()):
+        if turn >= turns:
+            raise UsageError(f"--legend {names[0]}@{turn} would never start: --turns {turns} plays turns 0 to "
+                             f"{turns - 1}; pick an earlier turn or more --turns")
+
+
+PROBE_AGENTS = 200  # a run this size is measured to estimate what a bigger one needs
+CHECK_FITS_ABOVE = 20_000  # smaller runs fit on any machine that runs Python
+# peak memory of one turn per byte of its trace line and state: 13.7 (wood), 10.0 (commons) at 50 000 agents
+MEMORY_PER_JSON_BYTE = 14
+
+
+def check_fits(config: RunConfig) -> None:
+    """Refuse an agent count whose turns cannot fit in memory, before allocating anything: one scripted turn
+    of a PROBE_AGENTS world is measured, scaled up and compared with the memory available."""
+    if config.agents is None or config.agents <= CHECK_FITS_ABOVE:
+        return
+    probe = config.replace(agents=PROBE_AGENTS, policy="scripted", council=None)
+    world = probe.make_world()
+    engine = Engine(world, probe.make_policy(), seed=probe.seed)
+    per_agent = (len(dump_line(engine.step())) + len(dump_line(world.to_json(engine.state)))) / PROBE_AGENTS
+    need = per_agent * MEMORY_PER_JSON_BYTE * config.agents
+    free = available_memory()
+    if free is not None and need > free:
+        fits = int(free / (per_agent * MEMORY_PER_JSON_BYTE))
+        raise UsageError(f"--agents {config.agents} needs about {need / 2**30:.0f} GiB per turn ({per_agent:.0f} "
+                         f"bytes of trace per agent, measured at {PROBE_AGENTS}) and {free / 2**30:.1f} GiB are "
+                         f"free: about {fits} agents fit")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can give this process now (Linux; None elsewhere)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
+    """The RunConfig of the world and policy flags (add_world_flags, add_policy_flags, --seed)."""
+    return RunConfig(world=args.world, agents=args.agents, params=world_params(args.set), seed=args.seed,
+                     policy=args.policy, backend=args.backend, model=args.model, url=args.url,
+                     council=args.council, temperature=args.temperature, **fixed)
 
 
 def resume_engine(out: Path, args: argparse.Namespace) -> Engine:
-    config = read_header(out / TRACE)["config"]
-    world = make_world(config["world"], config.get("agents"), _world_params(config))
-    opts = PolicyOptions(backend=config.get("backend", "auto"), model=config.get("model"), url=config.get("url"),
-                         seed=config["seed"], temperature=config.get("temperature", 0.7),
-                         council=config.get("council"), announce=_say(args.quiet))
-    return Engine.resume(out, world, make_policy(config.get("policy", "scripted"), opts))
+    read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
+    header = read_header(out / TRACE)
+    config = RunConfig.from_json(header["config"])
+    check_writable(out)
+    refuse_changed_flags(args, config, header)
+    return Engine.resume(out, config.make_world(), config.make_policy(announce=_say(args.quiet)))
 
 
-RUN_KEYS = {"world", "agents", "seed", "policy", "backend", "model", "url", "council", "temperature", "turns"}
+RESUMED_FLAGS = ("world", "agents", "seed", "policy", "backend", "model", "url", "council", "temperature")
 
 
-def _world_params(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in RUN_KEYS}
+def refuse_changed_flags(args: argparse.Namespace, config: RunConfig, header: dict) -> None:
+    """A resumed run goes on exactly as it was recorded: a flag asking for something else is refused, not
+    silently ignored. Only --turns (and where output goes) may change."""
+    defaults = _run_defaults()
+    given = {tok.split("=")[0] for tok in getattr(args, "argv", []) if tok.startswith("--")}
+    changed = []
+    recorded = {flag: getattr(config, flag) for flag in RESUMED_FLAGS}
+    if recorded["agents"] is None:  # the world's default count: as many as the header lists
+        recorded["agents"] = len(header.get("agents") or {}) or None
+    for flag in RESUMED_FLAGS:
+        value = getattr(args, flag)
+        if (f"--{flag}" in given or value != defaults[flag]) and value != recorded[flag]:
+            changed.append(f"--{flag} {value} (the run has {recorded[flag]})")
+    asked = run_config(args).params if args.set else {}
+    for key, value in asked.items():
+        if value != config.params.get(key):
+            changed.append(f"--set {key}={value} (the run has {config.params.get(key)})")
+    if args.legend:
+        recorded = {int(t): [e if isinstance(e, str) else e[0] for e in n] for t, n in header.get("legends", {}).items()}
+        if parse_legends(args.legend, registry.get_world(config.world)) != recorded:
+            changed.append(f"--legend {' '.join(args.legend)} (legends are scheduled when a run starts)")
+    if changed:
+        raise UsageError(f"--resume continues the run as it was recorded, but {'; '.join(changed)}: drop those "
+                         "flags, or start a new run with another --out")
 
 
-def check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+def _run_defaults() -> dict:
+    parser = Parser()
+    add_run(parser)
+    return vars(parser.parse_args([]))
 
 
 def _say(quiet: bool):
@@ -230,20 +251,21 @@ def progress(turns, total: int, quiet: bool):
             yield turn
 
 
-def print_summary(turns: list, out: Path) -> None:
-    if not turns:
+def print_summary(metrics: list[dict], out: Path) -> None:
+    """A few lines about a finished run, from each turn's metrics (the turns themselves are not kept)."""
+    if not metrics:
         print(f"no turns played; output in {out}")
         return
-    last = turns[-1].metrics
-    print(f"{len(turns)} turns, output in {out}")
+    last = metrics[-1]
+    print(f"{len(metrics)} turns, output in {out}")
     if "prices" in last:
         print("prices: " + ", ".join(f"{g} {p:.1f}" for g, p in last["prices"].items()))
     if "trades" in last:
-        print(f"trades per turn: median {statistics.median(t.metrics['trades'] for t in turns):g}")
+        print(f"trades per turn: median {statistics.median(m['trades'] for m in metrics):g}")
     if "gini" in last:
-        print(f"gini: {turns[0].metrics['gini']:.3f} -> {last['gini']:.3f}")
-    decided = sum(t.metrics.get(k, 0) for t in turns for k in ("valid", "repaired", "noop"))
-    noops = sum(t.metrics.get("noop", 0) for t in turns)
+        print(f"gini: {metrics[0]['gini']:.3f} -> {last['gini']:.3f}")
+    decided = sum(m.get(k, 0) for m in metrics for k in ("valid", "repaired", "noop"))
+    noops = sum(m.get("noop", 0) for m in metrics)
     print(f"decisions: {decided}, no-ops: {noops}")
 
 
@@ -256,21 +278,36 @@ def add_replay(p: argparse.ArgumentParser) -> None:
 
 def replay(args: argparse.Namespace) -> int:
     path = Path(args.trace)
-    if not path.exists():
+    if os.path.isdir(path) and os.path.isfile(path / TRACE):  # os.path: False, not an error, when unreadable
+        path = path / TRACE
+    if not os.path.lexists(path):
         raise UsageError(f"no trace at {path}")
     header = read_header(path)
     recorded = list(iter_turns(path))
-    config = header["config"]
-    world = make_world(config["world"], config.get("agents"), _world_params(config))
-    policy = make_policy("replay", PolicyOptions(seed=config["seed"], trace=str(path)))
-    engine = Engine(world, policy, seed=config["seed"], out=args.out, legends=legends_of(recorded),
-                    config={k: config[k] for k in RUN_KEYS & config.keys() if k not in ("world", "agents", "seed")})
+    config = RunConfig.from_json(header["config"])
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
+        raise DamagedRun(f"{path}: the trace header's seed {config.seed!r} is not a seed; the trace was damaged")
+    if args.out is not None:
+        check_replay_out(Path(args.out), path)
+    policy = config.replace(policy="replay").make_policy(trace=str(path))
+    engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out, legends=legends_of(recorded),
+                    config=config.to_json())
     for original, again in zip(recorded, engine.run(len(recorded))):
         if again.state != original.state:
             print(f"turn {original.turn}: the replayed state differs from the trace")
             return 1
     print(f"replayed {len(recorded)} turns from {path}: every state identical")
     return 0
+
+
+def check_replay_out(out: Path, source: Path) -> None:
+    """Replaying writes a whole new run: never into the folder it reads from, nor over another run."""
+    if out.resolve() == source.parent.resolve():
+        raise UsageError(f"replay --out {out} is the folder of the trace being replayed, and writing there "
+                         "would overwrite it: pick another folder")
+    if (out / TRACE).exists():
+        raise UsageError(f"replay --out {out} already holds a run: pick another folder")
+    check_writable(out)
 
 
 def legends_of(turns: list) -> dict[int, list]:
