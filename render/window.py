@@ -79,24 +79,22 @@ class LiveTurns:
         self.thread.start()
 
     def _work(self) -> None:
-        engine = self.engine
         try:
-            while not self.stop.is_set():
-                if (self.limit is not None and engine.turn >= self.limit) or engine.world.done(engine.state):
-                    break
-                while not self.injects.empty():
-                    engine.inject(self.injects.get_nowait())
-                turn = engine.step()
+            for turn in self.engine.run(self.limit):
                 while not self.stop.is_set():
                     try:
                         self.out.put(turn, timeout=0.1)
                         break
                     except queue.Full:
                         continue
+                if self.stop.is_set():
+                    break
+                while not self.injects.empty():  # between two turns: the legend starts with the next one
+                    self.engine.inject(self.injects.get_nowait())
         except Exception as exc:  # the world itself broke: show it, keep the window
             self.error = f"the engine stopped: {type(exc).__name__}: {exc}"[:200]
         finally:
-            engine.close()
+            self.engine.close()
             self.done = True
 
     def next(self, wait: float = 0.0) -> Turn | None:

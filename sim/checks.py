@@ -152,13 +152,13 @@ def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, 
     steps: list[_Step] = []
     with report.guard(f"the {label}", "see the traceback from check_world(world) run in a shell"):
         engine = Engine(world, policy, seed=seed, legends=legends)
-        while engine.turn < turns and not world.done(engine.state):
-            before, snapshot = engine.state, _dumps(world.to_json(engine.state))
-            turn = engine.step()
+        before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+        for turn in engine.run(turns):
             if _dumps(world.to_json(before)) != snapshot:
                 report.add(f"a state changed after it was passed to legend or apply ({label}, turn {turn.turn}): "
                            "copy the state and change the copy", key=("changed in", label))
             steps.append(_Step(label, before, engine.state, turn))
+            before, snapshot = engine.state, _dumps(world.to_json(engine.state))
         for key, problem in policy.problems:
             report.add(problem, key=key)
     return steps

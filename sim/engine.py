@@ -74,11 +74,12 @@ class Engine:
             text = clean_rumour(text)
         self.pending.append([name, text])
 
-    def run(self, turns: int) -> Iterator[Turn]:
-        """Play until `turns` turns have been played in total (a resumed run counts the earlier ones)
-        or the world is done."""
+    def run(self, turns: int | None) -> Iterator[Turn]:
+        """Play until `turns` turns have been played in total (a resumed run counts the earlier ones; None:
+        no end) or the world is done; the files are closed when the loop ends or is left. The one turn loop
+        the CLI, sweeps, the viewers and check_world share: legends injected between two turns start next."""
         try:
-            while self.turn < turns and not self.world.done(self.state):
+            while (turns is None or self.turn < turns) and not self.world.done(self.state):
                 yield self.step()
         finally:
             self.close()
