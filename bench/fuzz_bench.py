@@ -1,22 +1,41 @@
-"""The long fuzz run behind docs/reliability.md: many more hostile replies than CI has time for, and the
-chaos council over many seeds of every registered world with its invariants checked after every turn.
+"""The long fuzz run behind docs/reliability.md: many more hostile replies than CI has time for, the chaos
+council over many seeds of every registered world with its invariants checked after every turn, and the
+fault fuzz: whole runs fed hostile replies, hostile HTTP answers from a loopback server, and damaged trace,
+checkpoint and metrics files to resume from. A fault case counts as a crash when anything raises or a
+command ends other than with exit 0 or one `error:` line and exit 2, and as a corruption when a trace on disk
+is not JSONL that replay accepts, a refused run's files changed, or a resumed run differs from an
+uninterrupted one.
 
-    python -m bench.fuzz_bench [--replies 20000] [--seeds 200] [--turns 30]
+    python -m bench fuzz [--replies 20000] [--seeds 200] [--turns 30] [--runs 300] [--answers 300] [--damages 500]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import random
+import shutil
+import socket
+import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 
+import orjson
+
+from agents.backends.openai import OpenAIBackend
+from agents.council import Council
 from agents.policies import chaos
 from bench.machine import write_result
 from sim import Engine, registry
+from sim.cli import main as cli
 from sim.parse import parse
 from sim.policy import PolicyOptions, Reply
+from sim.trace import load_trace
 
 SEEDS_OF_TEXT = ['{"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9}], "say": "hi"}',
                  '{"catch": 3, "say": "easy now"}', '{"guess": 42}', "[]", "null", "NaN", '"orders"']
@@ -76,13 +95,222 @@ def chaos_runs(seeds: int, turns: int) -> list[dict]:
     return rows
 
 
+# --- faults: whole runs, HTTP answers, damaged files ----------------------------------------------------
+def hostile_text(rnd: random.Random) -> str | None:
+    """A reply no model should send: mutated JSON, lone surrogates, huge or non-finite numbers, deep nesting."""
+    k = rnd.randrange(6)
+    if k == 0:
+        return mutate(rnd.choice(SEEDS_OF_TEXT), rnd) + "\ud800" * rnd.randrange(3)
+    if k == 1:
+        return json.dumps({"orders": [{"side": "sell", "good": "honey", "qty": 10 ** rnd.randrange(40),
+                                       "price": rnd.choice([1e308, -0.0, 2**70])}], "say": "x\udfff"})
+    if k == 2:
+        n = rnd.randrange(1, 30_000)
+        return "[" * n + "]" * n
+    if k == 3:
+        return "".join(chr(rnd.randrange(0xD800, 0xE000)) for _ in range(rnd.randrange(1, 20)))
+    if k == 4:
+        return json.dumps({"catch": rnd.choice([10**30, float("nan"), -1, "3"])}, ensure_ascii=rnd.random() < 0.5)
+    return None
+
+
+class _Hostile:
+    name, model, is_model = "fuzz", "hostile", True
+
+    def __init__(self, rnd: random.Random):
+        self.rnd = rnd
+
+    def generate(self, turn, asks):
+        return [Reply(hostile_text(self.rnd), prompt_tokens=self.rnd.choice([None, 10**30, -5, 12]),
+                      output_tokens=self.rnd.choice([None, 2**64, 7])) for _ in asks]
+
+
+def _sound(out: Path) -> bool:
+    try:
+        lines = (out / "trace.jsonl").read_bytes().splitlines()
+        if orjson.loads(lines[0]).get("kind") != "header":
+            return False
+        for line in lines[1:]:
+            orjson.loads(line)
+    except (OSError, ValueError, IndexError):
+        return False
+    return _quiet(["replay", str(out / "trace.jsonl")])[0] == 0
+
+
+def _quiet(argv: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli(argv)
+    return code, err.getvalue()
+
+
+def fault_runs(n: int, seed: int = 0) -> dict:
+    rnd = random.Random(seed)
+    crashes = corruptions = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(n):
+            name = registry.world_names()[k % len(registry.world_names())]
+            out = Path(tmp) / f"run{k}"
+            try:
+                list(Engine(registry.get_world(name)(), Council.of(_Hostile(rnd)), seed=k, out=out).run(3))
+            except Exception:
+                crashes += 1
+                continue
+            corruptions += not _sound(out)
+            shutil.rmtree(out)
+    return {"cases": n, "crashes": crashes, "corruptions": corruptions}
+
+
+NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn"]
+
+
+def hostile_answer(rnd: random.Random) -> tuple[int, bytes]:
+    good = json.dumps({"orders": [], "say": "hi"})
+    choice = rnd.choice([{"message": {"content": good}}, {"message": {"content": rnd.choice([None, 5, [1]])}},
+                         {"message": "x"}, {}, None, "choice", {"message": {"content": good}, "finish_reason": 3}])
+    usage = rnd.choice([None, "lots", 7, [1], {"prompt_tokens": 10**30}, {"completion_tokens": "9"},
+                        {"prompt_tokens": -1, "completion_tokens": True}])
+    body = rnd.choice([{"choices": [choice], "usage": usage}, {"choices": []}, {"choices": "none"}, [1, 2], None,
+                       {"usage": usage}])
+    k = rnd.randrange(8)
+    if k == 0:
+        return 0, b""  # hang up
+    if k == 1:
+        return rnd.choice([400, 429, 500, 503]), b"busy"
+    if k == 2:
+        return 200, bytes(rnd.randrange(256) for _ in range(rnd.randrange(40)))
+    return 200, json.dumps(body).encode()
+
+
+class _Answers(BaseHTTPRequestHandler):
+    answers: dict[str, tuple[int, bytes]] = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self._send(200, b'{"data": [{"id": "tiny"}]}')
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        who = next(n for n in NAMES if f"You are {n}," in body["messages"][-1]["content"])
+        code, payload = self.answers[who]
+        if code == 0:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            self._send(code, payload)
+
+    def _send(self, code, payload):
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+def fault_answers(n: int, seed: int = 0) -> dict:
+    """`n` turns of five agents against a loopback server giving each agent a hostile answer."""
+    rnd = random.Random(seed)
+    crashes = corruptions = wiped = 0
+    httpd = _Server(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    backend = OpenAIBackend(f"http://127.0.0.1:{httpd.server_address[1]}", "tiny", timeout=5, retries=0, deadline=10)
+    world = registry.get_world("wood")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for k in range(n):
+                _Answers.answers = {name: hostile_answer(rnd) for name in NAMES}
+                out = Path(tmp) / f"run{k}"
+                try:
+                    turn = next(Engine(world(agents=5), Council.of(backend), seed=k, out=out).run(1))
+                except Exception:
+                    crashes += 1
+                    continue
+                wiped += any("turn failed" in (d.reason or "") for d in turn.decisions)
+                corruptions += not _sound(out)
+                shutil.rmtree(out)
+    finally:
+        backend.close()
+        httpd.shutdown()
+    return {"cases": n * len(NAMES), "crashes": crashes + wiped, "corruptions": corruptions}
+
+
+FILES = ["trace.jsonl", "checkpoint.json", "metrics.csv"]
+
+
+def damage(path: Path, rnd: random.Random) -> None:
+    data = path.read_bytes()
+    at = rnd.randrange(len(data) + 1)
+    k = rnd.randrange(5)
+    if k == 0:
+        path.write_bytes(data[:at])
+    elif k == 1:
+        path.write_bytes(data[:at] + bytes([rnd.randrange(256)]) + data[at + 1:])
+    elif k == 2:
+        path.write_bytes(data + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))))
+    elif k == 3:
+        path.write_bytes(json.dumps(rnd.choice([[], {}, {"turn": 3}, "x", 10**30])).encode())
+    else:
+        path.unlink()
+
+
+def fault_files(n: int, seed: int = 0) -> dict:
+    """`n` damaged copies of a 4-turn run, each resumed to 7 turns: resumed exactly as an uninterrupted run,
+    or refused with one error line and every file left as it was."""
+    rnd = random.Random(seed)
+    crashes = corruptions = refused = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        top = Path(tmp)
+        for name, turns in (("stopped", 4), ("whole", 7)):
+            _quiet(["run", "--quiet", "--turns", str(turns), "--seed", "3", "--out", str(top / name)])
+        whole = [t.state for t in load_trace(top / "whole" / "trace.jsonl")[1]]
+        for k in range(n):
+            out = top / f"case{k}"
+            shutil.copytree(top / "stopped", out)
+            for _ in range(rnd.randrange(1, 3)):
+                target = out / rnd.choice(FILES)
+                if target.exists():
+                    damage(target, rnd)
+            before = {p.name: p.read_bytes() for p in out.iterdir()}
+            try:
+                code, err = _quiet(["run", "--quiet", "--turns", "7", "--resume", "--out", str(out)])
+            except Exception:
+                crashes += 1
+                continue
+            if code == 2:
+                refused += 1
+                crashes += not (err.startswith("error: ") and err.count("\n") == 1)
+                corruptions += {p.name: p.read_bytes() for p in out.iterdir()} != before
+            elif code == 0:
+                same = [t.state for t in load_trace(out / "trace.jsonl")[1]] == whole
+                corruptions += not (same and _sound(out))
+            else:
+                crashes += 1
+            shutil.rmtree(out)
+    return {"cases": n, "refused": refused, "resumed": n - refused, "crashes": crashes, "corruptions": corruptions}
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.fuzz_bench")
+    p = argparse.ArgumentParser(prog="python -m bench fuzz")
     p.add_argument("--replies", type=int, default=20_000)
     p.add_argument("--seeds", type=int, default=200)
     p.add_argument("--turns", type=int, default=30)
+    p.add_argument("--runs", type=int, default=300, help="whole runs fed hostile replies")
+    p.add_argument("--answers", type=int, default=300, help="turns against a loopback server answering badly")
+    p.add_argument("--damages", type=int, default=500, help="damaged runs to resume")
     p.add_argument("--json", default=None)
     args = p.parse_args()
+    faults = {"replies in whole runs": fault_runs(args.runs), "HTTP answers": fault_answers(args.answers),
+              "damaged files, then --resume": fault_files(args.damages)}
+    print("| fault fuzz | cases | crashes | corruptions |\n|---|---:|---:|---:|")
+    for what, r in faults.items():
+        print(f"| {what} | {r['cases']} | {r['crashes']} | {r['corruptions']} |")
     replies = fuzz_replies(args.replies)
     runs = chaos_runs(args.seeds, args.turns)
     print(f"{sum(replies[k] for k in ('valid', 'repaired', 'noop'))} fuzzed replies in {replies['seconds']} s, "
@@ -90,7 +318,7 @@ def main() -> None:
     print("| world | seeds | turns played | broken invariants |\n|---|---:|---:|---:|")
     for r in runs:
         print(f"| {r['world']} | {r['seeds']} | {r['turns']} | {r['broken_invariants']} |")
-    write_result(args.json, "fuzz", replies=replies, chaos=runs)
+    write_result(args.json, "fuzz", replies=replies, chaos=runs, faults=faults)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,25 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted, seed):
     turns = list(iter_turns(out / "trace.jsonl"))
     assert [t.turn for t in turns] == list(range(TURNS))
     assert [t.state for t in turns] == uninterrupted
+    assert not list(out.glob("*.tmp"))  # a kill mid atomic write leaves a temporary file; reopening removes it
+
+
+def test_killed_between_its_first_turn_line_and_checkpoint_it_resumes_from_turn_0(tmp_path):
+    """The checkpoint written with the header still stands when a kill lands after the first turn line:
+    resume cuts that line and plays turn 0 again, once."""
+    from agents.policies import scripted
+    from sim import Engine
+    from sim.cli import main
+    from sim.config import RunConfig
+
+    config = RunConfig(seed=4, turns=3)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["run", "--quiet", "--turns", "3", "--seed", "4", "--out", str(whole)]) == 0
+    engine = Engine(config.make_world(), scripted(config.options()), seed=4, out=cut, config=config.to_json())
+    at_start = (cut / "checkpoint.json").read_bytes()
+    engine.step()
+    (cut / "checkpoint.json").write_bytes(at_start)  # as if killed before the turn's checkpoint replaced it
+    (cut / "checkpoint.json.kill.tmp").write_bytes(b"{")  # and mid-way through writing it
+    assert main(["run", "--quiet", "--turns", "3", "--resume", "--out", str(cut)]) == 0
+    assert [t.state for t in iter_turns(cut / "trace.jsonl")] == [t.state for t in iter_turns(whole / "trace.jsonl")]
+    assert not list(cut.glob("*.tmp"))

@@ -92,6 +92,17 @@ def test_any_reply_completes_the_run_with_a_sound_trace(world, drawn):
         trace_is_sound(out)
 
 
+def test_a_lone_surrogate_and_a_huge_count_are_recorded_not_fatal(tmp_path):
+    drawn = [[('{"orders": [], "say": "x\ud800"}', 10**30), ("x\udfff", 2**64), ('{"say": "\\ud800"}', -1),
+              ("[" * 50_000, 7), (None, True)]]
+    turn = next(Engine(WoodWorld(agents=5), Council.of(Answers(drawn)), seed=1, out=tmp_path / "run").run(1))
+    first = turn.decisions[0]
+    assert first.reply == '{"orders": [], "say": "x\ufffd"}' and first.prompt_tokens is None
+    assert [d.prompt_tokens for d in turn.decisions] == [None, None, None, 7, None]
+    assert turn.decisions[1].status == "noop" and turn.decisions[1].reason
+    trace_is_sound(tmp_path / "run")
+
+
 # --- HTTP ------------------------------------------------------------------------------------------------
 COMPLETION = {"orders": [], "say": "fine"}
 USAGE = st.one_of(st.none(), ANY_TEXT, st.integers(), st.lists(st.integers(), max_size=2),
@@ -171,6 +182,19 @@ def test_a_bad_http_answer_costs_only_its_own_agent(drawn_server, answers):
             trace_is_sound(out)
     finally:
         backend.close()
+
+
+def test_a_malformed_usage_costs_nothing_but_its_counts(drawn_server):
+    good = {"choices": [{"message": {"content": json.dumps(COMPLETION)}}]}
+    usages = ["lots", {"prompt_tokens": 10**30, "completion_tokens": "9"}, [1], None, {"prompt_tokens": 12}]
+    Drawn.answers = {n: (200, json.dumps({**good, "usage": u}).encode()) for n, u in zip(NAMES, usages)}
+    backend = OpenAIBackend(drawn_server, "tiny", timeout=5, retries=0, deadline=10)
+    try:
+        turn = Engine(WoodWorld(agents=5), Council.of(backend), seed=2).step()
+    finally:
+        backend.close()
+    assert [d.status for d in turn.decisions] == ["valid"] * 5
+    assert [d.prompt_tokens for d in turn.decisions] == [None, None, None, None, 12]
 
 
 class Drip(BaseHTTPRequestHandler):
