@@ -161,7 +161,35 @@ def legend_table(agents: int, turns: int, seeds: list[int], params: dict) -> lis
     return rows
 
 
-def targets(scales: list[dict], legends: list[dict]) -> list[tuple[str, bool, str]]:
+COMMONS_GROWTH = (0.1, 0.2, 0.3, 0.5)
+COMMONS_GREEDY = (0.0, 0.2, 1 / 3, 0.5, 0.7, 1.0)
+
+
+def commons_map(seeds: list[int], turns: int = 100, fishers: int = 6) -> list[dict]:
+    """Share of runs in which the lake collapses, over growth rate x share of greedy fishers."""
+    from worlds.commons import CommonsWorld
+
+    cells = []
+    for growth in COMMONS_GROWTH:
+        for greedy in COMMONS_GREEDY:
+            lives, dead = [], 0
+            for seed in seeds:
+                engine = Engine(CommonsWorld(agents=fishers, growth=growth, greedy=greedy),
+                                scripted(PolicyOptions(seed=seed)), seed=seed)
+                lives.append(sum(1 for _ in engine.run(turns)))
+                dead += engine.world.done(engine.state)
+            cells.append({"growth": growth, "greedy": greedy, "collapsed": float(dead) / len(seeds),
+                          "turns_lived": statistics.mean(lives)})
+    print(f"\n### The commons: lakes collapsed within {turns} turns ({fishers} scripted fishers, {len(seeds)} seeds)\n")
+    print("| growth \\ greedy share | " + " | ".join(f"{g:.2f}" for g in COMMONS_GREEDY) + " |")
+    print("|---:|" + "---:|" * len(COMMONS_GREEDY))
+    for growth in COMMONS_GROWTH:
+        row = [c for c in cells if c["growth"] == growth]
+        print(f"| {growth} | " + " | ".join(f"{100 * c['collapsed']:.0f} % ({c['turns_lived']:.0f})" for c in row) + " |")
+    return cells
+
+
+def targets(scales: list[dict], legends: list[dict], commons: list[dict]) -> list[tuple[str, bool, str]]:
     small = next((s for s in scales if s["agents"] == 5), scales[0])
     fire = [statistics.mean(year) for year in small["fire_ratio_years_1_3"]]
     ranks = small["woodcutter_rank"]
@@ -192,7 +220,41 @@ def targets(scales: list[dict], legends: list[dict]) -> list[tuple[str, bool, st
             out.append(("bank run: honey back within 25 % of before in ~20 turns",
                         len(rec) == len(row["recover_turns"]) and statistics.mean(rec) <= 20,
                         f"{statistics.mean(rec):.1f} turns, {len(rec)}/{len(row['recover_turns'])} seeds" if rec else "never"))
+    lasts = sum(c["collapsed"] == 0 for c in commons)
+    dies = sum(c["collapsed"] == 1 for c in commons)
+    out.append(("the commons: a region where the lake always lasts and one where it always dies",
+                lasts > 0 and dies > 0, f"{lasts} cells always last, {dies} always collapse, of {len(commons)}"))
     return out
+
+
+def plot(out_dir: str, params: dict) -> None:
+    """economy.png: prices over three years of one 5-creature run (winters shaded) and a bank run at turn 45."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plain, bank = play(5, 80, 0, **params), play(5, 80, 0, legends={LEGEND_AT: ["bank_run"]}, **params)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    for ax, run, title in ((axes[0], plain, "prices, 5 creatures, seed 0"),
+                           (axes[1], bank, f"prices with a bank run at turn {LEGEND_AT}")):
+        for k, good in enumerate(GOODS):
+            ax.plot([p[k] for p in run["prices"]], label=good)
+        ax.set_title(title)
+        ax.set_xlabel("turn")
+    axes[2].plot(plain["mood"], label="mood", color="green")
+    axes[2].plot(plain["cold"], label="share cold", color="steelblue")
+    axes[2].plot(plain["pebble_gini"], label="Gini (pebbles)", color="black")
+    axes[2].set_title("mood, cold, pebble Gini")
+    for ax in axes:
+        for t, season in enumerate(plain["season"]):
+            if season == "winter":
+                ax.axvspan(t - 0.5, t + 0.5, color="#cde", alpha=0.5, lw=0)
+        ax.legend(fontsize=7)
+    axes[1].axvline(LEGEND_AT, color="red", ls=":", lw=1)
+    fig.tight_layout()
+    fig.savefig(f"{out_dir}/economy.png", dpi=90)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -214,12 +276,15 @@ def main() -> None:
           f"wood parameters {params or 'default'}")
     scales = [scale_table(int(a), args.turns, seeds, params) for a in args.agents.split(",")]
     legends = legend_table(5, args.legend_turns, seeds, params)
+    commons = commons_map(seeds[:10])
     print("\n| target | met | measured |\n|---|---|---|")
-    checks = targets(scales, legends)
+    checks = targets(scales, legends, commons)
     for name, ok, measured in checks:
         print(f"| {name} | {'yes' if ok else '**no**'} | {measured} |")
-    write_result(args.json, "economy", params=params, scales=scales, legends=legends,
-                 targets=[{"target": n, "met": ok, "measured": m} for n, ok, m in checks])
+    if args.png_dir:
+        plot(args.png_dir, params)
+    write_result(args.json, "economy", params=params, scales=scales, legends=legends, commons=commons,
+                 targets=[{"target": n, "met": bool(ok), "measured": m} for n, ok, m in checks])
 
 
 if __name__ == "__main__":
