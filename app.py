@@ -51,6 +51,7 @@ CHART_EVERY_S = 1.0  # matplotlib costs ~0.4 s: at full speed redraw the charts 
 SNAPSHOT_EVERY = 10  # turns between refreshes of the downloadable trace while playing
 SESSION_TTL_S = 3 * 3600
 MAX_SESSIONS = 64  # live worlds kept at once; the least recently used idle one is closed beyond this
+MAX_CREATURES = 20_000  # creatures in all the live worlds together, likewise
 IDLE_S = 20 * 60  # a world nobody has touched for this long is closed (tabs often leave without a word)
 GRACE_S = 120  # a world touched this recently is never closed to make room (it may be starting, or downloading)
 KEEP_FULL = LOG_TURNS  # turns kept whole (state, decisions) for the log; older ones keep metrics for the charts
@@ -70,6 +71,7 @@ class Session:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.turns: list[Turn] = []  # oldest first; all but the newest KEEP_FULL are slimmed (see _slim)
+        self.size = len(self.live.world.agents(self.live.engine.state))  # creatures, for the pool's budget
         self.portray = portrayer(self.live.world)  # the world draws itself; the page only paints
         self.playing = False
         self.delay = 0.5
@@ -124,11 +126,14 @@ def _slim(turn: Turn) -> Turn:
 
 class Sessions:
     """Every live session, so memory and disk stay bounded however tabs leave: a new session closes the
-    ones idle for longer than `idle_s`, then the least recently used idle ones beyond `limit`. A session
-    playing, or touched within `grace_s`, is never closed."""
+    ones idle for longer than `idle_s`, then the least recently used idle ones while more than `limit` worlds
+    or more than `creatures` creatures in all are kept (a world's memory grows with its creatures: ~13 MB
+    a 1000-creature world in `python -m bench web`). A session playing, or touched within `grace_s`, is
+    never closed."""
 
-    def __init__(self, limit: int = MAX_SESSIONS, idle_s: float = IDLE_S, grace_s: float = GRACE_S):
-        self.limit, self.idle_s, self.grace_s = limit, idle_s, grace_s
+    def __init__(self, limit: int = MAX_SESSIONS, idle_s: float = IDLE_S, grace_s: float = GRACE_S,
+                 creatures: int = MAX_CREATURES):
+        self.limit, self.idle_s, self.grace_s, self.creatures = limit, idle_s, grace_s, creatures
         self.live: dict[int, Session] = {}
         self.lock = threading.Lock()
 
@@ -138,9 +143,18 @@ class Sessions:
             self.live[id(session)] = session
             idle = sorted((s for s in self.live.values() if not s.playing and now - s.used > self.grace_s),
                           key=lambda s: s.used)
-            stale = [s for s in idle if now - s.used > self.idle_s]
-            crowd = idle[: max(0, len(self.live) - len(stale) - self.limit)]
-            for old in {id(s): s for s in stale + crowd}.values():
+            closing = [s for s in idle if now - s.used > self.idle_s]
+            kept = [s for s in self.live.values() if s not in closing]
+            total = sum(s.size for s in kept)
+            for s in idle:  # oldest first
+                if s in closing:
+                    continue
+                if len(kept) <= self.limit and total <= self.creatures:
+                    break
+                closing.append(s)
+                kept.remove(s)
+                total -= s.size
+            for old in closing:
                 del self.live[id(old)]
                 old.close()
         return session

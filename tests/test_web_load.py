@@ -96,3 +96,18 @@ def test_the_pool_closes_the_least_recently_used_quiet_worlds_and_deletes_their_
     closed = [w for w in worlds if w.closed]
     assert closed == worlds[:3] and all(not w.dir.exists() for w in closed)
     assert worlds[3].dir.exists() and len(pool.live) == 2
+
+
+def test_the_pool_also_bounds_the_creatures_it_keeps():
+    """Big worlds cost more: beyond the creature budget quiet worlds close even below the world limit."""
+    from app import Session, Sessions
+    from sim.config import RunConfig
+
+    pool = Sessions(limit=10, grace_s=0.0, creatures=250)
+    worlds = []
+    for seed in range(4):
+        worlds.append(pool.add(Session(RunConfig(policy="scripted", seed=seed, agents=100), None)))
+        time.sleep(0.01)
+    # 400 creatures against a budget of 250: the two oldest quiet worlds close, the newest two stay
+    assert [w.closed for w in worlds] == [True, True, False, False]
+    assert sum(s.size for s in pool.live.values()) == 200
