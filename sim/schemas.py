@@ -7,6 +7,7 @@ test, so it must be deterministic under its seed and must not depend on hypothes
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -155,6 +156,9 @@ def _compile(s: Any, defs: dict, built: dict[str, Check]) -> Check:
         return lambda v: False
     if not isinstance(s, dict) or set(s) - DECODABLE - ANNOTATIONS:
         raise _Unsupported
+    leaf = _leaf(s)
+    if leaf is not None:
+        return leaf
     checks: list[Check] = []
     if "$ref" in s:
         ref = s["$ref"]
@@ -194,7 +198,28 @@ def _compile(s: Any, defs: dict, built: dict[str, Check]) -> Check:
                 checks.append(lambda v, subs=subs: all(c(v) for c in subs))
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
     return lambda v: all(c(v) for c in checks)
+
+
+def _leaf(s: dict) -> Check | None:
+    """One closure for the leaves action schemas are made of (a bounded integer, a bounded string, an enum
+    of strings): a reply has dozens of them, and a chain of small checks costs a call each."""
+    keys = set(s) - ANNOTATIONS
+    kind = s.get("type")
+    if kind == "integer" and keys <= {"type", "minimum", "maximum"}:
+        lo, hi = s.get("minimum", -math.inf), s.get("maximum", math.inf)
+        return lambda v: lo <= v <= hi if type(v) is int else (type(v) is float and v.is_integer() and lo <= v <= hi)
+    if kind == "string" and keys <= {"type", "minLength", "maxLength"}:
+        lo_n, hi_n = s.get("minLength", 0), s.get("maxLength", math.inf)
+        return lambda v: isinstance(v, str) and lo_n <= len(v) <= hi_n
+    if kind in ("string", None) and keys <= {"type", "enum"} and "enum" in s and all(isinstance(o, str)
+                                                                                  for o in s["enum"]):
+        allowed = frozenset(s["enum"])
+        return lambda v: isinstance(v, str) and v in allowed
+    return None
 
 
 def _is_number(v: Any) -> bool:
