@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,8 @@ def test_bad_modal_grid_is_a_usage_error():
 
 
 def test_modal_commands_without_a_token_say_what_to_do(tmp_path):
-    done = subprocess.run(["modal", "run", "modal_deploy.py::sweep", "--seeds", "0-1"], cwd=ROOT, timeout=120,
+    modal_cli = str(Path(sys.executable).parent / "modal")  # the venv's, whether or not its bin is on PATH
+    done = subprocess.run([modal_cli, "run", "modal_deploy.py::sweep", "--seeds", "0-1"], cwd=ROOT, timeout=120,
                           capture_output=True, text=True, env=no_token_env(tmp_path))
     said = (done.stdout + done.stderr).strip()
     assert done.returncode != 0 and "modal token new" in said and said.count("\n") == 0
