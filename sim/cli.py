@@ -219,7 +219,8 @@ def refuse_changed_flags(args: argparse.Namespace, config: RunConfig, header: di
         if value != config.params.get(key):
             changed.append(f"--set {key}={value} (the run has {config.params.get(key)})")
     if args.legend:
-        recorded = {int(t): [e if isinstance(e, str) else e[0] for e in n] for t, n in header.get("legends", {}).items()}
+        scheduled = header.get("legends", {}).items()
+        recorded = {int(t): [e if isinstance(e, str) else e[0] for e in n] for t, n in scheduled}
         if parse_legends(args.legend, registry.get_world(config.world)) != recorded:
             changed.append(f"--legend {' '.join(args.legend)} (legends are scheduled when a run starts)")
     if changed:
