@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and (out / CHECKPOINT).exists():
         engine = resume_engine(out, args)
     else:
-        if args.resume and (out / TRACE).exists():
+        if args.resume and past_header(out / TRACE):
             raise UsageError(f"cannot resume {out}: it has a {TRACE} but no {CHECKPOINT} (deleted?), so nothing "
                              "says how much of the trace is good; start the run again with another --out")
         if not args.resume and (out / TRACE).exists():
@@ -109,6 +109,17 @@ def run(args: argparse.Namespace) -> int:
     if gif:
         gif(out / TRACE, args.gif)
     return 0
+
+
+def past_header(trace: Path) -> bool:
+    """Whether a trace holds anything after its header line. One that does not (a run killed before its
+    first checkpoint was written) lost nothing, so `--resume` starts that run again."""
+    try:
+        with open(trace, "rb") as f:
+            f.readline()
+            return bool(f.read(1))
+    except FileNotFoundError:
+        return False
 
 
 MAX_SEED = 2**63 - 1  # numpy takes any size; JSON readers stop at 64 bits

@@ -69,3 +69,17 @@ def test_killed_between_its_first_turn_line_and_checkpoint_it_resumes_from_turn_
     assert main(["run", "--quiet", "--turns", "3", "--resume", "--out", str(cut)]) == 0
     assert [t.state for t in iter_turns(cut / "trace.jsonl")] == [t.state for t in iter_turns(whole / "trace.jsonl")]
     assert not list(cut.glob("*.tmp"))
+
+
+def test_killed_before_its_first_checkpoint_it_starts_again(tmp_path):
+    """A trace that holds only its header (killed before any checkpoint) lost nothing: --resume restarts it."""
+    from sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--quiet", "--turns", "2", "--out", str(out)]) == 0
+    whole = [t.state for t in iter_turns(out / "trace.jsonl")]
+    header = (out / "trace.jsonl").read_bytes().splitlines(keepends=True)[0]
+    (out / "trace.jsonl").write_bytes(header)
+    (out / "checkpoint.json").unlink()
+    assert main(["run", "--quiet", "--turns", "2", "--resume", "--out", str(out)]) == 0
+    assert [t.state for t in iter_turns(out / "trace.jsonl")] == whole

@@ -302,7 +302,9 @@ def test_a_damaged_run_resumes_correctly_or_is_refused_untouched(runs, hows):
         before = {p.name: p.read_bytes() for p in out.iterdir()}
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            code = main(["run", "--quiet", "--turns", "7", "--resume", "--out", str(out)])
+            # the run's own flags: where nothing is left to resume, --resume starts this same run afresh
+            code = main(["run", "--quiet", "--turns", "7", "--seed", "3", "--legend", "drought@2", "--resume",
+                         "--out", str(out)])
         if code == 2:
             assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: ")
             assert {p.name: p.read_bytes() for p in out.iterdir()} == before
