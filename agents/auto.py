@@ -36,7 +36,7 @@ def choose(opts: PolicyOptions) -> Backend:
 
         if not url:
             raise BackendUnavailable(f"the openai backend needs --url or {URL_ENV} (an OpenAI-compatible /v1 base URL)")
-        backend = OpenAIBackend(url, opts.model or "", temperature=opts.temperature)
+        backend = OpenAIBackend(url, opts.model or "", temperature=opts.temperature, announce=opts.announce)
         backend.check()
         return backend
     if kind in ("vllm", "embedded"):
