@@ -26,10 +26,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def play(url: str, seed: int, agents: int, turns: int, done: list) -> None:
+def play(url: str, seed: int, agents: int, turns: int, done: list, failed: list) -> None:
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
+    try:
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": 300}, analytics_enabled=False)
+    except Exception as exc:  # counted, not fatal: the bench is about memory, a refused client holds none
+        failed.append(f"{type(exc).__name__}: {exc}"[:200])
+        return
     try:
         job = client.submit(0.0, "wood", agents, seed, "scripted", "auto", "", api_name="/play")
         for out in job:
@@ -38,6 +42,8 @@ def play(url: str, seed: int, agents: int, turns: int, done: list) -> None:
         client.predict(api_name="/pause")
         job.result(timeout=300)
         done.append(seed)
+    except Exception as exc:
+        failed.append(f"{type(exc).__name__}: {exc}"[:200])
     finally:
         client.close()
 
@@ -52,11 +58,12 @@ def run(waves: int, sessions: int, agents: int, turns: int) -> dict:
     demo = build_demo(policy="scripted", sessions=pool)
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}/"
-    rows = [{"wave": 0, "rss_mb": round(rss_mb()), "live_worlds": 0, "finished": 0}]
+    rows = [{"wave": 0, "rss_mb": round(rss_mb()), "live_worlds": 0, "finished": 0, "failed": 0}]
     try:
         for wave in range(1, waves + 1):
             done: list[int] = []
-            threads = [threading.Thread(target=play, args=(url, wave * 1000 + i, agents, turns, done))
+            failed: list[str] = []
+            threads = [threading.Thread(target=play, args=(url, wave * 1000 + i, agents, turns, done, failed))
                        for i in range(sessions)]
             start = time.perf_counter()
             for t in threads:
@@ -65,7 +72,7 @@ def run(waves: int, sessions: int, agents: int, turns: int) -> dict:
                 t.join(timeout=900)
             gc.collect()
             rows.append({"wave": wave, "rss_mb": round(rss_mb()), "live_worlds": len(pool.live),
-                         "finished": len(done), "seconds": round(time.perf_counter() - start, 1)})
+                         "finished": len(done), "failed": len(failed), "seconds": round(time.perf_counter() - start, 1)})
             print(rows[-1], flush=True)
     finally:
         demo.close()
@@ -74,10 +81,10 @@ def run(waves: int, sessions: int, agents: int, turns: int) -> dict:
 
 def table(result: dict) -> str:
     lines = [f"{result['sessions']} sessions a wave, {result['agents']} creatures each, {result['turns']} turns, "
-             "scripted policy", "", "| after wave | resident MB | live worlds | sessions finished |",
-             "|---:|---:|---:|---:|"]
+             "scripted policy", "", "| after wave | resident MB | live worlds | sessions finished | failed to connect or play |",
+             "|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
-        lines.append(f"| {r['wave']} | {r['rss_mb']} | {r['live_worlds']} | {r['finished']} |")
+        lines.append(f"| {r['wave']} | {r['rss_mb']} | {r['live_worlds']} | {r['finished']} | {r['failed']} |")
     return "\n".join(lines)
 
 
