@@ -38,7 +38,7 @@ import gradio as gr  # noqa: E402
 from render import panels
 from render.panels import LOG_TURNS
 from render.charts import charts
-from render.live import PolicyFactory, open_run, policy_problem, portrayer
+from render.live import Live, PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
 from sim import registry
 from sim.config import RunConfig
@@ -115,6 +115,10 @@ class Session:
         with self.lock:
             self.live.engine.close()
             self.turns = []
+            # a closed session answers only `closed` and why its backend failed: the engine, the world and
+            # the drawing hook (which holds the world) go
+            self.live = Live(engine=None, world=None, problem=self.live.problem)
+            self.portray = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
