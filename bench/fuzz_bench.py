@@ -182,14 +182,17 @@ def hostile_answer(rnd: random.Random) -> tuple[int, bytes]:
     return 200, json.dumps(body).encode()
 
 
-class _Answers(BaseHTTPRequestHandler):
+class AgentAnswers(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server on loopback that answers each creature's request with the (status, body)
+    set for it in `answers`; status 0 hangs up instead. Shared with tests/test_fuzz_faults.py."""
+
     answers: dict[str, tuple[int, bytes]] = {}
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        self._send(200, b'{"data": [{"id": "tiny"}]}')
+        self._send(200, json.dumps({"data": [{"id": "tiny"}]}).encode())
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -202,12 +205,13 @@ class _Answers(BaseHTTPRequestHandler):
 
     def _send(self, code, payload):
         self.send_response(code)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 
 
-class _Server(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address):
@@ -218,14 +222,14 @@ def fault_answers(n: int, seed: int = 0) -> dict:
     """`n` turns of five agents against a loopback server giving each agent a hostile answer."""
     rnd = random.Random(seed)
     crashes = corruptions = wiped = 0
-    httpd = _Server(("127.0.0.1", 0), _Answers)
+    httpd = QuietServer(("127.0.0.1", 0), AgentAnswers)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     backend = OpenAIBackend(f"http://127.0.0.1:{httpd.server_address[1]}", "tiny", timeout=5, retries=0, deadline=10)
     world = registry.get_world("wood")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for k in range(n):
-                _Answers.answers = {name: hostile_answer(rnd) for name in NAMES}
+                AgentAnswers.answers = {name: hostile_answer(rnd) for name in NAMES}
                 out = Path(tmp) / f"run{k}"
                 try:
                     turn = next(Engine(world(agents=5), Council.of(backend), seed=k, out=out).run(1))

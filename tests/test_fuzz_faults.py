@@ -11,11 +11,10 @@ import contextlib
 import io
 import json
 import shutil
-import socket
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import orjson
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from agents.backends.base import BackendUnavailable
 from agents.backends.openai import OpenAIBackend
 from agents.council import Council
+from bench.fuzz_bench import NAMES, AgentAnswers, QuietServer
 from sim import Engine
 from sim.cli import main
 from sim.policy import Reply
@@ -33,7 +33,6 @@ from sim.trace import load_trace
 from worlds.commons import CommonsWorld
 from worlds.wood import WoodWorld
 
-NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn"]  # the five default creatures of the wood
 ANY_CHAR = st.one_of(st.characters(exclude_categories=()),
                      st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
 ANY_TEXT = st.text(ANY_CHAR, max_size=60)
@@ -122,42 +121,9 @@ ANSWER = st.one_of(
 )
 
 
-class Drawn(BaseHTTPRequestHandler):
-    answers: dict[str, tuple[int, bytes]] = {}
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self._send(200, json.dumps({"data": [{"id": "tiny"}]}).encode())
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        who = next(n for n in NAMES if f"You are {n}," in body["messages"][-1]["content"])
-        code, payload = self.answers[who]
-        if code == 0:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        else:
-            self._send(code, payload)
-
-    def _send(self, code, payload):
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 @pytest.fixture(scope="module")
 def drawn_server():
-    httpd = QuietServer(("127.0.0.1", 0), Drawn)
+    httpd = QuietServer(("127.0.0.1", 0), AgentAnswers)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -167,7 +133,7 @@ def drawn_server():
                                                                  HealthCheck.function_scoped_fixture])
 @given(answers=st.lists(ANSWER, min_size=5, max_size=5))
 def test_a_bad_http_answer_costs_only_its_own_agent(drawn_server, answers):
-    Drawn.answers = dict(zip(NAMES, answers))
+    AgentAnswers.answers = dict(zip(NAMES, answers))
     backend = OpenAIBackend(drawn_server, "tiny", timeout=5, retries=0, deadline=10)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -187,7 +153,7 @@ def test_a_bad_http_answer_costs_only_its_own_agent(drawn_server, answers):
 def test_a_malformed_usage_costs_nothing_but_its_counts(drawn_server):
     good = {"choices": [{"message": {"content": json.dumps(COMPLETION)}}]}
     usages = ["lots", {"prompt_tokens": 10**30, "completion_tokens": "9"}, [1], None, {"prompt_tokens": 12}]
-    Drawn.answers = {n: (200, json.dumps({**good, "usage": u}).encode()) for n, u in zip(NAMES, usages)}
+    AgentAnswers.answers = {n: (200, json.dumps({**good, "usage": u}).encode()) for n, u in zip(NAMES, usages)}
     backend = OpenAIBackend(drawn_server, "tiny", timeout=5, retries=0, deadline=10)
     try:
         turn = Engine(WoodWorld(agents=5), Council.of(backend), seed=2).step()
