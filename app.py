@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -418,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=None, help="port (env GRADIO_SERVER_PORT, else 7860)")
     args = p.parse_args(argv)
     host, port = address(args.host, args.port)
+    # SIGTERM (a supervisor, a closing terminal) must unwind like Ctrl-C so that exit hooks run: the model
+    # backend stops its engine processes in one (the engine is built in a worker thread, which cannot set this)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.policy is not None and args.policy not in registry.names(registry.POLICIES):
         _fail(f"unknown policy {args.policy!r} (installed: {', '.join(registry.names(registry.POLICIES))})")
     build_demo(policy=args.policy, backend=args.backend, model=args.model).launch(server_name=host, server_port=port)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import alive, free_port, process_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -146,9 +146,19 @@ def test_quick_start_web_demo_plays_a_model_turn(tmp_path):
         assert "backend problem" not in status.lower(), status
         log = (tmp_path / "app.log").read_text()
         assert "backend: embedded" in log, log[-2000:]
-    finally:
+        # stopping the demo takes its model engine's processes with it
+        engine = process_tree(app.pid)
+        assert engine, "the model engine started no processes?"
         app.terminate()
-        app.wait(timeout=60)
+        app.wait(timeout=120)
+        deadline = time.monotonic() + 30
+        while any(alive(p) for p in engine) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not [p for p in engine if alive(p)], "engine processes outlived the demo"
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(timeout=60)
 
 
 def _open(page, url: str, app: subprocess.Popen) -> None:

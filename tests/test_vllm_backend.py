@@ -109,38 +109,6 @@ def test_missing_model_folder_is_a_one_line_error():
         VLLMBackend("/nonexistent/model")
 
 
-def _process_tree(root: int) -> set[int]:
-    """Every live process below `root`, from /proc."""
-    import os
-
-    parent: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parent[int(name)] = int(fields[1])
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        for child, ppid in parent.items():
-            if ppid == pid and child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
     """Stopping `sim run --policy llm` with SIGTERM (as a supervisor or Ctrl-C in a terminal does to the whole
     process group) leaves no vLLM EngineCore or worker behind."""
@@ -149,6 +117,8 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
     import subprocess
     import sys
     import time
+
+    from tests.conftest import alive, process_tree
 
     out = tmp_path / "run"
     run = subprocess.Popen([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
@@ -160,14 +130,14 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
             assert run.poll() is None, "the run ended before its first turn"
             assert time.monotonic() < deadline, "no turn within 600 s"
             time.sleep(1)
-        engine = _process_tree(run.pid)
+        engine = process_tree(run.pid)
         assert engine, "vLLM started no child processes?"
         os.killpg(run.pid, signal.SIGTERM)
         assert run.wait(timeout=120) != 0
         deadline = time.monotonic() + 30
-        while any(_alive(p) for p in engine) and time.monotonic() < deadline:
+        while any(alive(p) for p in engine) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not [p for p in engine if _alive(p)], "engine processes outlived the run"
+        assert not [p for p in engine if alive(p)], "engine processes outlived the run"
         lines = (out / "trace.jsonl").read_text().splitlines()
         json.loads(lines[-1])  # the trace ends on a whole line
     finally:
