@@ -126,7 +126,8 @@ class Session:
 def _slim(turn: Turn) -> Turn:
     """What the charts read of an old turn: its metrics and the legends it began; the state and the
     per-agent decisions (most of a turn's memory at 1000 creatures) are dropped."""
-    return dataclasses.replace(turn, state={}, decisions=[], events=[e for e in turn.events if e.get("kind") == "legend"])
+    legends = [e for e in turn.events if e.get("kind") == "legend"]
+    return dataclasses.replace(turn, state={}, decisions=[], events=legends)
 
 
 class Sessions:

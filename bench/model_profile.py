@@ -120,6 +120,7 @@ def table(p: dict) -> str:
              f"| of a step: grammar (constrained - free) | {p['grammar_step_s'] * 1000:.0f} ms | "
              f"{p['grammar_step_s'] / p['step_s']:.0%} of a step |"]
     if p["parameters"]:
-        lines.append(f"| of a step: the model's arithmetic at the matmul rate | {p['arithmetic_floor_step_s'] * 1000:.1f} ms"
+        floor_ms = p["arithmetic_floor_step_s"] * 1000
+        lines.append(f"| of a step: the model's arithmetic at the matmul rate | {floor_ms:.1f} ms"
                      f" | {p['arithmetic_floor_step_s'] / p['step_s']:.0%} of a step |")
     return "\n".join(lines)

@@ -86,10 +86,12 @@ def table(result: dict) -> str:
     first = result["rows"][0]["quiet_s_per_token"]
     lines = [f"{result['agents']} agents, median of {result['rounds']} turns per setting, seconds of turn per output "
              "token (replies differ in length)", "",
-             "| setting | quiet | spread | vs first |" + (" with one busy process | contended / quiet |" if contended else ""),
+             "| setting | quiet | spread | vs first |"
+             + (" with one busy process | contended / quiet |" if contended else ""),
              "|---|---:|---:|---:|" + ("---:|---:|" if contended else "")]
     for r in result["rows"]:
-        line = f"| {r['setting']} | {r['quiet_s_per_token']} | {r['quiet_spread']} | {r['quiet_s_per_token'] / first:.2f}× |"
+        ratio = r["quiet_s_per_token"] / first
+        line = f"| {r['setting']} | {r['quiet_s_per_token']} | {r['quiet_spread']} | {ratio:.2f}× |"
         if contended:
             line += f" {r['contended_s_per_token']} | {r['ratio']}× |"
         lines.append(line)

