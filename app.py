@@ -39,7 +39,7 @@ import gradio as gr  # noqa: E402
 from render import panels
 from render.panels import LOG_TURNS
 from render.charts import charts
-from render.live import Live, PolicyFactory, open_run, policy_problem, portrayer
+from render.live import PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
 from sim import registry
 from sim.config import RunConfig
@@ -116,10 +116,6 @@ class Session:
         with self.lock:
             self.live.engine.close()
             self.turns = []
-            # a closed session answers only `closed` and why its backend failed: the engine, the world and
-            # the drawing hook (which holds the world) go
-            self.live = Live(engine=None, world=None, problem=self.live.problem)
-            self.portray = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -262,8 +258,10 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             return RunConfig(world=world, agents=n, seed=seed_, policy=pol, backend=back,
                              model=(mod or "").strip() or None)
 
-        def make(setup: RunConfig, announce=lambda line: None) -> Session:
-            return sessions.add(Session(setup, policy_factory, announce))
+        def make(setup: RunConfig, announce=lambda line: None, playing: bool = False) -> Session:
+            session = Session(setup, policy_factory, announce)
+            session.playing = playing  # a world about to play must not be closed to make room meanwhile
+            return sessions.add(session)
 
         async def waiting(blocking, label: str):
             """Run `blocking` in a worker thread; while it runs, yield a ticking status line every second.
@@ -305,13 +303,14 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     said.append(line)
                     print(line, file=sys.stderr)
 
-                async for kind, value in waiting(lambda: make(setup, announce),
+                async for kind, value in waiting(lambda: make(setup, announce, playing=True),
                                                  lambda: said[-1] if said else starting):
                     if kind == "tick":
                         yield note_only(value)
                     else:
                         s = value
             if s.live.problem:  # the backend could not start: a world of no-ops is no demo
+                s.playing = False
                 yield (*[gr.skip()] * 4, _status(s, "not started"), gr.skip(), s, gr.Button(visible=True))
                 return
             s.playing, s.delay = True, float(delay)
