@@ -16,6 +16,7 @@ import numpy as np
 from agents.policies import scripted
 from bench.machine import machine_info, write_result
 from sim import Engine
+from sim.config import typed_params, world_params
 from sim.metrics import gini
 from sim.policy import PolicyOptions
 from worlds.wood import WoodWorld
@@ -267,8 +268,7 @@ def main() -> None:
     p.add_argument("--png-dir", default=None, help="write economy*.png plots here")
     p.add_argument("--json", default=None)
     args = p.parse_args()
-    params = dict(kv.split("=", 1) for kv in args.set)
-    params = {k: int(v) if v.lstrip("-").isdigit() else v for k, v in params.items()}
+    params = typed_params("wood", world_params(args.set))  # read by the wood's declared types, as --set is
     seeds = list(range(args.seeds))
     info = machine_info()
     flags = ", ".join(info.get("cpu_features", []))

@@ -5,17 +5,17 @@ import os
 import platform
 import time
 
+from agents import cpu
+
 
 def machine_info() -> dict:
     info = {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "processor": _cpu_model(),
+        "processor": cpu.cpu_model(),
         "cores": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    from agents import cpu
-
     plan = cpu.plan()
     # what a model turn's speed depends on: the ISA features, the dtype and binding chosen for them, and
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
@@ -30,16 +30,6 @@ def machine_info() -> dict:
     except ImportError:
         pass
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def write_result(path: str | None, suite: str, **data) -> None:

@@ -33,15 +33,17 @@ class WoodParams(BaseModel):
     def _known_levers(cls, value: str) -> str:
         from worlds.wood.actions import LEVERS
 
-        unknown = sorted({lever for lever in value.split(",") if lever} - set(LEVERS))
-        if unknown:
-            raise ValueError(f"unknown levers {unknown}")
-        return value
+        return _known_names(value, LEVERS, "levers")
 
     @field_validator("aids")
     @classmethod
     def _known_aids(cls, value: str) -> str:
-        unknown = sorted({a for a in value.split(",") if a} - set(AIDS))
-        if unknown:
-            raise ValueError(f"unknown prompt aids {unknown}")
-        return value
+        return _known_names(value, AIDS, "prompt aids")
+
+
+def _known_names(value: str, known, what: str) -> str:
+    """A comma-separated list whose every name is one of `known`."""
+    unknown = sorted({name for name in value.split(",") if name} - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}")
+    return value
