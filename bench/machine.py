@@ -21,7 +21,7 @@ def machine_info() -> dict:
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
     info["cpu_features"] = list(plan.features)
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
-                        f"vLLM threads bound to {plan.threads_bind}")
+                        f"vLLM engine in this process on {plan.threads} threads")
     try:
         import torch
 

@@ -8,7 +8,7 @@ unconstrained decoding (turn time and the share of replies that are valid JSON w
     python -m bench model --model Qwen/Qwen2.5-3B-Instruct --agents 5,50,500,1000 --json gpu.json
     python -m bench model --profile --agents 5              # where a turn's time goes (bench/model_profile.py)
     python -m bench model --compare dtype --agents 5        # settings side by side (bench/model_settings.py)
-    python -m bench model --compare wait --contention       # ... also against one competing process
+    python -m bench model --compare process --contention    # ... also against one competing process
 
 Every measured turn decodes asks from a new turn of a scripted run, so the prefix cache holds the shared
 briefing (as in play) but never a whole prompt it has seen before.
@@ -115,9 +115,10 @@ def main() -> None:
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
     p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
-    p.add_argument("--compare", choices=("dtype", "threads", "wait"), default=None,
+    p.add_argument("--compare", choices=("process", "threads", "dtype"), default=None,
                    help="only compare vLLM CPU settings side by side")
     p.add_argument("--contention", action="store_true", help="with --compare: also with one competing process")
+    p.add_argument("--rounds", type=int, default=3, help="with --compare: turns per setting (and per load)")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
     if a.profile:
@@ -127,7 +128,8 @@ def main() -> None:
         from bench import model_settings
 
         result = {"machine": machine_info(),
-                  **model_settings.run(a.model, a.compare, _ints(a.agents)[0], contention=a.contention)}
+                  **model_settings.run(a.model, a.compare, _ints(a.agents)[0], rounds=a.rounds,
+                                                     contention=a.contention)}
         print(f"{_cpu_line(result['machine'])}\n\n{model_settings.table(result)}")
     else:
         result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)

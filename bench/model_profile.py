@@ -80,6 +80,8 @@ def profile(backend, agents: int = 5, repeats: int = 3) -> dict:
                      "step_s": (full_s - prefill_s) / max(steps - 1, 1),
                      "free_step_s": (free_s - free_prefill_s) / max(steps - 1, 1),
                      "prompt_tokens": statistics.mean(len(o.prompt_token_ids) for o in outs),
+                     # what prefix caching served: the briefing and the turn's news, shared by every agent
+                     "cached_tokens": statistics.mean(o.num_cached_tokens or 0 for o in outs),
                      "output_tokens": statistics.mean(len(o.outputs[0].token_ids) for o in outs)})
     med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
     gflops = matmul_gflops()
@@ -110,8 +112,8 @@ def _spread(values: list[float]) -> str:
 
 def table(p: dict) -> str:
     decode_s = p["step_s"] * (p["steps"] - 1)
-    lines = [f"{p['agents']} agents, {p['prompt_tokens']:.0f} prompt / {p['output_tokens']:.0f} output tokens per "
-             f"decision, {p['steps']:.0f} decode steps (the longest reply); turn {p['full_s']:.2f} s "
+    lines = [f"{p['agents']} agents, {p['prompt_tokens']:.0f} prompt ({p['cached_tokens']:.0f} of them from the prefix "
+             f"cache) / {p['output_tokens']:.0f} output tokens per decision, {p['steps']:.0f} decode steps (the longest reply); turn {p['full_s']:.2f} s "
              f"(spread {p['spread_full_s']}); matmul {p['matmul_gflops']} GFLOP/s", "",
              "| part | seconds | share of turn |", "|---|---|---|",
              f"| prefill (every prompt, briefing cached) | {p['prefill_s']:.2f} | {p['prefill_s'] / p['full_s']:.0%} |",

@@ -104,10 +104,13 @@ def summarize(setup: Setup, runs: list[dict]) -> dict:
     }
 
 
-def legend_response(backend, agents: int, turns: int, seeds: list[int], at: int = 2, setup: Setup = SETUPS[0]) -> list[dict]:
+def legend_response(backend, agents: int, turns: int, seeds: list[int], at: int = 2, setup: Setup = SETUPS[0],
+                    names: list[str] | None = None) -> list[dict]:
     """Price of each legend's good the turn before it, and its extreme in the turns after (mean of seeds)."""
     rows = []
     for legend, good in LEGEND_GOOD.items():
+        if names and legend not in names:
+            continue
         before, extreme = [], []
         for seed in seeds:
             run = play(backend, setup, agents, turns, seed, legends={at: [legend]})
@@ -130,6 +133,9 @@ def main() -> None:
     p.add_argument("--setups", default=None, help="comma-separated setup numbers (default: all)")
     p.add_argument("--no-legends", action="store_true")
     p.add_argument("--legend-setup", type=int, default=0, help="the setup number the legends run under")
+    p.add_argument("--legends", default="", help=f"comma-separated legends to play (default: all of "
+                   f"{', '.join(LEGEND_GOOD)})")
+    p.add_argument("--legend-seeds", default=None, help="seeds the legends run with (default: the first two)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     from agents.backends.vllm import VLLMBackend
@@ -138,8 +144,10 @@ def main() -> None:
     backend = VLLMBackend(args.model, seed=seeds[0])
     chosen = [SETUPS[int(i)] for i in args.setups.split(",")] if args.setups else SETUPS
     rows = [summarize(s, [play(backend, s, args.agents, args.turns, seed) for seed in seeds]) for s in chosen]
-    legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, seeds[:2],
-                                                         setup=SETUPS[args.legend_setup])
+    legend_seeds = [int(s) for s in args.legend_seeds.split(",")] if args.legend_seeds else seeds[:2]
+    legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, legend_seeds,
+                                                         setup=SETUPS[args.legend_setup],
+                                                         names=[n for n in args.legends.split(",") if n])
     print(f"model {backend.model}, {args.agents} creatures, {args.turns} turns, seeds {args.seeds}\n")
     print("| setup | valid % | repaired % | no-op % | buys own good /100 | sells unheld /100 | sells winter fuel /100 | bids over purse /100 | trades/turn (median) | Gini first → last |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")

@@ -95,8 +95,13 @@ class WorldEnv(ParallelEnv):
         self.agents = list(self.world.agents(self.engine.state))
         self.last_turn = None
         state = self.engine.state
-        observations = {a: self.world.observe(state, a) for a in self.agents}
+        observations = {a: self._observe(state, a) for a in self.agents}
         return observations, {a: {"role": self.world.role(state, a)} for a in self.agents}
+
+    def _observe(self, state, agent: str) -> str:
+        """What a model would read: the turn's news for all, then the agent's own observation."""
+        news = self.world.news(state).strip()
+        return f"{news}\n\n{self.world.observe(state, agent)}" if news else self.world.observe(state, agent)
 
     def step(self, actions: dict[str, Any]):
         """One turn with these actions; agents left out of `actions` do nothing this turn."""
@@ -111,7 +116,7 @@ class WorldEnv(ParallelEnv):
         rewards = {a: float(self.world.reward(state, previous, a)) for a in acting}
         terminations = {a: over or a not in still for a in acting}
         truncations = {a: self.engine.turn >= self.max_cycles for a in acting}
-        observations = {a: self.world.observe(state, a) if a in still else "" for a in acting}
+        observations = {a: self._observe(state, a) if a in still else "" for a in acting}
         decided = {d.agent: d for d in turn.decisions}
         infos = {a: {"status": decided[a].status, "reason": decided[a].reason, "action": decided[a].action}
                  for a in acting}

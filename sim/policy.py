@@ -34,6 +34,11 @@ class Ask:
         """The long shared part of the prompt: identical for every agent of the world, so it goes first."""
         return self._world.briefing
 
+    @property
+    def news(self) -> str:
+        """What every agent reads this turn alike; it goes before the per-agent part."""
+        return self._world.news(self._state)
+
     @cached_property
     def observation(self) -> str:
         """The short per-agent part of the prompt."""

@@ -134,6 +134,13 @@ class World(Generic[S, A]):
         an impossible or self-defeating action. Default: the Action model's schema."""
         return self.Action.model_json_schema()
 
+    def news(self, state: S) -> str:
+        """What every agent reads this turn alike (prices, weather, what was said aloud). Model backends send it
+        once, ahead of every agent's own observation, so a server that caches prompt prefixes computes it once
+        a turn instead of once an agent: put here what `observe` would otherwise repeat for each. Default:
+        nothing."""
+        return ""
+
     def check(self, state: S, agent: str, action: A) -> str | None:
         """Why this well-formed action is infeasible for this agent now, or None if it is fine."""
         return None

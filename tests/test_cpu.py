@@ -20,12 +20,29 @@ def test_threads_bind_every_core_the_process_may_use():
 
 def test_the_plan_line_names_model_features_and_choice():
     line = cpu.plan(XEON_AMX, {0, 1}).line()
-    assert line.startswith("cpu: ") and "amx_bf16" in line and "dtype bfloat16" in line and "0-1" in line
+    assert line.startswith("cpu: ") and "amx_bf16" in line and "dtype bfloat16" in line and "2 threads" in line
 
 
-def test_a_binding_the_user_set_wins(monkeypatch):
-    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")
-    cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
+def test_the_engine_runs_in_this_process_on_a_thread_per_core(monkeypatch):
     import os
 
+    import torch
+
+    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    calls: list[int] = []
+    cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
+    assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # no engine-core and worker processes spinning
+    assert os.environ["OMP_NUM_THREADS"] == "2" and calls == [2]  # else vLLM cuts torch to one thread
+
+
+def test_settings_the_user_made_win(monkeypatch):
+    import os
+
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
     assert os.environ["VLLM_CPU_OMP_THREADS_BIND"] == "1"
+    assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"

@@ -146,9 +146,8 @@ def test_quick_start_web_demo_plays_a_model_turn(tmp_path):
         assert "backend problem" not in status.lower(), status
         log = (tmp_path / "app.log").read_text()
         assert "backend: embedded" in log, log[-2000:]
-        # stopping the demo takes its model engine's processes with it
+        # stopping the demo takes its model engine with it, and any processes the engine runs apart
         engine = process_tree(app.pid)
-        assert engine, "the model engine started no processes?"
         app.terminate()
         app.wait(timeout=120)
         deadline = time.monotonic() + 30

@@ -24,6 +24,9 @@ class Market:
         self.makes = makes
         self.broken = broken
 
+    def news(self, state):
+        return "Market day. Honey is dear."
+
     def observe(self, state, agent):
         return f"You are {agent}. You make {self.makes[agent]} and hold 3 of it. Never buy {self.makes[agent]}."
 
@@ -111,7 +114,7 @@ def test_missing_model_folder_is_a_one_line_error():
 
 def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
     """Stopping `sim run --policy llm` with SIGTERM (as a supervisor or Ctrl-C in a terminal does to the whole
-    process group) leaves no vLLM EngineCore or worker behind."""
+    process group) leaves no process behind: no vLLM EngineCore or worker, where vLLM runs them apart."""
     import os
     import signal
     import subprocess
@@ -130,8 +133,7 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
             assert run.poll() is None, "the run ended before its first turn"
             assert time.monotonic() < deadline, "no turn within 600 s"
             time.sleep(1)
-        engine = process_tree(run.pid)
-        assert engine, "vLLM started no child processes?"
+        engine = process_tree(run.pid)  # empty where the engine runs inside the run (agents/cpu.py's plan)
         os.killpg(run.pid, signal.SIGTERM)
         assert run.wait(timeout=120) != 0
         deadline = time.monotonic() + 30

@@ -32,6 +32,7 @@ from sim.policy import Ask, Reply
 
 GPU_DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cached briefing blocks
+CPU_BLOCK_TOKENS = 32  # the smallest KV block vLLM's CPU attention takes
 
 _engines: dict[tuple, Any] = {}
 _engine_processes: set[tuple[int, str]] = set()  # (pid, start time) of processes the engines started
@@ -62,9 +63,14 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     The seed is not part of the key: a run with another seed reuses the engine instead of paying start-up
     again (on CPU its sampling then carries on from the engine's RNG state)."""
     key = (model, max_model_len, tuple(sorted(options.items())))
+    cpu = on_cpu()
+    if cpu:
+        from agents import cpu as cpu_info
+
+        plan = cpu_info.plan()
+        announce(plan.line())  # every run says what it runs on, also one that reuses an engine
     if key in _engines:
         return _engines[key]
-    cpu = on_cpu()
     if model.startswith(("/", ".", "~")) and not os.path.isdir(os.path.expanduser(model)):
         raise BackendUnavailable(f"model folder {model} does not exist: pass --model a model id or folder")
     args: dict[str, Any] = {
@@ -74,14 +80,13 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
         "structured_outputs_config": {"backend": "guidance", "disable_any_whitespace": True},
     }
     if cpu:
-        from agents import cpu as cpu_info
-
-        plan = cpu_info.plan()
         cpu_info.apply(plan)
-        announce(plan.line())
         # Eager start-up takes ~25 s instead of minutes of compiling. An explicit KV size skips vLLM's memory
         # probe, which measures one NUMA node and refuses to start here with most of the RAM free.
-        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES, "dtype": plan.dtype}
+        # 32-token cache blocks (vLLM's CPU default is 128): only whole blocks of a shared prefix are reused, so
+        # smaller ones let every agent reuse all but <32 tokens of the briefing and the turn's news.
+        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES, "dtype": plan.dtype,
+                 "block_size": CPU_BLOCK_TOKENS}
     args.update(options)
     from vllm import LLM
 

@@ -17,7 +17,7 @@ BAND = (0.5, 2.0)  # with "bands", a limit price lies within these multiples of 
 MAX_ORDERS = 3
 MAX_QTY = 10
 MAX_PRICE = 99
-SAY_CHARS = 60
+SAY_CHARS = 40  # a speech bubble's line; every character may cost a decode step
 
 Good = Literal["acorns", "honey", "berries", "mushrooms", "firewood"]
 # words that name each good in speech (stems, so "acorn" and "berry" count)
@@ -118,7 +118,7 @@ def creature_schema(state: WoodState, i: int, levers: frozenset[str] = frozenset
             "orders": {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0},
             "say": {"type": "string", "maxLength": SAY_CHARS},
         },
-        "required": ["orders", "say"],
+        "required": ["orders"],  # a creature with nothing to say spends no tokens on it: its orders speak
         "additionalProperties": False,
     }
 

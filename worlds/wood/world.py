@@ -79,6 +79,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         self.season_turns = season_turns
         self.start_pebbles = pebbles
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
+        self._news: tuple[WoodState | None, str] = (None, "")
 
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> WoodState:
@@ -119,6 +120,11 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def observe(self, state: WoodState, agent: str) -> str:
         return text.observe(state, state.position[agent], self.season_turns, self.aids, self.levers)
+
+    def news(self, state: WoodState) -> str:
+        if self._news[0] is not state:  # one text per state, however many creatures read it
+            self._news = (state, text.news(state, self.levers))
+        return self._news[1]
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
         if self.schema == "general":
