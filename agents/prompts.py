@@ -67,8 +67,10 @@ def _max_chars(s: dict, defs: dict) -> int:
         fields = sum(len(json.dumps(k)) + 1 + _max_chars(v, defs) for k, v in props.items())
         return fields + max(len(props) - 1, 0) + 2
     if kind == "array":
-        n = s.get("maxItems", UNBOUNDED_ITEMS)
-        return n * _max_chars(s.get("items", {}), defs) + max(n - 1, 0) + 2
+        prefix = [_max_chars(sub, defs) for sub in s.get("prefixItems", [])]
+        n = s.get("maxItems", len(prefix) if s.get("items") is False else UNBOUNDED_ITEMS)
+        rest = 0 if s.get("items") is False else _max_chars(s.get("items", {}), defs)
+        return sum(prefix[:n]) + max(n - len(prefix), 0) * rest + max(n - 1, 0) + 2
     if kind == "string":
         return s.get("maxLength", UNBOUNDED_STRING) + 2
     if kind == "integer" and "minimum" in s and "maximum" in s:

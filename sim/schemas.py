@@ -67,7 +67,9 @@ def _walk(s: Any, where: str, defs: dict, out: list[str]) -> None:
     if "array" in kinds:
         if "maxItems" not in s:
             out.append(f"{where}: arrays need maxItems (pydantic: Field(max_length=N)) so replies stay short")
-        if "items" in s:
+        for k, sub in enumerate(s.get("prefixItems", [])):
+            _walk(sub, f"{where}/prefixItems/{k}", defs, out)
+        if isinstance(s.get("items"), dict):
             _walk(s["items"], f"{where}/items", defs, out)
     if "string" in kinds and "maxLength" not in s:
         out.append(f"{where}: strings need maxLength (pydantic: Field(max_length=N)) or an enum, or a small "
@@ -105,8 +107,12 @@ def _example(s: dict, defs: dict, rng: np.random.Generator, depth: int) -> Any:
         return {name: _example(sub, defs, rng, depth + 1) for name, sub in s.get("properties", {}).items()
                 if name in required or rng.random() < 0.5}
     if kind == "array":
-        n = _edge_int(s.get("minItems", 0), s.get("maxItems", 3), rng)
-        return [_example(s.get("items", {}), defs, rng, depth + 1) for _ in range(n)]
+        prefix = s.get("prefixItems", [])
+        if s.get("items") is False:  # a tuple: exactly its positions
+            return [_example(sub, defs, rng, depth + 1) for sub in prefix]
+        n = _edge_int(max(s.get("minItems", 0), len(prefix)), max(s.get("maxItems", 3), len(prefix)), rng)
+        return [_example(prefix[k] if k < len(prefix) else s.get("items", {}), defs, rng, depth + 1)
+                for k in range(n)]
     if kind == "string":
         n = _edge_int(s.get("minLength", 0), s.get("maxLength", 8), rng)
         return "".join(ALPHABET[i] for i in rng.integers(len(ALPHABET), size=n))

@@ -56,7 +56,7 @@ def test_an_unsold_ask_is_cut_and_one_that_sold_out_is_raised(rng):
     def ask_now(state):
         view = trader.outlook(state, world.season_turns)
         action = trader.decide(state, HONEY, np.random.default_rng(0), view)
-        return next(o["price"] for o in action["orders"] if o["side"] == "sell")
+        return next(price for side, _, _, price in action["orders"] if side == "sell")
 
     assert ask_now(s) < 12
     s.unsold[HONEY, HONEY] = 0
@@ -126,16 +126,16 @@ def test_market_levers_narrow_the_schema_and_show_the_book(rng):
     s.best_bid[HONEY], s.best_ask[0] = 8, 5
     clover = s.names[HONEY]
     schema = world.action_schema(s, clover)
-    buys = [v for v in schema["properties"]["orders"]["items"]["anyOf"]
-            if v["properties"]["side"]["enum"] == ["buy"]]
+    buys = [v["prefixItems"] for v in schema["properties"]["orders"]["items"]["anyOf"]
+            if v["prefixItems"][0]["enum"] == ["buy"]]
     purse = int(s.pebbles[HONEY])
     for v in buys:
-        k = GOODS.index(v["properties"]["good"]["enum"][0])
-        qty, price = v["properties"]["qty"]["maximum"], v["properties"]["price"]
+        k = GOODS.index(v[1]["enum"][0])
+        qty, price = v[2]["maximum"], v[3]
         assert qty * price["maximum"] <= purse // MAX_ORDERS  # three such orders never outspend the purse
         assert BAND[0] * s.prices[k] - 1 <= price["minimum"] and price["maximum"] <= BAND[1] * s.prices[k] + 1
     example = example_for(s, HONEY, world.levers)
-    assert example["orders"][0]["price"] == 8 and example["orders"][1]["price"] >= 5  # meets last turn's book
+    assert example["orders"][0][3] == 8 and example["orders"][1][3] >= 5  # meets last turn's book
     jsonschema.validate(example, schema)
     assert "best bid/ask: acorns -/5, honey 8/-" in world.news(s)
     assert "best bid/ask" not in WoodWorld(agents=5).news(s)

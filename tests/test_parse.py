@@ -26,7 +26,7 @@ def decide(wood, text, agent="Bramble", error=None):  # Bramble makes acorns and
 def test_clean_json_is_valid(wood):
     d = decide(wood, json.dumps(GOOD))
     assert d.status == "valid" and d.reason is None
-    assert d.action["orders"][0]["good"] == "acorns"
+    assert d.action["orders"][0][1] == "acorns"  # recorded as a model writes it: [side, good, qty, price]
 
 
 def test_malformed_json_is_repaired(wood):

@@ -115,13 +115,23 @@ def test_bank_run_crashes_the_price_of_honey():
 def test_schema_lets_a_creature_buy_anything_but_its_own_good_and_sell_only_what_it_holds(wood, rng):
     s = wood.initial_state(rng)
     schema = wood.action_schema(s, "Clover")  # the honey keeper, holding only honey
-    buy, sell = schema["properties"]["orders"]["items"]["anyOf"]
-    assert "honey" not in buy["properties"]["good"]["enum"]
-    assert sell["properties"]["good"]["enum"] == ["honey"]
-    assert buy["properties"]["price"]["maximum"] <= s.pebbles[1]
+    buy, sell = schema["properties"]["orders"]["items"]["anyOf"]  # each a list: [side, good, qty, price]
+    side, good, qty, price = buy["prefixItems"]
+    assert "honey" not in good["enum"]
+    assert sell["prefixItems"][1]["enum"] == ["honey"]
+    assert price["maximum"] <= s.pebbles[1]
     s.pebbles[1] = 0
     only_sell = wood.action_schema(s, "Clover")["properties"]["orders"]["items"]
-    assert only_sell["properties"]["side"]["enum"] == ["sell"]
+    assert only_sell["prefixItems"][0]["enum"] == ["sell"]
+
+
+def test_a_model_writes_an_order_as_a_short_list_and_the_action_names_its_fields(wood, rng):
+    action = WoodAction.model_validate_json('{"orders":[["sell","honey",2,9],["buy","berries",1,6]]}')
+    assert action.orders[0].side == "sell" and action.orders[1].good == "berries" and action.orders[1].price == 6
+    assert action.model_dump(mode="json")["orders"][0] == ["sell", "honey", 2, 9]  # recorded as written
+    # the object form of earlier traces still reads the same
+    assert WoodAction.model_validate({"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9},
+                                                 ["buy", "berries", 1, 6]]}) == action
 
 
 def test_observation_says_what_a_creature_makes_needs_and_must_never_buy(wood, rng):
@@ -163,7 +173,7 @@ def test_prompt_aids_can_be_switched_off_one_by_one(rng):
 def test_general_schema_lets_a_creature_express_what_the_narrow_one_forbids(rng):
     s = WoodWorld().initial_state(rng)
     general = WoodWorld(schema="general").action_schema(s, "Clover")
-    assert "honey" in general["$defs"]["Order"]["properties"]["good"]["enum"]
+    assert "honey" in general["$defs"]["Order"]["prefixItems"][1]["enum"]
     assert general["properties"]["say"]["maxLength"] == SAY_CHARS
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from better_profanity import profanity
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from worlds.wood.state import GOODS, WoodState
 
@@ -27,12 +27,33 @@ GOOD_WORDS = {"acorns": ("acorn",), "honey": ("honey",), "berries": ("berr",), "
 ECHOES = ("short line", "characters", "json", "reply with", "for example", "orders", "limit price")
 
 
+FIELDS = ("side", "good", "qty", "price")  # an order's positions when a model writes it as a list
+Side = Literal["buy", "sell"]
+Qty = Annotated[int, Field(ge=1, le=MAX_QTY)]
+Price = Annotated[int, Field(ge=1, le=MAX_PRICE)]  # limit: most a buyer pays, least a seller takes
+
+
 class Order(BaseModel):
+    """One limit order. A model writes it as a list, ["sell", "honey", 2, 9] (9 tokens where the same order as
+    an object takes 19, and every token is a decode step), and it is recorded so; code uses the named fields.
+    The object form earlier traces hold reads the same."""
+
     model_config = ConfigDict(extra="ignore")
-    side: Literal["buy", "sell"]
+    side: Side
     good: Good
-    qty: int = Field(ge=1, le=MAX_QTY)
-    price: int = Field(ge=1, le=MAX_PRICE)  # limit: most a buyer pays, least a seller takes
+    qty: Qty
+    price: Price
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: object) -> object:
+        if isinstance(value, (list, tuple)) and len(value) == len(FIELDS):
+            return dict(zip(FIELDS, value))
+        return value
+
+    @model_serializer
+    def _as_list(self) -> tuple[Side, Good, Qty, Price]:
+        return (self.side, self.good, self.qty, self.price)
 
 
 class WoodAction(BaseModel):
@@ -151,16 +172,18 @@ def _sells(state: WoodState, goods: list[str], most: int, levers: frozenset[str]
 
 def _order(side: str, goods: list[str], max_qty: int, max_price: int, min_price: int = 1,
            exact_qty: bool = False) -> dict:
+    """One order as the list a model writes: [side, good, qty, price] (see Order)."""
     qty = {"type": "integer", "minimum": max_qty, "maximum": max_qty} if exact_qty else {
         "type": "integer", "minimum": 1, "maximum": max(1, max_qty)}
     return {
-        "type": "object",
-        "properties": {
-            "side": {"type": "string", "enum": [side]},
-            "good": {"type": "string", "enum": goods},
-            "qty": qty,
-            "price": {"type": "integer", "minimum": min_price, "maximum": max(min_price, max_price)},
-        },
-        "required": ["side", "good", "qty", "price"],
-        "additionalProperties": False,
+        "type": "array",
+        "prefixItems": [
+            {"type": "string", "enum": [side]},
+            {"type": "string", "enum": goods},
+            qty,
+            {"type": "integer", "minimum": min_price, "maximum": max(min_price, max_price)},
+        ],
+        "items": False,
+        "minItems": len(FIELDS),
+        "maxItems": len(FIELDS),
     }

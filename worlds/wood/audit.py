@@ -2,17 +2,20 @@
 turned it into a no-op), so benchmarks can show what prompts and per-creature schemas prevent."""
 from __future__ import annotations
 
+from worlds.wood.actions import FIELDS
 from worlds.wood.state import FIREWOOD, GOODS, WoodState
 
 MISTAKES = ("buys_own_good", "sells_unheld", "sells_winter_fuel", "bids_over_purse")
 
 
 def mistakes(state: WoodState, i: int, orders: list) -> list[str]:
-    """The self-defeating parts of creature i's orders (dicts as the model wrote them), one label each."""
+    """The self-defeating parts of creature i's orders (as the model wrote them: lists or dicts), one label each."""
     found = []
     own = int(state.trade[i])
     spend = 0
     for order in orders:
+        if isinstance(order, list) and len(order) == len(FIELDS):
+            order = dict(zip(FIELDS, order))
         if not isinstance(order, dict) or order.get("good") not in GOODS:
             continue
         k = GOODS.index(order["good"])

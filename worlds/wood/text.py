@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 
+from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
 
-EXAMPLE = {"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9},
-                      {"side": "buy", "good": "berries", "qty": 1, "price": 6}], "say": "Fresh honey, cheap!"}
+EXAMPLE = {"orders": [["sell", "honey", 2, 9], ["buy", "berries", 1, 6]], "say": "Fresh honey, cheap!"}
 
 BRIEFING = f"""You are a creature in the Thousand Token Wood, trading at the clearing market.
 Goods: {", ".join(GOODS)}. Money: pebbles.
@@ -19,10 +19,10 @@ Rules:
 - Each turn you eat at most one of each food you hold ({", ".join(FOODS)}). Eating more kinds of food keeps you happy.
 - Food rots: berries and mushrooms fast, acorns slowly, honey hardly. Sell extra before it rots.
 - In winter every creature burns 1 firewood per turn or freezes. Only woodcutters make firewood. Stock it before winter.
-- Orders: buy or sell, a good, a quantity, a limit price in pebbles. All orders clear together at one price per good.
+- An order is a list: [side, good, quantity, limit price in pebbles], side "buy" or "sell". All orders clear together at one price per good.
 Reply with JSON only: {{"orders": [...up to 3 orders...], "say": "optional, one short line, at most {SAY_CHARS} characters"}}.
 Example of a good turn for a honey keeper who has no berries:
-{json.dumps(EXAMPLE)}"""
+{json.dumps(EXAMPLE, separators=(",", ":"))}"""
 
 
 def turns_to_winter(state: WoodState, season_turns: int) -> int:
@@ -101,15 +101,19 @@ def _trend(state: WoodState, k: int) -> str:
 
 
 def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) -> dict:
-    """A one-line worked example in this creature's own terms: sell its product, buy a food it lacks. With
+    """A one-line worked example in this creature's own terms, as a reply is written: sell its product, buy a
+    food it lacks. With
     the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask), and it
     keeps to the bands and budget the creature's schema has."""
     own = int(state.trade[i])
     wanted = [k for k in range(len(FOODS)) if k != own and state.stock[i, k] == 0] or [
         k for k in range(len(FOODS)) if k != own]
-    want = wanted[0]
-    ask = max(1, int(np.ceil(state.prices[own])))
-    bid = max(1, int(np.ceil(state.prices[want] * 1.1)))
+    # creatures short of the same foods are shown different ones, so their bids spread over every market
+    want = wanted[(i + state.turn) % len(wanted)]
+    # a rumour moves the example's prices as it moves minds: a bank run's honey is offered cheap
+    mood = legends.sentiment(state.effects, state.turn)
+    ask = max(1, int(np.ceil(state.prices[own] * max(0.1, 1 + mood[own]))))
+    bid = max(1, int(np.ceil(state.prices[want] * 1.1 * max(0.1, 1 + mood[want]))))
     if "crossing" in levers:
         ask = int(state.best_bid[own]) or ask
         bid = max(bid, int(state.best_ask[want]))
@@ -117,7 +121,6 @@ def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) 
     bid = int(np.clip(bid, *price_band(state, GOODS[want], levers)))
     if "budget" in levers:
         bid = max(1, min(bid, int(state.pebbles[i]) // MAX_ORDERS))
-    return {"orders": [{"side": "sell", "good": GOODS[own], "qty": 2, "price": ask},
-                       {"side": "buy", "good": GOODS[want], "qty": 1, "price": bid}],
-            "say": f"{GOODS[own].capitalize()} for sale!"}
+    # no "say": a creature that says nothing is heard through its orders, and spends no tokens on a line
+    return {"orders": [["sell", GOODS[own], 2, ask], ["buy", GOODS[want], 1, bid]]}
 

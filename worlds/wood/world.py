@@ -48,7 +48,7 @@ class WoodWorld(World[WoodState, WoodAction]):
     Action = WoodAction
     Params = WoodParams  # --set, sweeps and trace headers go through it
     briefing = text.BRIEFING
-    example = text.json.dumps(text.EXAMPLE)
+    example = text.json.dumps(text.EXAMPLE, separators=(",", ":"))
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
     def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
@@ -127,8 +127,8 @@ class WoodWorld(World[WoodState, WoodAction]):
         return self._news[1]
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
-        if self.schema == "general":
-            return super().action_schema(state, agent)
+        if self.schema == "general":  # the Action model's schema, orders written as lists as it records them
+            return WoodAction.model_json_schema(mode="serialization")
         return creature_schema(state, state.position[agent], self.levers)
 
     def noop(self, agent: str) -> WoodAction:
