@@ -7,7 +7,7 @@ demo's seat and the pygame window's both draw the same fields and read them back
 Generic over the JSON schema a world may give: objects (a field per property), arrays (a "how many" field,
 then maxItems slots), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
 booleans, $ref into $defs, and anyOf/oneOf. A nullable value (anyOf [X, null]) is X that may be left empty
-(None). Variants of objects (anyOf [{buy...}, {sell...}], as the wood's creature_schema gives) are merged
+(None). Variants of objects (anyOf [{buy...}, {sell...}]: one variant per side of an order) are merged
 into one object whose choices are the union of the variants': which combination is allowed now is for the
 parse path to judge, exactly as for a model's reply, so an impossible mix becomes a recorded no-op with its
 reason, not a form that cannot be filled.
@@ -161,26 +161,26 @@ def _merge(variants: list[dict]) -> dict:
         for v in variants:
             seen += [c for c in (v["enum"] if "enum" in v else [v["const"]]) if c not in seen]
         return {"enum": seen}
-    kinds = {v.get("type") for v in variants}
-    if kinds == {"object"}:
+    types = {v.get("type") for v in variants}
+    if types == {"object"}:
         names: list[str] = []
         for v in variants:
             names += [n for n in v.get("properties", {}) if n not in names]
         return {"type": "object", "properties": {
             n: {"anyOf": [v["properties"][n] for v in variants if n in v.get("properties", {})]} for n in names}}
-    if kinds <= {"integer", "number"}:
+    if types <= {"integer", "number"}:
         lows = [v.get("minimum") for v in variants]
         highs = [v.get("maximum") for v in variants]
-        return {"type": "integer" if kinds == {"integer"} else "number",
+        return {"type": "integer" if types == {"integer"} else "number",
                 **({"minimum": min(lows)} if None not in lows else {}),
                 **({"maximum": max(highs)} if None not in highs else {})}
-    if kinds == {"string"}:
+    if types == {"string"}:
         lengths = [v.get("maxLength") for v in variants]
         return {"type": "string", **({"maxLength": max(lengths)} if None not in lengths else {})}
-    if kinds == {"array"}:
+    if types == {"array"}:
         return {"type": "array", "items": {"anyOf": [v["items"] for v in variants if v.get("items")]},
                 "maxItems": max(v.get("maxItems", SLOTS) for v in variants)}
-    return variants[0]  # unlike kinds: the first; the parse path judges the rest
+    return variants[0]  # unlike types: the first; the parse path judges the rest
 
 
 # --- fields -> reply ---------------------------------------------------------------------------------
