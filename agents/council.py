@@ -45,7 +45,8 @@ class Council:
             answers[key] = _generate(backend, turn, group)
 
         interactive = [key for key, (backend, _) in groups.items() if getattr(backend, "interactive", False)]
-        waiting = [threading.Thread(target=answer, args=(key,), name="council-seat", daemon=True) for key in interactive]
+        waiting = [threading.Thread(target=answer, args=(key,), name="council-seat", daemon=True)
+                   for key in interactive]
         for thread in waiting:
             thread.start()
         for key in groups:

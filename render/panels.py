@@ -52,7 +52,8 @@ def _turn_block(turn: Turn, portray: Portray | None) -> str:
     for d in listed:
         why = f' <i style="color:#888">{escape(d.reason)}</i>' if d.reason else ""
         who = f' <span class="human">👤 {escape(d.backend)}</span>' if d.backend == "human" else ""
-        lines.append(f"<div>{_badge(d.status)} <b>{escape(d.agent)}</b>{who} {escape(actions.get(d.agent, ''))}{why}</div>")
+        lines.append(f"<div>{_badge(d.status)} <b>{escape(d.agent)}</b>{who} "
+                     f"{escape(actions.get(d.agent, ''))}{why}</div>")
     if len(turn.decisions) > EACH_DECISION:
         m = turn.metrics
         lines.append(f'<div style="color:#555">{len(turn.decisions)} decisions: {m.get("valid", 0)} valid, '

@@ -8,6 +8,7 @@ A timer (active while a seat is taken) follows the seat once a second: a new que
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from html import escape
 
@@ -63,7 +64,17 @@ def seat_block(session: gr.State) -> None:
             if asked is None or k is None or list(asked.key) != list(k):
                 return
             gr.HTML(f'<pre id="seat-observation" style="white-space:pre-wrap">{escape(asked.text)}</pre>')
-            fields = [_component(f, i) for i, f in enumerate(asked.fields)]
+            groups: list[tuple] = []  # (array slot or None, [(index, field)]): one slot's fields side by side
+            for i, f in enumerate(asked.fields):
+                slot = f.path[:-1] if len(f.path) > 1 and isinstance(f.path[-2], int) else None
+                if slot is not None and groups and groups[-1][0] == slot:
+                    groups[-1][1].append((i, f))
+                else:
+                    groups.append((slot, [(i, f)]))
+            fields = []
+            for slot, members in groups:
+                with gr.Row() if slot is not None else contextlib.nullcontext():
+                    fields += [_component(f, i) for i, f in members]
             submit = gr.Button("Submit", variant="primary", elem_id="seat-submit")
 
             def send(s, *values):

@@ -111,6 +111,6 @@ class WindowSeat:
             look.text_box(d, (10, y), f.label, 12, fill=ink, anchor="lm")
             look.text_box(d, (PANEL_W - 10, y), f"‹ {form.shown(f, value)} ›", 12, fill=ink, anchor="rm")
             y += ROW
-        look.text_box(d, (10, height - 12), "↑↓ field · ←→ change · type text · enter submit · t next seat", 11,
-                      fill=(90, 90, 90), anchor="lm")
+        help_ = "↑↓ field · ←→ change · type text · enter submit · t next seat"
+        look.text_box(d, (10, height - 12), help_, 11, fill=(90, 90, 90), anchor="lm")
         return img
