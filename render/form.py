@@ -3,6 +3,7 @@ demo's seat and the pygame window's both draw the same fields and read them back
 
     schema -> fields(schema) -> [Field]       one flat list, in the schema's order
     values (one per field, as edited)  -> reply(fields, values) -> the reply dict
+    fit(schema, reply)                 -> the keys of the variant the reply chose (below)
 
 Generic over the JSON schema a world may give: objects (a field per property), arrays (a "how many" field,
 then maxItems slots), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
@@ -10,7 +11,8 @@ booleans, $ref into $defs, and anyOf/oneOf. A nullable value (anyOf [X, null]) i
 (None). Variants of objects (anyOf [{buy...}, {sell...}]: one variant per side of an order) are merged
 into one object whose choices are the union of the variants': which combination is allowed now is for the
 parse path to judge, exactly as for a model's reply, so an impossible mix becomes a recorded no-op with its
-reason, not a form that cannot be filled.
+reason, not a form that cannot be filled. `fit` then keeps, at each anyOf, only the keys of the first
+variant whose fixed values (enum, const: a discriminator like "kind") the reply matches.
 """
 from __future__ import annotations
 
@@ -59,6 +61,11 @@ def reply(form: list[Field], values: list) -> dict:
         else:
             _put(out, f.path, _read(f, value))
     return out
+
+
+def fit(schema: dict, data: Any) -> Any:
+    """`data` with the keys that no longer belong dropped: at each anyOf/oneOf, those of the variant it chose."""
+    return _fit(schema, data, schema.get("$defs", {}), 0)
 
 
 def step(f: Field, value: Any, by: int) -> Any:
@@ -184,6 +191,48 @@ def _merge(variants: list[dict]) -> dict:
 
 
 # --- fields -> reply ---------------------------------------------------------------------------------
+def _deref(s: dict, defs: dict) -> dict:
+    for _ in range(20):
+        if "$ref" in s:
+            s = defs[s["$ref"].split("/")[-1]]
+        elif len(s.get("allOf", [])) == 1:
+            s = s["allOf"][0]
+        else:
+            break
+    return s
+
+
+def _fit(s: dict, data: Any, defs: dict, depth: int) -> Any:
+    s = _deref(s, defs)
+    if depth > 20:
+        return data
+    variants = s.get("anyOf", s.get("oneOf"))
+    if variants is not None:
+        chosen = next((v for v in variants if _chooses(_deref(v, defs), data, defs)), None)
+        return data if chosen is None else _fit(chosen, data, defs, depth + 1)
+    if s.get("type") == "object" and isinstance(data, dict) and s.get("properties"):
+        return {k: _fit(s["properties"][k], v, defs, depth + 1) for k, v in data.items() if k in s["properties"]}
+    if s.get("type") == "array" and isinstance(data, list) and s.get("items"):
+        return [_fit(s["items"], v, defs, depth + 1) for v in data]
+    return data
+
+
+def _chooses(variant: dict, data: Any, defs: dict) -> bool:
+    """Whether `data` is meant as this variant: the right kind, and every fixed value it sets matches."""
+    if variant.get("type") == "null":
+        return data is None
+    if variant.get("type") != "object":
+        return data is not None
+    if not isinstance(data, dict):
+        return False
+    for name, sub in variant.get("properties", {}).items():
+        sub = _deref(sub, defs)
+        fixed = sub.get("enum", [sub["const"]] if "const" in sub else None)
+        if fixed is not None and name in data and data[name] not in fixed:
+            return False
+    return True
+
+
 def _whole(value: Any) -> int | None:
     try:
         number = float(value)

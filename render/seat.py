@@ -33,6 +33,7 @@ class Asked:
     who: str
     text: str  # the observation (or, for the patron, what the patron may do)
     fields: list
+    schema: dict
     deadline: float | None = None  # time.monotonic() when the world stops waiting; None: no wait (patron)
 
     def seconds_left(self) -> float | None:
@@ -90,16 +91,17 @@ class Seating:
         if self.who == PATRON:
             patron = self.engine.world.Patron
             doc = (patron.__doc__ or "").strip() or "An act of the patron."
-            return Asked((PATRON, self.acts), PATRON, doc, form.fields(patron.model_json_schema()))
+            schema = patron.model_json_schema()
+            return Asked((PATRON, self.acts), PATRON, doc, form.fields(schema), schema)
         q = self.seat.question if self.seat is not None else None
         if q is None:
             return None
-        return Asked((q.agent, q.turn), q.agent, q.observation, form.fields(q.schema), q.deadline)
+        return Asked((q.agent, q.turn), q.agent, q.observation, form.fields(q.schema), q.schema, q.deadline)
 
     def submit(self, asked: Asked, values: list) -> str:
         """The filled form as a reply; returns a line for the viewer (never raises for a bad answer: the
         parse path records it as a no-op, and a patron act the world cannot take is said here)."""
-        return self.answer(asked, json.dumps(form.reply(asked.fields, values)))
+        return self.answer(asked, json.dumps(form.fit(asked.schema, form.reply(asked.fields, values))))
 
     def answer(self, asked_key: Asked | tuple, text: str) -> str:
         """Reply TEXT for the question `asked_key` names (an Asked or its key), as a model would give it."""

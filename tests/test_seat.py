@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from dataclasses import replace
+from typing import Annotated, Literal, Union
 
 import numpy as np
 import pytest
@@ -294,3 +295,45 @@ def test_patron_acts_survive_checkpoint_resume_and_replay(patron_world, tmp_path
     assert "every state identical" in capsys.readouterr().out
     _, c = load_trace(tmp_path / "again" / "trace.jsonl")
     assert [t.events for t in c] == [t.events for t in a]
+
+
+def test_variants_of_a_discriminated_union_fit_the_one_chosen():
+    class Lend(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        kind: Literal["lend"]
+        to: str = Field(max_length=20)
+        pebbles: int = Field(ge=1, le=50)
+
+    class Whisper(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        kind: Literal["whisper"]
+        to: str = Field(max_length=20)
+        rumour: str = Field("", max_length=80)
+
+    class Act(BaseModel):
+        act: Annotated[Union[Lend, Whisper], Field(discriminator="kind")]
+
+    schema = Act.model_json_schema()
+    fields = form.fields(schema)
+    assert [(f.path[-1], f.kind) for f in fields] == [("kind", "enum"), ("to", "string"), ("pebbles", "integer"),
+                                                      ("rumour", "string")]
+    for values, want in ((["lend", "Moss", 7, "x"], {"kind": "lend", "to": "Moss", "pebbles": 7}),
+                         (["whisper", "Moss", 1, "the bees left"], {"kind": "whisper", "to": "Moss",
+                                                                   "rumour": "the bees left"})):
+        data = form.fit(schema, form.reply(fields, values))
+        assert data == {"act": want} and Act.model_validate(data)
+
+
+def test_the_patron_seat_queues_acts_from_its_form():
+    engine = Engine(PatronGuess(agents=3), scripted(PolicyOptions(seed=1)), seed=1)
+    seating = Seating.of(engine)
+    assert seating.choices()[-1] == PATRON
+    assert "patron" in seating.take(PATRON)
+    asked = seating.asked()
+    assert [f.label for f in asked.fields] == ["to", "points"] and asked.seconds_left() is None
+    assert seating.submit(asked, ["player1", 2]).startswith("queued for the next turn")
+    assert seating.asked().key != asked.key  # a fresh form for the next act
+    assert seating.submit(seating.asked(), ["player1", 7]).startswith("not queued: ")  # outside Gift
+    turn = engine.step()
+    assert turn.events[0] == {"kind": "patron", "act": {"to": "player1", "points": 2}}
+    assert {d.backend for d in turn.decisions} == {"scripted"}  # the patron plays no creature
