@@ -41,6 +41,7 @@ from render.panels import LOG_TURNS
 from render.charts import charts
 from render.live import PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
+from render.seat import Seating
 from render.web_seat import seat_block
 from sim import registry
 from sim.config import RunConfig
@@ -114,6 +115,7 @@ class Session:
         """Close the run and let go of everything heavy: Gradio may hold on to a closed tab's State for hours."""
         self.playing = False
         self.closed = True
+        Seating.of(self.live.engine).leave()  # a turn waiting on a person's seat ends now, and lets go of the lock
         with self.lock:
             self.live.engine.close()
             self.turns = []

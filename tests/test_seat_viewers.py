@@ -129,6 +129,14 @@ def test_web_seat_through_gradio_client(server):
     client.predict(api_name="/seat_leave")
     log = client.predict(*conf, api_name="/step")[2]
     assert log.count("👤 human") == 1  # turn 1 was played by the policy
+    # Reset while the world waits on the seat: the wait ends at once (no turn holds the tab for a minute)
+    client.predict("Bramble", 300, api_name="/seat_take")
+    job = client.submit(*conf, api_name="/step")
+    until(lambda: client.predict(api_name="/seat_question"))
+    began = time.monotonic()
+    client.predict(*conf, api_name="/reset")
+    assert time.monotonic() - began < 30
+    until(job.done, timeout=30)  # the old world's step ended too (its tab has a new world now)
 
 
 @pytest.mark.browser
