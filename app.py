@@ -41,6 +41,8 @@ from render.panels import LOG_TURNS
 from render.charts import charts
 from render.live import PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
+from render.seat import Seating
+from render.web_seat import seat_block
 from sim import registry
 from sim.config import RunConfig
 from sim.engine import MAX_RUMOUR_CHARS
@@ -113,6 +115,7 @@ class Session:
         """Close the run and let go of everything heavy: Gradio may hold on to a closed tab's State for hours."""
         self.playing = False
         self.closed = True
+        Seating.of(self.live.engine).leave()  # a turn waiting on a person's seat ends now, and lets go of the lock
         with self.lock:
             self.live.engine.close()
             self.turns = []
@@ -240,6 +243,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 status = gr.HTML(elem_id="status")
                 fallback = gr.Button("Use the scripted policy", elem_id="use-scripted", visible=False)
                 log = gr.HTML(label="events", elem_id="log")
+                seat_block(session)  # "Take a seat": play a creature or the patron (render/web_seat.py)
 
         settings = [world, agents, seed, pol, back, mod]
         views = [scene, plots, log, cards, status, download, session, fallback]

@@ -2,9 +2,14 @@
 
 Assignment rules map an agent's name or its role (e.g. its trade in the wood) to a backend, with "*" as
 the default; the first matching rule wins in the order: name, role, "*".
+
+A backend marked `interactive` (a person's seat, agents/backends/human.py) waits on someone, not on a
+model: its call runs in a thread beside the other backends' calls, so a turn takes as long as the slower of
+the person and the model batch, not both in turn. Replies are still gathered in group order.
 """
 from __future__ import annotations
 
+import threading
 from typing import Mapping, Sequence
 
 from agents.backends.base import Backend
@@ -21,6 +26,10 @@ class Council:
     def of(cls, backend: Backend) -> "Council":
         return cls({"*": backend})
 
+    def with_seat(self, agent: str, backend: Backend) -> "Council":
+        """A copy of this council in which `agent` (by name) uses `backend`; every other agent keeps its own."""
+        return Council({**self.assign, agent: backend})
+
     def backend_for(self, agent: str, role: str = "") -> Backend:
         return self.assign.get(agent) or self.assign.get(role) or self.assign["*"]
 
@@ -29,11 +38,27 @@ class Council:
         for ask in asks:
             backend = self.backend_for(ask.agent, ask.role if len(self.assign) > 1 else "")
             groups.setdefault(id(backend), (backend, []))[1].append(ask)
+        answers: dict[int, list[Reply]] = {}
+
+        def answer(key: int) -> None:
+            backend, group = groups[key]
+            answers[key] = _generate(backend, turn, group)
+
+        interactive = [key for key, (backend, _) in groups.items() if getattr(backend, "interactive", False)]
+        waiting = [threading.Thread(target=answer, args=(key,), name="council-seat", daemon=True)
+                   for key in interactive]
+        for thread in waiting:
+            thread.start()
+        for key in groups:
+            if key not in interactive:
+                answer(key)
+        for thread in waiting:
+            thread.join()
         replies: dict[str, Reply] = {}
         calls = 0
-        for backend, group in groups.values():
+        for key, (backend, group) in groups.items():
             calls += int(backend.is_model)
-            for ask, reply in zip(group, _generate(backend, turn, group)):
+            for ask, reply in zip(group, answers[key]):
                 reply.backend = reply.backend or backend.name
                 reply.model = reply.model or backend.model
                 replies[ask.agent] = reply

@@ -47,11 +47,13 @@ def _turn_block(turn: Turn, portray: Portray | None) -> str:
         say = d.action.get("say") if isinstance(d.action, dict) else None
         if say:
             lines.append(f'<div style="color:#555">❝ <b>{escape(d.agent)}</b>: “{escape(str(say))}”</div>')
-    unusual = [d for d in turn.decisions if d.status != "valid"]
+    unusual = [d for d in turn.decisions if d.status != "valid" or d.backend == "human"]
     listed = turn.decisions if len(turn.decisions) <= EACH_DECISION else unusual[:EACH_DECISION]
     for d in listed:
         why = f' <i style="color:#888">{escape(d.reason)}</i>' if d.reason else ""
-        lines.append(f"<div>{_badge(d.status)} <b>{escape(d.agent)}</b> {escape(actions.get(d.agent, ''))}{why}</div>")
+        who = f' <span class="human">👤 {escape(d.backend)}</span>' if d.backend == "human" else ""
+        lines.append(f"<div>{_badge(d.status)} <b>{escape(d.agent)}</b>{who} "
+                     f"{escape(actions.get(d.agent, ''))}{why}</div>")
     if len(turn.decisions) > EACH_DECISION:
         m = turn.metrics
         lines.append(f'<div style="color:#555">{len(turn.decisions)} decisions: {m.get("valid", 0)} valid, '

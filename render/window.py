@@ -2,6 +2,7 @@
 engine steps in a background thread, and animates each turn with `scene.draw(turn, prev, t)`.
 
     keys   space pause · s / → one turn (paused) · + / - speed · l start the next legend (live) · q / esc quit
+           t take a seat (live; again: the next agent, the patron, then leave): render/window_seat.py
 
 The loop (`loop`) runs a given number of frames with scripted events, so tests drive it headless under
 SDL_VIDEODRIVER=dummy. With --gif nothing opens: the frames go to a GIF instead.
@@ -22,6 +23,7 @@ from PIL import Image, ImageDraw
 from render import gif, look, scene
 from render.commands import GIF_TURNS
 from render.live import open_run, policy_problem, portrayer, world_from_header
+from render.window_seat import PANEL_W, WindowSeat
 from sim.config import RunConfig, world_params
 from sim.errors import UsageError
 from sim.records import Turn
@@ -131,6 +133,7 @@ class Player:
     legend_at: int = 0
     quit: bool = False
     stepping: bool = False  # a step animates its turn even while paused
+    seat: WindowSeat | None = None  # a person's seat in a live run
 
     def advance(self, wait: float = 0.0) -> bool:
         """Show the next turn if there is one (waiting up to `wait` seconds for a live engine)."""
@@ -170,6 +173,8 @@ class Player:
             self.say(f"speed ×{self.speed:g}")
         elif key == "legend":
             self.start_legend()
+        elif key == "seat":
+            self.say(self.seat.cycle() if self.seat else "seats are taken only in a live run")
         elif key == "quit":
             self.quit = True
 
@@ -210,7 +215,7 @@ class Player:
 
 # --- pygame ------------------------------------------------------------------------------------------
 KEYS = {"space": "pause", "s": "step", "right": "step", "+": "faster", "=": "faster", "[+]": "faster",
-        "-": "slower", "[-]": "slower", "l": "legend", "q": "quit", "escape": "quit"}
+        "-": "slower", "[-]": "slower", "l": "legend", "t": "seat", "q": "quit", "escape": "quit"}
 
 
 def _action(event) -> str | None:
@@ -227,7 +232,7 @@ def hud(player: Player, w: int) -> Image.Image:
     img = Image.new("RGB", (w, HUD), (18, 20, 22))
     d = ImageDraw.Draw(img)
     state = "❚❚ paused" if player.paused else "▶ playing"
-    left = f"{state}  ×{player.speed:g}   space pause · s step · +/- speed · l legend · q quit"
+    left = f"{state}  ×{player.speed:g}   space pause · s step · +/- speed · l legend · t seat · q quit"
     look.text_box(d, (8, HUD / 2), left, 12, fill=(200, 205, 200), anchor="lm")
     right = player.status()
     if right:
@@ -259,10 +264,18 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
         for event in (events or {}).get(n, []):
             pygame.event.post(event)
         for event in pygame.event.get():
+            if player.seat and event.type == pygame.KEYDOWN:  # a form being filled takes its keys first
+                said = player.seat.key(pygame.key.name(event.key), getattr(event, "unicode", "") or "")
+                if said:
+                    player.say(said)
+                if said is not None:
+                    continue
             action = _action(event)
             if action:
                 player.key(action)
         player.tick()
+        if player.seat and player.seat.refresh():
+            last_key = None  # the panel came or went: paint the scene again under it
         if player.turn is not None:
             key = (id(player.turn), round(player.phase, 4))
             if key != last_key:
@@ -270,6 +283,8 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
                                      portray=portrayer(player.source.world))
                 screen.blit(_surface(picture), (0, 0))
                 last_key = key
+        if player.seat and player.seat.asked:
+            screen.blit(_surface(player.seat.panel(h - HUD)), (w - min(PANEL_W, w), 0))
         status = (player.paused, player.speed, player.status())
         if status != hud_key:
             screen.blit(_surface(hud(player, w)), (0, h - HUD))
@@ -305,10 +320,15 @@ def command(args: argparse.Namespace) -> int:
     source = open_source(args, trace)
     try:
         screen = open_window(title=f"smallworlds · {trace or args.world}")
-        player = Player(source, frames_per_turn=args.frames_per_turn or 24)
+        player = Player(source, frames_per_turn=args.frames_per_turn or 24,
+                        seat=WindowSeat(source) if source.live else None)
         if source.problem:
             player.say(source.problem, frames=10 * args.fps)
-        loop(player, screen, fps=args.fps)
+        try:
+            loop(player, screen, fps=args.fps)
+        finally:
+            if player.seat:  # a world waiting on the seat lets go now, not after its timeout
+                player.seat.leave()
     finally:
         source.close()
         import pygame

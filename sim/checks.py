@@ -12,7 +12,10 @@ checks along the way that:
 - the same seed and the same replies give the same run;
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
   exactly like the original;
-- the world's own `invariants` hold after every turn of both runs.
+- the world's own `invariants` hold after every turn of both runs;
+- a world with a patron seat (`Patron`): some act drawn from its schema (text fields set to agents' names)
+  applies, `patron` refuses others
+  only with ValueError, never mutates its input, and the state it returns survives JSON.
 
 Every problem is collected, then raised together as one WorldCheckError; each message names its fix.
 """
@@ -69,6 +72,7 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
                 _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, garbage=k == n == 0)
             _check_apply(world, state, seed, report)
         _check_legends(world, states[-1], report)
+        _check_patron(world, states[:3], seed, report)
         for step in steps:
             _check_turn(world, step, report)
     if report.problems:
@@ -321,6 +325,47 @@ def _check_legends(world: World, state: Any, report: _Report) -> None:
                     report.add(f"legend {name!r} must return an Outcome(state, events)")
                 elif _dumps(world.to_json(state)) != snapshot:
                     report.add(f"legend {name!r} mutated its input state: change a copy")
+
+
+def _check_patron(world: World, states: list, seed: int, report: _Report) -> None:
+    patron = world.Patron
+    if patron is None:
+        return
+    if not (isinstance(patron, type) and issubclass(patron, BaseModel)):
+        report.add("`Patron` must be a pydantic BaseModel subclass, or None when the world has no patron seat")
+        return
+    fix = "patron(state, act) must return an Outcome, or raise ValueError when the act cannot be done now"
+    with report.guard("Patron.model_json_schema()", "make Patron a model whose schema a form can show"):
+        schema = patron.model_json_schema()
+        rng = np.random.default_rng(seed)
+        drawn = [*schema.get("examples", []), *(example(schema, rng) for _ in range(4 * EXAMPLES_PER_ASK))]
+        applied = 0
+        for state in states:
+            snapshot = _dumps(world.to_json(state))
+            # a patron act usually names an agent: try each drawn act with its text fields set to agents' names
+            named = [{k: name if isinstance(v, str) else v for k, v in data.items()}
+                     for data in drawn if isinstance(data, dict) for name in world.agents(state)[:3]]
+            for data in [*drawn, *named]:
+                with report.guard("patron", fix):
+                    try:
+                        outcome = world.patron(state, patron.model_validate(data))
+                    except ValueError:
+                        continue
+                    if not isinstance(outcome, Outcome):
+                        report.add("patron must return an Outcome(state, events)")
+                        return
+                    applied += 1
+                    _json_text(outcome.events, "the events patron returns", report)
+                    text = _json_text(world.to_json(outcome.state), "to_json of the state patron returns", report)
+                    if text is not None and _dumps(world.to_json(world.from_json(json.loads(text)))) != \
+                            _dumps(json.loads(text)):
+                        report.add("the state patron returns does not survive from_json(to_json(state))")
+                if _dumps(world.to_json(state)) != snapshot:
+                    report.add("patron mutated its input state: change a copy")
+                    return
+        if not applied:
+            report.add("no patron act drawn from Patron's schema could be applied in the first states: widen what "
+                       "patron accepts, or give Patron json_schema_extra={'examples': [an act that applies]}")
 
 
 def _check_turn(world: World, step: _Step, report: _Report) -> None:

@@ -303,7 +303,7 @@ def replay(args: argparse.Namespace) -> int:
         check_replay_out(Path(args.out), path)
     policy = config.replace(policy="replay").make_policy(trace=str(path))
     engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out, legends=legends_of(recorded),
-                    config=config.to_json())
+                    patrons=patrons_of(recorded), config=config.to_json())
     for original, again in zip(recorded, engine.run(len(recorded))):
         if again.state != original.state:
             print(f"turn {original.turn}: the replayed state differs from the trace")
@@ -329,4 +329,14 @@ def legends_of(turns: list) -> dict[int, list]:
         for event in turn.events:
             if event.get("kind") == "legend":
                 out.setdefault(turn.turn, []).append((event["name"], event.get("text")))
+    return out
+
+
+def patrons_of(turns: list) -> dict[int, list[dict]]:
+    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied."""
+    out: dict[int, list[dict]] = {}
+    for turn in turns:
+        for event in turn.events:
+            if event.get("kind") in ("patron", "patron_refused"):
+                out.setdefault(turn.turn, []).append(event["act"])
     return out

@@ -36,10 +36,12 @@ class Engine:
         seed: int = 0,
         out: str | Path | None = None,
         legends: dict[int, list] | None = None,
+        patrons: dict[int, list[dict]] | None = None,
         config: dict | None = None,
         checkpoint: dict | None = None,
     ):
         """`legends`: {turn: [name, or (name, rumour text)]} to start at the beginning of those turns.
+        `patrons`: {turn: [patron act as a dict]} to apply at the beginning of those turns (replay uses it).
         `out`: directory for trace/metrics/checkpoint/summary; None runs without writing anything.
         `checkpoint`: continue the run in `out` from this checkpoint instead of starting one (see `resume`)."""
         if checkpoint is not None:
@@ -51,6 +53,7 @@ class Engine:
         for entries in scheduled.values():
             for name, _ in entries:
                 self._check_legend(world, name)
+        acts = {int(t): [self._check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
         self.world = world
         self.policy = policy
         self.seed = seed
@@ -60,6 +63,8 @@ class Engine:
         self.turn = 0
         self.scheduled = scheduled
         self.pending: list[list] = []  # [name, text] injected during play, started next turn
+        self.acts = acts  # patron acts by turn
+        self.acts_pending: list[dict] = []  # patron acts queued during play, applied next turn
         self.started = time.perf_counter()
         self.recorder = Recorder.create(out, self._header()) if out is not None else None
         if self.recorder:  # from the first byte of a trace on, a checkpoint says how much of it is good
@@ -73,6 +78,15 @@ class Engine:
         if text is not None:
             text = clean_rumour(text)
         self.pending.append([name, text])
+
+    def patron(self, act: Any) -> dict:
+        """Queue one patron act (a dict or a `world.Patron`) for the beginning of the next turn; returns it as
+        the trace records it. Raises ValueError saying what is wrong when the world has no patron seat or
+        the act is not a `world.Patron`. Safe to call while a step runs in another thread: an act queued
+        during a step is applied at the start of the turn after it."""
+        act = self._check_patron(self.world, act)
+        self.acts_pending.append(act)
+        return act
 
     def run(self, turns: int | None) -> Iterator[Turn]:
         """Play until `turns` turns have been played in total (a resumed run counts the earlier ones; None:
@@ -96,6 +110,11 @@ class Engine:
             events.extend(outcome.events)
             began.append(name)
         self.pending = []
+        due = self.acts.pop(t, [])
+        while self.acts_pending:  # pop, not a swap: another thread may be appending
+            due.append(self.acts_pending.pop(0))
+        for act in due:
+            events.extend(self._apply_patron(act))
 
         agents = world.agents(self.state)
         asks = [Ask(world, self.state, a, t) for a in agents]
@@ -125,6 +144,8 @@ class Engine:
     def close(self) -> None:
         """Write summary.json and close the files (safe to call twice)."""
         if self.recorder:
+            if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
+                self.recorder.save(self._checkpoint(self.world.to_json(self.state)))
             self.recorder.close(self.summary())
             self.recorder = None
 
@@ -145,12 +166,16 @@ class Engine:
             self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
             for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
                 self._check_legend(world, name)
+            self.acts = {int(t): [self._check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
+            for act in checkpoint["patron_pending"]:
+                self._check_patron(world, act)
         except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
             raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
                              f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
                              "--out") from None
         self.turn = checkpoint["turn"]
         self.pending = checkpoint["pending"]
+        self.acts_pending = checkpoint["patron_pending"]
         self.started = time.perf_counter() - checkpoint["seconds"]
         self.recorder = Recorder.reopen(out, checkpoint)
 
@@ -181,6 +206,8 @@ class Engine:
             "rng": json.dumps(self.rng.bit_generator.state),  # 128-bit integers: kept as text
             "scheduled": {str(t): n for t, n in self.scheduled.items()},
             "pending": self.pending,
+            "patrons": {str(t): n for t, n in self.acts.items()},
+            "patron_pending": list(self.acts_pending),
             "seconds": time.perf_counter() - self.started,
         }
 
@@ -192,8 +219,25 @@ class Engine:
             "versions": versions(),
             "agents": self.policy.describe(asks),
             "legends": {str(t): n for t, n in self.scheduled.items()},
+            **({"patrons": {str(t): n for t, n in self.acts.items()}} if self.acts else {}),
             "initial_state": self.world.to_json(self.state),
         }
+
+    def _apply_patron(self, act: dict) -> list[dict]:
+        """One patron act applied to the state now, as trace events; a world's refusal is an event too."""
+        try:
+            outcome = self.world.patron(self.state, self.world.Patron.model_validate(act))
+        except ValueError as exc:
+            reason = (str(exc).strip().splitlines() or ["refused"])[0][:200]
+            return [{"kind": "patron_refused", "act": act, "reason": reason}]
+        self.state = outcome.state
+        return [{"kind": "patron", "act": act}, *outcome.events]
+
+    @staticmethod
+    def _check_patron(world: World, act: Any) -> dict:
+        if world.Patron is None:
+            raise ValueError(f"world {world.name!r} has no patron seat")
+        return world.Patron.model_validate(act).model_dump(mode="json")
 
     @staticmethod
     def _check_legend(world: World, name: str) -> None:

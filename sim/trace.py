@@ -162,6 +162,8 @@ class Checkpoint(BaseModel):
     rng: str
     scheduled: dict[str, list]
     pending: list[list]
+    patrons: dict[str, list[dict]] = {}  # patron acts by turn (absent from checkpoints of older versions)
+    patron_pending: list[dict] = []
     seconds: float = Field(ge=0)
     trace_bytes: int = Field(ge=0)
     metrics_bytes: int = Field(ge=0)

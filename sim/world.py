@@ -102,6 +102,9 @@ class World(Generic[S, A]):
     # the world's parameters: one pydantic model whose fields have types, bounds and descriptions; `--set`,
     # sweeps and trace headers go through it, and an unknown or out-of-bounds parameter is an error
     Params: ClassVar[type[BaseModel]] = NoParams
+    # what a person playing the patron may do in one act (its JSON schema is the patron's form); None: the
+    # world has no patron seat
+    Patron: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, agents: int | None = None, **params: Any):
         if agents is not None and (isinstance(agents, bool) or not isinstance(agents, Integral) or agents < 1):
@@ -160,6 +163,12 @@ class World(Generic[S, A]):
     def legend(self, state: S, name: str, text: str | None = None) -> Outcome[S]:
         """Start legend `name` now (`text`: a player's custom rumour). Unknown names raise KeyError."""
         raise KeyError(name)
+
+    def patron(self, state: S, act: BaseModel) -> Outcome[S]:
+        """Apply one patron act (already validated as `self.Patron`) at the start of a turn, before agents
+        observe. Pure, like `apply`: return a new state. Raise ValueError("one-line reason") when the act
+        cannot be done now; the engine records it as refused and the turn goes on."""
+        raise ValueError(f"world {self.name!r} has no patron seat")
 
     def reward(self, state: S, previous: S, agent: str) -> float:
         """This agent's reward for the turn from `previous` to `state` (read by sim.pettingzoo for

@@ -1,0 +1,280 @@
+"""A form built from an agent's own action schema, and the reply JSON a filled form stands for. Pure: the web
+demo's seat and the pygame window's both draw the same fields and read them back with `reply`.
+
+    schema -> fields(schema) -> [Field]       one flat list, in the schema's order
+    values (one per field, as edited)  -> reply(fields, values) -> the reply dict
+    fit(schema, reply)                 -> the keys of the variant the reply chose (below)
+
+Generic over the JSON schema a world may give: objects (a field per property), arrays (a "how many" field,
+then maxItems slots), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
+booleans, $ref into $defs, and anyOf/oneOf. A nullable value (anyOf [X, null]) is X that may be left empty
+(None). Variants of objects (anyOf [{buy...}, {sell...}]: one variant per side of an order) are merged
+into one object whose choices are the union of the variants': which combination is allowed now is for the
+parse path to judge, exactly as for a model's reply, so an impossible mix becomes a recorded no-op with its
+reason, not a form that cannot be filled. `fit` then keeps, at each anyOf, only the keys of the first
+variant whose fixed values (enum, const: a discriminator like "kind") the reply matches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SLOTS = 3  # array slots shown when a schema sets no maxItems
+STEP_RANGE = 1000  # integers without bounds step within +- this in the window
+
+
+@dataclass(frozen=True)
+class Field:
+    path: tuple  # keys (str) and array indices (int) from the reply's root to this value
+    label: str
+    kind: str  # "enum" | "integer" | "number" | "string" | "boolean" | "count" (how many slots of an array)
+    choices: tuple = ()  # for "enum"
+    low: float | None = None  # bounds for numbers and counts
+    high: float | None = None
+    max_length: int | None = None  # for "string"
+    optional: bool = False  # None is a value: the reply carries null
+    default: Any = None
+
+
+def fields(schema: dict) -> list[Field]:
+    """The form for `schema`: one Field per value a person sets."""
+    out: list[Field] = []
+    _walk(schema, (), "", schema.get("$defs", {}), out, 0)
+    return out
+
+
+def defaults(form: list[Field]) -> list:
+    return [f.default for f in form]
+
+
+def reply(form: list[Field], values: list) -> dict:
+    """The reply a filled form stands for. Slots past an array's "how many" are left out; a value the person
+    typed wrong (text in a number) is passed on as typed, for the parse path to refuse with its reason."""
+    out: dict = {}
+    counts: dict[tuple, int] = {}
+    for f, value in zip(form, values):
+        if any(isinstance(key, int) and key >= counts.get(f.path[:k], 0) for k, key in enumerate(f.path)):
+            continue
+        if f.kind == "count":
+            counts[f.path] = max(0, _whole(value) or 0)
+            _put(out, f.path, [])
+        else:
+            _put(out, f.path, _read(f, value))
+    return out
+
+
+def fit(schema: dict, data: Any) -> Any:
+    """`data` with the keys that no longer belong dropped: at each anyOf/oneOf, those of the variant it chose."""
+    return _fit(schema, data, schema.get("$defs", {}), 0)
+
+
+def step(f: Field, value: Any, by: int) -> Any:
+    """`value` moved `by` steps (the window's arrow keys): choices cycle, numbers step within their bounds,
+    booleans toggle; a field that may be empty passes through None below its lowest value."""
+    if f.kind == "enum":
+        options = [*f.choices, *([None] if f.optional else [])]
+        at = options.index(value) if value in options else -by
+        return options[(at + by) % len(options)]
+    if f.kind == "boolean":
+        return not value
+    if f.kind in ("integer", "number", "count"):
+        low = f.low if f.low is not None else -STEP_RANGE
+        high = f.high if f.high is not None else STEP_RANGE
+        if value is None:
+            return low if by > 0 else None
+        moved = value + by
+        if moved < low:
+            return None if f.optional else low
+        return min(high, moved)
+    return value
+
+
+def shown(f: Field, value: Any) -> str:
+    """A value as the window writes it."""
+    return "—" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+
+
+# --- schema -> fields --------------------------------------------------------------------------------
+def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth: int) -> None:
+    if depth > 20:
+        raise ValueError("the schema nests deeper than 20 levels")
+    given = s.get("default", ...)
+    s, nullable = _resolve(s, defs, depth)
+    if s is None:
+        return
+    kind = s.get("type")
+    if "enum" in s or "const" in s:
+        choices = tuple(s["enum"]) if "enum" in s else (s["const"],)
+        if not choices:
+            return
+        out.append(Field(path, label, "enum", choices=choices, optional=nullable,
+                         default=_given(given, None if nullable else choices[0])))
+    elif kind == "object":
+        for name, sub in s.get("properties", {}).items():
+            _walk(sub, (*path, name), f"{label} · {name}" if label else name, defs, out, depth + 1)
+    elif kind == "array":
+        slots = s.get("maxItems", SLOTS)
+        if not slots or not s.get("items"):
+            return
+        low = s.get("minItems", 0)
+        out.append(Field(path, f"{label}: how many", "count", low=low, high=slots, default=low))
+        for k in range(slots):
+            _walk(s["items"], (*path, k), f"{label} {k + 1}", defs, out, depth + 1)
+    elif kind in ("integer", "number"):
+        low = s.get("minimum", s["exclusiveMinimum"] + 1 if "exclusiveMinimum" in s else None)
+        high = s.get("maximum", s["exclusiveMaximum"] - 1 if "exclusiveMaximum" in s else None)
+        start = None if nullable else (low if low is not None else min(0, high) if high is not None else 0)
+        out.append(Field(path, label, kind, low=low, high=high, optional=nullable, default=_given(given, start)))
+    elif kind == "string":
+        out.append(Field(path, label, "string", max_length=s.get("maxLength"), optional=nullable,
+                         default=_given(given, None if nullable else "")))
+    elif kind == "boolean":
+        out.append(Field(path, label, "boolean", optional=nullable, default=_given(given, None if nullable else False)))
+
+
+def _given(given: Any, fallback: Any) -> Any:
+    return fallback if given is ... else given
+
+
+def _resolve(s: dict, defs: dict, depth: int) -> tuple[dict | None, bool]:
+    """`s` with $ref followed, a lone allOf unwrapped and anyOf/oneOf variants merged; and whether null is
+    allowed. None when nothing but null is."""
+    for _ in range(20):
+        if "$ref" in s:
+            s = defs[s["$ref"].split("/")[-1]]
+        elif len(s.get("allOf", [])) == 1:
+            s = s["allOf"][0]
+        else:
+            break
+    variants = s.get("anyOf", s.get("oneOf"))
+    if variants is None:
+        nullable = s.get("type") == "null" or (isinstance(s.get("type"), list) and "null" in s["type"])
+        if isinstance(s.get("type"), list):
+            rest = [t for t in s["type"] if t != "null"]
+            s = {**s, "type": rest[0]} if rest else None
+        return (None if s is None or s.get("type") == "null" else s), nullable
+    resolved = [_resolve(v, defs, depth + 1) for v in variants]
+    nullable = any(n for _, n in resolved)
+    kept = [v for v, _ in resolved if v is not None]
+    return (_merge(kept) if kept else None), nullable
+
+
+def _merge(variants: list[dict]) -> dict:
+    """One schema that admits what each variant admits (and perhaps more)."""
+    if len(variants) == 1:
+        return variants[0]
+    if all("enum" in v or "const" in v for v in variants):
+        seen: list = []
+        for v in variants:
+            seen += [c for c in (v["enum"] if "enum" in v else [v["const"]]) if c not in seen]
+        return {"enum": seen}
+    types = {v.get("type") for v in variants}
+    if types == {"object"}:
+        names: list[str] = []
+        for v in variants:
+            names += [n for n in v.get("properties", {}) if n not in names]
+        return {"type": "object", "properties": {
+            n: {"anyOf": [v["properties"][n] for v in variants if n in v.get("properties", {})]} for n in names}}
+    if types <= {"integer", "number"}:
+        lows = [v.get("minimum") for v in variants]
+        highs = [v.get("maximum") for v in variants]
+        return {"type": "integer" if types == {"integer"} else "number",
+                **({"minimum": min(lows)} if None not in lows else {}),
+                **({"maximum": max(highs)} if None not in highs else {})}
+    if types == {"string"}:
+        lengths = [v.get("maxLength") for v in variants]
+        return {"type": "string", **({"maxLength": max(lengths)} if None not in lengths else {})}
+    if types == {"array"}:
+        return {"type": "array", "items": {"anyOf": [v["items"] for v in variants if v.get("items")]},
+                "maxItems": max(v.get("maxItems", SLOTS) for v in variants)}
+    return variants[0]  # unlike types: the first; the parse path judges the rest
+
+
+# --- fields -> reply ---------------------------------------------------------------------------------
+def _deref(s: dict, defs: dict) -> dict:
+    for _ in range(20):
+        if "$ref" in s:
+            s = defs[s["$ref"].split("/")[-1]]
+        elif len(s.get("allOf", [])) == 1:
+            s = s["allOf"][0]
+        else:
+            break
+    return s
+
+
+def _fit(s: dict, data: Any, defs: dict, depth: int) -> Any:
+    s = _deref(s, defs)
+    if depth > 20:
+        return data
+    variants = s.get("anyOf", s.get("oneOf"))
+    if variants is not None:
+        chosen = next((v for v in variants if _chooses(_deref(v, defs), data, defs)), None)
+        return data if chosen is None else _fit(chosen, data, defs, depth + 1)
+    if s.get("type") == "object" and isinstance(data, dict) and s.get("properties"):
+        return {k: _fit(s["properties"][k], v, defs, depth + 1) for k, v in data.items() if k in s["properties"]}
+    if s.get("type") == "array" and isinstance(data, list) and s.get("items"):
+        return [_fit(s["items"], v, defs, depth + 1) for v in data]
+    return data
+
+
+def _chooses(variant: dict, data: Any, defs: dict) -> bool:
+    """Whether `data` is meant as this variant: the right kind, and every fixed value it sets matches."""
+    if variant.get("type") == "null":
+        return data is None
+    if variant.get("type") != "object":
+        return data is not None
+    if not isinstance(data, dict):
+        return False
+    for name, sub in variant.get("properties", {}).items():
+        sub = _deref(sub, defs)
+        fixed = sub.get("enum", [sub["const"]] if "const" in sub else None)
+        if fixed is not None and name in data and data[name] not in fixed:
+            return False
+    return True
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _read(f: Field, value: Any) -> Any:
+    if value is None or (value == "" and f.optional and f.kind != "string"):
+        return None
+    if f.kind == "integer":
+        whole = _whole(value)
+        return whole if whole is not None else value
+    if f.kind == "number":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return value
+    if f.kind == "string":
+        return str(value)
+    if f.kind == "boolean":
+        return bool(value)
+    return value
+
+
+def _put(root: dict, path: tuple, value: Any) -> None:
+    node: Any = root
+    for key, nxt in zip(path, path[1:]):
+        fresh = [] if isinstance(nxt, int) else {}
+        if isinstance(key, int):
+            while len(node) <= key:
+                node.append(None)
+            if node[key] is None:
+                node[key] = fresh
+        else:
+            node.setdefault(key, fresh)
+        node = node[key]
+    last = path[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+        node[last] = value
+    else:
+        node[last] = value
