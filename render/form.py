@@ -6,7 +6,7 @@ demo's seat and the pygame window's both draw the same fields and read them back
     fit(schema, reply)                 -> the keys of the variant the reply chose (below)
 
 Generic over the JSON schema a world may give: objects (a field per property), arrays (a "how many" field,
-then maxItems slots), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
+then maxItems slots), tuples (prefixItems with items false: a field per position, named by its title), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
 booleans, $ref into $defs, and anyOf/oneOf. A nullable value (anyOf [X, null]) is X that may be left empty
 (None). Variants of objects (anyOf [{buy...}, {sell...}]: one variant per side of an order) are merged
 into one object whose choices are the union of the variants': which combination is allowed now is for the
@@ -16,6 +16,7 @@ variant whose fixed values (enum, const: a discriminator like "kind") the reply 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,8 @@ def reply(form: list[Field], values: list) -> dict:
     out: dict = {}
     counts: dict[tuple, int] = {}
     for f, value in zip(form, values):
-        if any(isinstance(key, int) and key >= counts.get(f.path[:k], 0) for k, key in enumerate(f.path)):
+        # a slot past its array's "how many"; a tuple's positions have no such field and are always kept
+        if any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path)):
             continue
         if f.kind == "count":
             counts[f.path] = max(0, _whole(value) or 0)
@@ -112,6 +114,10 @@ def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth:
     elif kind == "object":
         for name, sub in s.get("properties", {}).items():
             _walk(sub, (*path, name), f"{label} · {name}" if label else name, defs, out, depth + 1)
+    elif kind == "array" and s.get("prefixItems") and s.get("items") is False:  # a tuple: a field per position
+        for k, sub in enumerate(s["prefixItems"]):
+            name = _deref(sub, defs).get("title") or str(k + 1)
+            _walk(sub, (*path, k), f"{label} · {name}" if label else name, defs, out, depth + 1)
     elif kind == "array":
         slots = s.get("maxItems", SLOTS)
         if not slots or not s.get("items"):
@@ -184,6 +190,10 @@ def _merge(variants: list[dict]) -> dict:
     if types == {"string"}:
         lengths = [v.get("maxLength") for v in variants]
         return {"type": "string", **({"maxLength": max(lengths)} if None not in lengths else {})}
+    if types == {"array"} and all(v.get("prefixItems") and v.get("items") is False for v in variants):
+        width = max(len(v["prefixItems"]) for v in variants)  # tuples: position by position
+        return {"type": "array", "items": False, "prefixItems": [
+            {"anyOf": [v["prefixItems"][k] for v in variants if k < len(v["prefixItems"])]} for k in range(width)]}
     if types == {"array"}:
         return {"type": "array", "items": {"anyOf": [v["items"] for v in variants if v.get("items")]},
                 "maxItems": max(v.get("maxItems", SLOTS) for v in variants)}
@@ -212,6 +222,9 @@ def _fit(s: dict, data: Any, defs: dict, depth: int) -> Any:
         return data if chosen is None else _fit(chosen, data, defs, depth + 1)
     if s.get("type") == "object" and isinstance(data, dict) and s.get("properties"):
         return {k: _fit(s["properties"][k], v, defs, depth + 1) for k, v in data.items() if k in s["properties"]}
+    if s.get("type") == "array" and isinstance(data, list) and s.get("prefixItems"):
+        return [_fit(s["prefixItems"][k], v, defs, depth + 1) if k < len(s["prefixItems"]) else v
+                for k, v in enumerate(data)]
     if s.get("type") == "array" and isinstance(data, list) and s.get("items"):
         return [_fit(s["items"], v, defs, depth + 1) for v in data]
     return data
@@ -221,16 +234,21 @@ def _chooses(variant: dict, data: Any, defs: dict) -> bool:
     """Whether `data` is meant as this variant: the right kind, and every fixed value it sets matches."""
     if variant.get("type") == "null":
         return data is None
+    if variant.get("prefixItems"):  # a tuple: the right length, and its fixed positions match
+        if not isinstance(data, list):
+            return False
+        return all(_fixed_ok(_deref(sub, defs), value) for sub, value in zip(variant["prefixItems"], data))
     if variant.get("type") != "object":
         return data is not None
     if not isinstance(data, dict):
         return False
-    for name, sub in variant.get("properties", {}).items():
-        sub = _deref(sub, defs)
-        fixed = sub.get("enum", [sub["const"]] if "const" in sub else None)
-        if fixed is not None and name in data and data[name] not in fixed:
-            return False
-    return True
+    return all(_fixed_ok(_deref(sub, defs), data[name])
+               for name, sub in variant.get("properties", {}).items() if name in data)
+
+
+def _fixed_ok(sub: dict, value: Any) -> bool:
+    fixed = sub.get("enum", [sub["const"]] if "const" in sub else None)
+    return fixed is None or value in fixed
 
 
 def _whole(value: Any) -> int | None:

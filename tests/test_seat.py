@@ -104,9 +104,9 @@ def test_a_bad_answer_is_a_recorded_noop_with_its_reason():
     state = engine.world.from_json(engine.world.to_json(engine.state))
     own = engine.world.agents(state).index(who)
     mine_good = creature_schema(state, own)["properties"]["orders"]["items"]
-    mine_good = (mine_good.get("anyOf") or [mine_good])[0]["properties"]["good"]["enum"]
+    mine_good = (mine_good.get("anyOf") or [mine_good])[0]["prefixItems"][1]["enum"]  # [side, good, qty, price]
     own_good = next(g for g in ("acorns", "honey", "berries", "mushrooms", "firewood") if g not in mine_good)
-    bad = json.dumps({"orders": [{"side": "buy", "good": own_good, "qty": 1, "price": 1}], "say": ""})
+    bad = json.dumps({"orders": [["buy", own_good, 1, 1]], "say": ""})
     for text, why in ((bad, "outside its schema"), ('{"orders": "lots"}', "invalid"), ("[1, 2]", "not a JSON object")):
         person = answer_when_asked(seat, text)
         turn = engine.step()
