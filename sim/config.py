@@ -34,6 +34,8 @@ class RunConfig:
     url: str | None = None
     council: str | None = None
     temperature: float = 0.7
+    fork_of: str | None = None  # a fork: the trace whose first fork_at turns it replayed (see sim.fork)
+    fork_at: int | None = None
 
     def __post_init__(self):
         # checked once, here, so every entry point fails the same way on the same mistake
