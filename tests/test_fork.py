@@ -177,3 +177,20 @@ def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     assert len(err) == 1 and err[0].startswith("error: ") and says in err[0], err
     assert (source / "trace.jsonl").read_bytes() == before
     assert not (tmp_path / "new" / "trace.jsonl").exists()
+
+
+def test_a_branch_beside_a_run_charts_both_and_leaves_nothing_behind(source):
+    pytest.importorskip("matplotlib")
+    from render.branch import Branch
+    from sim.fork import read_source
+
+    run = read_source(source)
+    branch = Branch(run, 5, "drought", 4)
+    while not branch.done:
+        branch.step()
+    assert [t.turn for t in branch.turns] == [5, 6, 7, 8] and branch.turns[0].legends == ["drought"]
+    assert branch.turns[0].state != run.turns[5].state
+    width, height = branch.picture(run.turns).size
+    assert width > 2.5 * height
+    branch.close()
+    assert not branch.dir.exists()
