@@ -64,6 +64,24 @@ def legends_of(turns: list[Turn]) -> dict[int, list]:
     return out
 
 
+def recorded_legends(source: Source, at: int, world) -> dict[int, list]:
+    """The source's legends a fork at `at` keeps: those it started before `at` (replayed as they happened)
+    and those it had scheduled from `at` on. DamagedRun for a schedule this world cannot read."""
+    out = legends_of(source.turns[:at])
+    try:
+        for t, entries in (source.header.get("legends") or {}).items():
+            if int(t) >= at:
+                out.setdefault(int(t), []).extend((name, text) for name, text in entries)
+        unknown = {name for entries in out.values() for name, _ in entries} - set(world.legends)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise DamagedRun(f"{source.path}: the legends it recorded cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:80]}); the trace was damaged") from None
+    if unknown:
+        raise DamagedRun(f"{source.path} starts legends its world {world.name!r} does not have: "
+                         f"{', '.join(sorted(map(str, unknown)))}")
+    return out
+
+
 class ForkPolicy:
     """The source's recorded replies (the replay policy) for turns before `at`, then `then`'s decisions.
     The trace header names `then`'s backends: they are the fork's own."""
@@ -124,14 +142,12 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
     check(source, at, legends, turns)
     config = source.config.replace(**dict(changes or {}), turns=turns, fork_of=str(source.path.resolve()),
                                    fork_at=at)
-    scheduled = legends_of(source.turns[:at])
-    for t, entries in source.header.get("legends", {}).items():
-        if int(t) >= at:
-            scheduled.setdefault(int(t), []).extend(entries)
+    world = config.make_world()
+    scheduled = recorded_legends(source, at, world)
     for t, entries in (legends or {}).items():
         scheduled.setdefault(int(t), []).extend(entries)
-    engine = Engine(config.make_world(), policy_of(config, 0, factory, announce), seed=config.seed, out=out,
-                    legends=scheduled, config=config.to_json())
+    engine = Engine(world, policy_of(config, 0, factory, announce), seed=config.seed, out=out, legends=scheduled,
+                    config=config.to_json())
     for recorded in source.turns[:at]:
         again = engine.step()
         if again.state != recorded.state:

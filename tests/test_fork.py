@@ -162,6 +162,8 @@ def test_an_llm_trace_forked_with_the_scripted_policy(tmp_path):
     (["fork", "{src}", "--at", "5", "--out", "{tmp}/new", "--policy", "oracle"], "unknown policy"),
     (["fork", "{src}", "--out", "{tmp}/new"], "--at"),
     (["fork", "{tmp}/damaged", "--at", "1", "--out", "{tmp}/new"], "line 3 is not a turn record"),
+    (["fork", "{tmp}/plague", "--at", "1", "--out", "{tmp}/new"], "does not have: plague"),
+    (["fork", "{tmp}/listed", "--at", "1", "--out", "{tmp}/new"], "legends it recorded cannot be read"),
 ])
 def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     other = tmp_path / "other"
@@ -170,6 +172,10 @@ def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     damaged.mkdir()
     lines = (source / "trace.jsonl").read_bytes().splitlines(keepends=True)
     (damaged / "trace.jsonl").write_bytes(b"".join([*lines[:2], b"{not json\n", *lines[3:]]))
+    for name, schedule in (("plague", {"12": [["plague", None]]}), ("listed", ["bank_run", 10])):
+        (tmp_path / name).mkdir()
+        header = {**json.loads(lines[0]), "legends": schedule}
+        (tmp_path / name / "trace.jsonl").write_bytes(json.dumps(header).encode() + b"\n" + b"".join(lines[1:]))
     before = (source / "trace.jsonl").read_bytes()
     capsys.readouterr()
     assert main([a.format(src=source, tmp=tmp_path, other=other) for a in argv]) == 2
