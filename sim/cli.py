@@ -329,8 +329,9 @@ def add_fork(p: argparse.ArgumentParser) -> None:
 def fork_run(args: argparse.Namespace) -> int:
     source = read_source(args.trace)
     turns = len(source.turns) if args.turns is None else args.turns
-    legends = parse_legends(args.legend, source.config.make_world())
-    fork.check(source, args.at, legends, turns)
+    world = source.config.make_world()
+    legends = parse_legends(args.legend, world)
+    fork.schedule(source, args.at, legends, turns, world)  # every mistake refused before --out is touched
     out = Path(args.out)
     check_replay_out(out, source.path, "fork")
     changes = {flag: getattr(args, flag) for flag in ("policy", "backend", "model", "url", "council", "temperature")

@@ -110,13 +110,16 @@ def policy_of(config: RunConfig, turn: int = 0, factory: Callable | None = None,
     return ForkPolicy(config.replace(policy="replay").make_policy(trace=config.fork_of), then, config.fork_at)
 
 
-def check(source: Source, at: int, legends: Mapping[int, list] | None, turns: int) -> None:
-    """UsageError, saying what to change, for a fork that cannot be made as asked."""
+def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int, world) -> dict[int, list]:
+    """The legends a fork of `source` at `at`, `turns` long, plays: the source's (see recorded_legends) and
+    `legends`. UsageError, saying what to change, for a fork that cannot be made as asked; DamagedRun for a
+    source whose legends cannot be read."""
     if not 0 <= at <= len(source.turns):
         raise UsageError(f"--at {at} is outside the trace: {source.path} holds {len(source.turns)} turns, so "
                          f"--at takes 0 to {len(source.turns)}")
     if turns < at:
         raise UsageError(f"--turns {turns} ends before --at {at}: the fork has at least the {at} turns it copies")
+    out = recorded_legends(source, at, world)
     for turn, names in sorted((legends or {}).items()):
         name = names[0] if isinstance(names[0], str) else names[0][0]
         if turn < at:
@@ -125,6 +128,8 @@ def check(source: Source, at: int, legends: Mapping[int, list] | None, turns: in
         if turn >= turns:
             raise UsageError(f"--legend {name}@{turn} would never start: the fork plays turns 0 to {turns - 1}; "
                              "pick an earlier turn or more --turns")
+        out.setdefault(int(turn), []).extend(names)
+    return out
 
 
 def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
@@ -139,13 +144,10 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
     RunConfig.make_policy's). Play on with `engine.run(turns)` or `engine.step()`."""
     source = source if isinstance(source, Source) else read_source(source)
     turns = len(source.turns) if turns is None else turns
-    check(source, at, legends, turns)
     config = source.config.replace(**dict(changes or {}), turns=turns, fork_of=str(source.path.resolve()),
                                    fork_at=at)
     world = config.make_world()
-    scheduled = recorded_legends(source, at, world)
-    for t, entries in (legends or {}).items():
-        scheduled.setdefault(int(t), []).extend(entries)
+    scheduled = schedule(source, at, legends, turns, world)
     engine = Engine(world, policy_of(config, 0, factory, announce), seed=config.seed, out=out, legends=scheduled,
                     config=config.to_json())
     for recorded in source.turns[:at]:
