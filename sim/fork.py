@@ -24,6 +24,7 @@ from sim.errors import UsageError, UserError
 from sim.policy import Ask, Batch
 from sim.records import Turn
 from sim.trace import TRACE, DamagedRun, iter_turns, read_header
+from sim.world import World
 
 MAX_SEED = 2**63 - 1  # numpy takes any size; JSON readers stop at 64 bits
 
@@ -64,7 +65,7 @@ def legends_of(turns: list[Turn]) -> dict[int, list]:
     return out
 
 
-def recorded_legends(source: Source, at: int, world) -> dict[int, list]:
+def recorded_legends(source: Source, at: int, world: World) -> dict[int, list]:
     """The source's legends a fork at `at` keeps: those it started before `at` (replayed as they happened)
     and those it had scheduled from `at` on. DamagedRun for a schedule this world cannot read."""
     out = legends_of(source.turns[:at])
@@ -101,16 +102,18 @@ def policy_of(config: RunConfig, turn: int = 0, factory: Callable | None = None,
     """The policy of the run `config` describes, from `turn` on. For a fork before its fork_at, that is the
     source's recorded replies up to fork_at, then its own policy (which the replay policy, too, reads from
     the source)."""
+    replaying = config.fork_at is not None and turn < config.fork_at
+    if config.fork_of and (replaying or config.policy == "replay") and not os.path.isfile(config.fork_of):
+        raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace is "
+                         "gone: fork the source again")
     then = config.make_policy(factory, announce=announce, trace=config.fork_of)
-    if config.fork_at is None or turn >= config.fork_at:
+    if not replaying:
         return then
-    if not os.path.isfile(config.fork_of or ""):
-        raise UsageError(f"this fork stopped before its turn {config.fork_at}, and its source {config.fork_of} "
-                         "is gone, so its first turns cannot be replayed: fork the source again")
     return ForkPolicy(config.replace(policy="replay").make_policy(trace=config.fork_of), then, config.fork_at)
 
 
-def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int, world) -> dict[int, list]:
+def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int,
+             world: World) -> dict[int, list]:
     """The legends a fork of `source` at `at`, `turns` long, plays: the source's (see recorded_legends) and
     `legends`. UsageError, saying what to change, for a fork that cannot be made as asked; DamagedRun for a
     source whose legends cannot be read."""

@@ -95,7 +95,7 @@ def test_a_fork_cut_short_before_its_turn_resumes_by_replaying_its_source(source
     assert not isinstance(policy_of(config, 6, announce=lambda line: None), ForkPolicy)
     (source.parent / "gone").mkdir()
     moved = config.replace(fork_of=str(source.parent / "gone" / "trace.jsonl"))
-    with pytest.raises(UsageError, match="is gone"):
+    with pytest.raises(UsageError, match="that trace is gone"):
         policy_of(moved, 2)
 
 
