@@ -10,9 +10,8 @@ import pytest
 
 from sim.cli import main
 from sim.config import RunConfig
-from sim.errors import UsageError
+from sim.errors import UsageError, UserError
 from sim.fork import ForkPolicy, fork, policy_of
-from sim.policy import Ask
 from sim.trace import load_trace
 
 TURNS = 14
@@ -83,20 +82,35 @@ def test_a_fork_of_a_fork_and_the_replay_and_resume_of_one(source, tmp_path, cap
 
 
 def test_a_fork_cut_short_before_its_turn_resumes_by_replaying_its_source(source, tmp_path):
-    out = tmp_path / "fork"
-    engine = fork(source, 6, out=out, announce=lambda line: None)
-    engine.close()
-    config = RunConfig.from_json(load_trace(out / "trace.jsonl")[0]["config"])
-    policy = policy_of(config, 2, announce=lambda line: None)
-    assert isinstance(policy, ForkPolicy) and policy.at == 6
-    _, recorded = load_trace(source / "trace.jsonl")
-    asks = [Ask(engine.world, engine.state, d.agent, 4) for d in recorded[4].decisions]
-    assert [r.text for r in policy.decide(4, asks).replies.values()] == [d.reply for d in recorded[4].decisions]
-    assert not isinstance(policy_of(config, 6, announce=lambda line: None), ForkPolicy)
-    (source.parent / "gone").mkdir()
-    moved = config.replace(fork_of=str(source.parent / "gone" / "trace.jsonl"))
+    """A chaos fork at turn 6 stopped after turn 3 (the source's state of turn 3 was altered, and the fork
+    refuses to go on from a state that is not the source's) resumes by replaying the source's replies for
+    turns 4 and 5, then plays chaos: the same run as a fork that was never stopped."""
+    lines = (source / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    turn3 = json.loads(lines[4])
+    turn3["state"]["altered"] = True
+    (tmp_path / "altered").mkdir()
+    (tmp_path / "altered" / "trace.jsonl").write_bytes(b"".join([*lines[:4], json.dumps(turn3).encode() + b"\n",
+                                                                   *lines[5:]]))
+    cut = tmp_path / "cut"
+    with pytest.raises(UserError, match="turn 3 .* does not replay to the state it recorded"):
+        fork(tmp_path / "altered", 6, out=cut, turns=10, changes={"policy": "chaos"}, announce=lambda line: None)
+    assert [t.turn for t in load_trace(cut / "trace.jsonl")[1]] == [0, 1, 2, 3]
+    assert main(["run", "--quiet", "--out", str(cut), "--resume", "--turns", "10"]) == 0
+
+    whole = tmp_path / "whole"
+    assert main(["fork", str(source), "--at", "6", "--turns", "10", "--policy", "chaos", "--out", str(whole),
+                 "--quiet"]) == 0
+    _, resumed = load_trace(cut / "trace.jsonl")
+    _, uncut = load_trace(whole / "trace.jsonl")
+    assert [t.state for t in resumed] == [t.state for t in uncut] and len(uncut) == 10
+    assert {d.backend for t in resumed[4:6] for d in t.decisions} == {"scripted"}  # the source's replies
+    assert {d.backend for t in resumed[6:] for d in t.decisions} == {"chaos"}
+
+    config = RunConfig.from_json(load_trace(cut / "trace.jsonl")[0]["config"])
+    assert isinstance(policy_of(config, 4, announce=lambda line: None), ForkPolicy)
+    (tmp_path / "altered" / "trace.jsonl").unlink()
     with pytest.raises(UsageError, match="that trace is gone"):
-        policy_of(moved, 2)
+        policy_of(config, 4)
 
 
 class Model(BaseHTTPRequestHandler):
