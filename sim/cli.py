@@ -322,8 +322,8 @@ def add_fork(p: argparse.ArgumentParser) -> None:
     p.add_argument("--legend", action="append", default=[], metavar="NAME@TURN", help="start a legend at a turn")
     p.add_argument("--turns", type=int, default=None, help="turns in all (default: as many as the trace has)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    add_policy_flags(p)
-    p.set_defaults(func=fork_run, policy=None, backend=None, temperature=None)  # None: as the source had it
+    add_policy_flags(p, inherited=True)
+    p.set_defaults(func=fork_run)
 
 
 def fork_run(args: argparse.Namespace) -> int:
