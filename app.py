@@ -37,6 +37,7 @@ if __name__ == "__main__" and not os.environ.get("GRADIO_SERVER_PORT", "7860").s
 import gradio as gr  # noqa: E402
 
 from render import panels
+from render.branch import MAX_AHEAD, Branch
 from render.panels import LOG_TURNS
 from render.charts import charts
 from render.live import PolicyFactory, open_run, policy_problem, portrayer
@@ -46,6 +47,8 @@ from render.web_seat import seat_block
 from sim import registry
 from sim.config import RunConfig
 from sim.engine import MAX_RUMOUR_CHARS
+from sim.errors import UserError
+from sim.fork import read_source
 from sim.records import Turn
 from sim.trace import TRACE
 
@@ -388,6 +391,52 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         spread.click(lambda s, t: ask(s, "rumour", t) if (t or "").strip() else gr.skip(), [session, rumour],
                      [status], api_name="rumour")
         world.change(lambda w: gr.Dropdown(choices=legends_of(w), value=None), [world], [legend],
+                     api_visibility="private")
+
+        # --- branch from this turn: a second timeline of the tab's run, charted beside it ---------------
+        with gr.Accordion("Branch from this turn", open=False, elem_id="branch-box"):
+            with gr.Row():
+                branch_at = gr.Number(None, label="first turn that differs (blank: the next)", precision=0, minimum=0,
+                                      elem_id="branch-at")
+                branch_legend = gr.Dropdown(legends_of(first), value=None, label="with a legend (optional)",
+                                            elem_id="branch-legend")
+                branch_turns = gr.Number(10, label="turns to play", precision=0, minimum=1, maximum=MAX_AHEAD,
+                                         elem_id="branch-turns")
+                branch_go = gr.Button("Branch", elem_id="branch")
+            branch_status = gr.HTML(elem_id="branch-status")
+            branch_charts = gr.Image(label="both timelines", show_label=False, type="pil", format="png",
+                                     interactive=False, buttons=[], elem_id="branch-charts")
+        branch = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda b: b and b.close())
+
+        async def branch_off(s, b, at, name, ahead):
+            """Fork the tab's run at `at` into a new branch (the old one is closed) and play it, then chart both."""
+            if b is not None:
+                b.close()
+            if s is None or s.closed or not s.turns:
+                yield None, None, "<div>Play a few turns first, then branch from one of them.</div>"
+                return
+            try:
+                with s.lock:  # between two turns: the trace ends with a whole one
+                    source = read_source(s.dir / "run" / TRACE)
+                at = None if at is None or at == "" else int(at)
+                async for kind, value in waiting(lambda: Branch(source, at, name or None, int(ahead or 10),
+                                                                factory=policy_factory), lambda: "branching"):
+                    if kind == "tick":
+                        yield gr.skip(), gr.skip(), value
+                    else:
+                        b = value
+            except (UserError, ValueError, TypeError, OverflowError) as exc:
+                yield None, None, f"<div>cannot branch: {escape(str(exc))}</div>"
+                return
+            while not b.done:
+                async for kind, value in waiting(b.step, lambda: f"branch turn {b.engine.turn}"):
+                    yield b, gr.skip(), value if kind == "tick" else f"<div>branch: turn {value.turn} played</div>"
+            picture = await asyncio.to_thread(b.picture, list(s.turns), s.portray)  # the run may play on meanwhile
+            yield b, picture, f"<div>{escape(b.title)}: played {len(b.turns)} turns beside this run</div>"
+
+        branch_go.click(branch_off, [session, branch, branch_at, branch_legend, branch_turns],
+                        [branch, branch_charts, branch_status], api_name="branch")
+        world.change(lambda w: gr.Dropdown(choices=legends_of(w), value=None), [world], [branch_legend],
                      api_visibility="private")
     # tabs must not queue behind each other: the shared model is the only thing they wait for
     return demo.queue(default_concurrency_limit=None, max_size=256)

@@ -21,13 +21,44 @@ from sim.records import ENGINE_METRICS, Turn
 STATUS = ("valid", "repaired", "noop")
 SKIP = set(ENGINE_METRICS)
 PANELS = 6
+SPREAD = "spread"  # the label of the one panel whose x axis is not turns
 
 
 def charts(turns: list[Turn], size: tuple[int, int] = (960, 480), portray: Portray | None = None) -> Image.Image:
     """The dashboard for `turns` (oldest first) as a PIL image; `portray` (the world's drawing hook) gives
     the per-agent number to chart and the colours."""
+    fig = _figure(size)
+    _dashboard(fig, turns, portray)
+    return _image(fig)
+
+
+def compare(timelines: list[tuple[str, list[Turn]]], size: tuple[int, int] = (1800, 540),
+            portray: Portray | None = None, mark: int | None = None) -> Image.Image:
+    """Several timelines' dashboards side by side, each under its title, over the same span of turns, so
+    that a panel on the left and the one beside it read alike (e.g. a run and a fork of it); `mark`: a turn
+    to mark in every panel with a dashed line (where a fork began)."""
+    fig = _figure(size)
+    turns = [t.turn for _, timeline in timelines for t in timeline]
+    first = min(turns, default=0)
+    span = (first, max(max(turns, default=0), first + 1))  # one turn alone still gets an axis of width 1
+    for sub, (title, timeline) in zip(np.atleast_1d(fig.subfigures(1, len(timelines))), timelines):
+        sub.suptitle(title, fontsize=10)
+        for ax in _dashboard(sub, timeline, portray):
+            if ax.get_label() != SPREAD:  # every other panel has turns along x
+                ax.set_xlim(*span)
+                if mark is not None:
+                    ax.axvline(mark, color="#555555", lw=0.8, ls="--")
+    return _image(fig)
+
+
+def _figure(size: tuple[int, int]) -> Figure:
     fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
     fig.set_layout_engine("constrained")
+    return fig
+
+
+def _dashboard(fig, turns: list[Turn], portray: Portray | None) -> list:
+    """Draw the panels of `turns` on `fig` (a figure or subfigure); the axes drawn on, in order."""
     axes = fig.subplots(2, 3).ravel()
     plots = _plots(turns, portrayed(turns[-1], portray) if turns else None)
     for ax, plot in zip(axes, plots):
@@ -36,6 +67,10 @@ def charts(turns: list[Turn], size: tuple[int, int] = (960, 480), portray: Portr
         ax.title.set_fontsize(9)
     for ax in axes[len(plots):]:
         ax.set_axis_off()
+    return list(axes[:len(plots)])
+
+
+def _image(fig: Figure) -> Image.Image:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return Image.open(buf).convert("RGB")
@@ -96,6 +131,7 @@ def _line(ax, x, legends, ys, title) -> None:
 def _spread(ax, turn: Turn, drawn: Portrait) -> None:
     """The theme's per-agent number over all agents, sorted, each bar in its agent's colour."""
     key = drawn.theme.spread
+    ax.set_label(SPREAD)
     glyphs = [g for g in drawn.glyphs.values() if key in g.numbers]
     values = np.array([g.numbers[key] for g in glyphs], float)
     order = np.argsort(values)

@@ -1,4 +1,4 @@
-"""`python -m sim run|replay|sweep|view ...`: the headless command line.
+"""`python -m sim run|replay|fork|sweep|view ...`: the headless command line.
 
 Errors a user can cause (unknown world, bad flag, unwritable --out, missing model) print one line and exit
 with code 2. Commands from other packages (the viewer's `view`) come in through the "smallworlds.commands"
@@ -12,11 +12,12 @@ import statistics
 import sys
 from pathlib import Path
 
-from sim import registry, sweep
+from sim import fork, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
-from sim.trace import CHECKPOINT, TRACE, DamagedRun, dump_line, iter_turns, read_checkpoint, read_header
+from sim.fork import MAX_SEED, legends_of, patrons_of, read_source
+from sim.trace import CHECKPOINT, TRACE, dump_line, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
 EXPORTERS = "smallworlds.exporters"
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run(sub.add_parser("run", help="run a world headless, writing a trace"))
     add_replay(sub.add_parser("replay", help="re-run a trace from its recorded replies and compare states"))
+    add_fork(sub.add_parser("fork", help="continue a trace from one of its turns, with another policy or legends"))
     sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
     for ep_name in registry.names(COMMANDS):
         # a command module declares its flags and a one-line HELP, and imports what it needs only when run
@@ -122,9 +124,6 @@ def past_header(trace: Path) -> bool:
         return False
 
 
-MAX_SEED = 2**63 - 1  # numpy takes any size; JSON readers stop at 64 bits
-
-
 def seed_value(text: str) -> int:
     try:
         seed = int(text)
@@ -201,12 +200,13 @@ def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
 
 
 def resume_engine(out: Path, args: argparse.Namespace) -> Engine:
-    read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
+    checkpoint = read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
     header = read_header(out / TRACE)
     config = RunConfig.from_json(header["config"])
     check_writable(out)
     refuse_changed_flags(args, config, header)
-    return Engine.resume(out, config.make_world(), config.make_policy(announce=_say(args.quiet)))
+    policy = fork.policy_of(config, checkpoint["turn"], announce=_say(args.quiet))  # a fork may still replay
+    return Engine.resume(out, config.make_world(), policy)
 
 
 RESUMED_FLAGS = ("world", "agents", "seed", "policy", "backend", "model", "url", "council", "temperature")
@@ -289,54 +289,57 @@ def add_replay(p: argparse.ArgumentParser) -> None:
 
 
 def replay(args: argparse.Namespace) -> int:
-    path = Path(args.trace)
-    if os.path.isdir(path) and os.path.isfile(path / TRACE):  # os.path: False, not an error, when unreadable
-        path = path / TRACE
-    if not os.path.lexists(path):
-        raise UsageError(f"no trace at {path}")
-    header = read_header(path)
-    recorded = list(iter_turns(path))
-    config = RunConfig.from_json(header["config"])
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
-        raise DamagedRun(f"{path}: the trace header's seed {config.seed!r} is not a seed; the trace was damaged")
+    source = read_source(args.trace)
     if args.out is not None:
-        check_replay_out(Path(args.out), path)
-    policy = config.replace(policy="replay").make_policy(trace=str(path))
-    engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out, legends=legends_of(recorded),
-                    patrons=patrons_of(recorded), config=config.to_json())
-    for original, again in zip(recorded, engine.run(len(recorded))):
+        check_replay_out(Path(args.out), source.path)
+    config = source.config
+    policy = config.replace(policy="replay").make_policy(trace=str(source.path))
+    engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out, legends=legends_of(source.turns),
+                    patrons=patrons_of(source.turns), config=config.to_json())
+    for original, again in zip(source.turns, engine.run(len(source.turns))):
         if again.state != original.state:
             print(f"turn {original.turn}: the replayed state differs from the trace")
             return 1
-    print(f"replayed {len(recorded)} turns from {path}: every state identical")
+    print(f"replayed {len(source.turns)} turns from {source.path}: every state identical")
     return 0
 
 
-def check_replay_out(out: Path, source: Path) -> None:
-    """Replaying writes a whole new run: never into the folder it reads from, nor over another run."""
+def check_replay_out(out: Path, source: Path, command: str = "replay") -> None:
+    """Replaying or forking writes a whole new run: never into the folder it reads from, nor over another run."""
     if out.resolve() == source.parent.resolve():
-        raise UsageError(f"replay --out {out} is the folder of the trace being replayed, and writing there "
+        raise UsageError(f"{command} --out {out} is the folder of the trace being read, and writing there "
                          "would overwrite it: pick another folder")
     if (out / TRACE).exists():
-        raise UsageError(f"replay --out {out} already holds a run: pick another folder")
+        raise UsageError(f"{command} --out {out} already holds a run: pick another folder")
     check_writable(out)
 
 
-def legends_of(turns: list) -> dict[int, list]:
-    """Every legend a recorded run started, with its turn and (for player rumours) its text."""
-    out: dict[int, list] = {}
-    for turn in turns:
-        for event in turn.events:
-            if event.get("kind") == "legend":
-                out.setdefault(turn.turn, []).append((event["name"], event.get("text")))
-    return out
+# --- fork --------------------------------------------------------------------------------------------
+def add_fork(p: argparse.ArgumentParser) -> None:
+    p.add_argument("trace", help="the trace.jsonl (or run folder) to fork")
+    p.add_argument("--at", type=int, required=True, help="the first turn that may differ (0 to the trace's length)")
+    p.add_argument("--out", required=True, help="output directory of the fork")
+    p.add_argument("--legend", action="append", default=[], metavar="NAME@TURN", help="start a legend at a turn")
+    p.add_argument("--turns", type=int, default=None, help="turns in all (default: as many as the trace has)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_policy_flags(p, inherited=True)
+    p.set_defaults(func=fork_run)
 
 
-def patrons_of(turns: list) -> dict[int, list[dict]]:
-    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied."""
-    out: dict[int, list[dict]] = {}
-    for turn in turns:
-        for event in turn.events:
-            if event.get("kind") in ("patron", "patron_refused"):
-                out.setdefault(turn.turn, []).append(event["act"])
-    return out
+def fork_run(args: argparse.Namespace) -> int:
+    source = read_source(args.trace)
+    turns = len(source.turns) if args.turns is None else args.turns
+    world = source.config.make_world()
+    legends = parse_legends(args.legend, world)
+    fork.schedule(source, args.at, legends, turns, world)  # every mistake refused before --out is touched
+    out = Path(args.out)
+    check_replay_out(out, source.path, "fork")
+    changes = {flag: getattr(args, flag) for flag in ("policy", "backend", "model", "url", "council", "temperature")
+               if getattr(args, flag) is not None}
+    engine = fork.fork(source, args.at, out=out, legends=legends, turns=turns, changes=changes,
+                       announce=_say(args.quiet))
+    metrics = [turn.metrics for turn in progress(engine.run(turns), turns - engine.turn, args.quiet)]
+    if not args.quiet:
+        print(f"forked {source.path} at turn {args.at}")
+        print_summary(metrics, out)
+    return 0

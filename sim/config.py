@@ -34,6 +34,8 @@ class RunConfig:
     url: str | None = None
     council: str | None = None
     temperature: float = 0.7
+    fork_of: str | None = None  # a fork: the trace whose first fork_at turns it replayed (see sim.fork)
+    fork_at: int | None = None
 
     def __post_init__(self):
         # checked once, here, so every entry point fails the same way on the same mistake
@@ -122,15 +124,22 @@ def make_policy(name: str, opts: PolicyOptions):
     return registry.load(registry.POLICIES, name)(opts)
 
 
-def add_policy_flags(p: argparse.ArgumentParser) -> None:
-    """The flags of RunConfig's policy fields, shared by `run`, `sweep` and other commands."""
-    p.add_argument("--policy", default="scripted", help="scripted | llm | chaos | replay (default: scripted)")
-    p.add_argument("--backend", default="auto",
-                   help="for --policy llm: auto | vllm | embedded | openai | modal (default: auto)")
+def add_policy_flags(p: argparse.ArgumentParser, inherited: bool = False) -> None:
+    """The flags of RunConfig's policy fields, shared by `run`, `sweep` and other commands. `inherited`
+    (`fork`): no defaults; a flag not given keeps what the trace being read had."""
+    def default(value):
+        return None if inherited else value
+
+    def said(value) -> str:
+        return f"(default: {'as in the trace' if inherited else value})"
+
+    p.add_argument("--policy", default=default("scripted"), help=f"scripted | llm | chaos | replay {said('scripted')}")
+    p.add_argument("--backend", default=default("auto"),
+                   help=f"for --policy llm: auto | vllm | embedded | openai | modal {said('auto')}")
     p.add_argument("--model", default=None, help="model id or local path")
     p.add_argument("--url", default=None, help="OpenAI-compatible server base URL (openai backend)")
     p.add_argument("--council", default=None, help="JSON file assigning backends to agents or roles")
-    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--temperature", type=float, default=default(0.7), help=said(0.7))
 
 
 def check_writable(out: Path) -> None:

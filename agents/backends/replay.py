@@ -1,5 +1,7 @@
 """The replay backend: answers each agent with the reply recorded in a trace, so re-running the world with
-the trace's seed reproduces every state without loading any model."""
+the trace's seed reproduces every state without loading any model. A reply comes back with everything the
+trace recorded of it (backend, model, prompt, token counts), so the replayed decisions are the recorded ones,
+which a fork's first turns must be."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,7 +21,9 @@ class ReplayBackend:
         self.recorded: dict[int, dict[str, Reply]] = {}
         for turn in iter_turns(trace):
             self.recorded[turn.turn] = {
-                d.agent: Reply(d.reply, error=None if d.reply is not None else d.reason, model=d.model)
+                d.agent: Reply(d.reply, backend=d.backend, model=d.model,
+                               error=None if d.reply is not None else d.reason, prompt=d.prompt,
+                               prompt_tokens=d.prompt_tokens, output_tokens=d.output_tokens)
                 for d in turn.decisions
             }
 

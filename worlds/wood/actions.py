@@ -177,11 +177,11 @@ def _order(side: str, goods: list[str], max_qty: int, max_price: int, min_price:
         "type": "integer", "minimum": 1, "maximum": max(1, max_qty)}
     return {
         "type": "array",
-        "prefixItems": [
-            {"type": "string", "enum": [side]},
-            {"type": "string", "enum": goods},
-            qty,
-            {"type": "integer", "minimum": min_price, "maximum": max(min_price, max_price)},
+        "prefixItems": [  # titled with the fields' names, for forms (a person's seat) and readers
+            {"title": "side", "type": "string", "enum": [side]},
+            {"title": "good", "type": "string", "enum": goods},
+            {"title": "qty", **qty},
+            {"title": "price", "type": "integer", "minimum": min_price, "maximum": max(min_price, max_price)},
         ],
         "items": False,
         "minItems": len(FIELDS),

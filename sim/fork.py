@@ -1,0 +1,173 @@
+"""Forks: continue any recorded run from the state after its turn T-1, with another policy or new legends.
+
+The exact state after turn T-1 includes the engine's rng, which no trace line holds, so a fork replays the
+source's recorded replies for turns 0..T-1 through the replay policy (exactly as `python -m sim replay`
+does, with every legend the source started, at the turn it started) and then lets its own policy decide:
+
+    source trace -> Engine(seed, replay policy, source's legends and patron acts) -> turns 0..T-1, recorded
+    into the fork
+                 -> the fork's policy (default: the source's) and legends from turn T on
+
+The fork's trace is a run like any other: its header's config names the source and T (fork_of, fork_at),
+`replay` of it needs only the fork's own trace, and `--resume` continues it (still replaying the source
+if it was cut short before T).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from sim.config import RunConfig
+from sim.engine import Engine
+from sim.errors import UsageError, UserError
+from sim.policy import Ask, Batch
+from sim.records import Turn
+from sim.trace import TRACE, DamagedRun, iter_turns, read_header
+from sim.world import World
+
+MAX_SEED = 2**63 - 1  # numpy takes any size; JSON readers stop at 64 bits
+
+
+@dataclass
+class Source:
+    """A recorded run to replay or fork: its trace, header, turns and configuration."""
+
+    path: Path
+    header: dict
+    turns: list[Turn]
+    config: RunConfig
+
+
+def read_source(trace: str | Path) -> Source:
+    """The run recorded at `trace` (a trace.jsonl or the folder holding one); a one-line UserError for
+    a path that holds no trace or a trace that was damaged."""
+    path = Path(trace)
+    if os.path.isdir(path) and os.path.isfile(path / TRACE):  # os.path: False, not an error, when unreadable
+        path = path / TRACE
+    if not os.path.lexists(path):
+        raise UsageError(f"no trace at {path}")
+    header = read_header(path)
+    turns = list(iter_turns(path))
+    config = RunConfig.from_json(header["config"])
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
+        raise DamagedRun(f"{path}: the trace header's seed {config.seed!r} is not a seed; the trace was damaged")
+    return Source(path, header, turns, config)
+
+
+def legends_of(turns: list[Turn]) -> dict[int, list]:
+    """Every legend a recorded run started, with its turn and (for player rumours) its text."""
+    out: dict[int, list] = {}
+    for turn in turns:
+        for event in turn.events:
+            if event.get("kind") == "legend":
+                out.setdefault(turn.turn, []).append((event["name"], event.get("text")))
+    return out
+
+
+def patrons_of(turns: list[Turn]) -> dict[int, list[dict]]:
+    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied."""
+    out: dict[int, list[dict]] = {}
+    for turn in turns:
+        for event in turn.events:
+            if event.get("kind") in ("patron", "patron_refused"):
+                out.setdefault(turn.turn, []).append(event["act"])
+    return out
+
+
+def recorded_legends(source: Source, at: int, world: World) -> dict[int, list]:
+    """The source's legends a fork at `at` keeps: those it started before `at` (replayed as they happened)
+    and those it had scheduled from `at` on. DamagedRun for a schedule this world cannot read."""
+    out = legends_of(source.turns[:at])
+    try:
+        for t, entries in (source.header.get("legends") or {}).items():
+            if int(t) >= at:
+                out.setdefault(int(t), []).extend((name, text) for name, text in entries)
+        unknown = {name for entries in out.values() for name, _ in entries} - set(world.legends)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise DamagedRun(f"{source.path}: the legends it recorded cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:80]}); the trace was damaged") from None
+    if unknown:
+        raise DamagedRun(f"{source.path} starts legends its world {world.name!r} does not have: "
+                         f"{', '.join(sorted(map(str, unknown)))}")
+    return out
+
+
+class ForkPolicy:
+    """The source's recorded replies (the replay policy) for turns before `at`, then `then`'s decisions.
+    The trace header names `then`'s backends: they are the fork's own."""
+
+    def __init__(self, replay, then, at: int):
+        self.replay, self.then, self.at = replay, then, at
+
+    def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
+        return (self.replay if turn < self.at else self.then).decide(turn, asks)
+
+    def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
+        return self.then.describe(asks)
+
+
+def policy_of(config: RunConfig, turn: int = 0, factory: Callable | None = None,
+              announce: Callable[[str], None] = print):
+    """The policy of the run `config` describes, from `turn` on. For a fork before its fork_at, that is the
+    source's recorded replies up to fork_at, then its own policy (which the replay policy, too, reads from
+    the source)."""
+    replaying = config.fork_at is not None and turn < config.fork_at
+    if config.fork_of and (replaying or config.policy == "replay") and not os.path.isfile(config.fork_of):
+        raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace is "
+                         "gone: fork the source again")
+    then = config.make_policy(factory, announce=announce, trace=config.fork_of)
+    if not replaying:
+        return then
+    return ForkPolicy(config.replace(policy="replay").make_policy(trace=config.fork_of), then, config.fork_at)
+
+
+def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int,
+             world: World) -> dict[int, list]:
+    """The legends a fork of `source` at `at`, `turns` long, plays: the source's (see recorded_legends) and
+    `legends`. UsageError, saying what to change, for a fork that cannot be made as asked; DamagedRun for a
+    source whose legends cannot be read."""
+    if not 0 <= at <= len(source.turns):
+        raise UsageError(f"--at {at} is outside the trace: {source.path} holds {len(source.turns)} turns, so "
+                         f"--at takes 0 to {len(source.turns)}")
+    if turns < at:
+        raise UsageError(f"--turns {turns} ends before --at {at}: the fork has at least the {at} turns it copies")
+    out = recorded_legends(source, at, world)
+    for turn, names in sorted((legends or {}).items()):
+        name = names[0] if isinstance(names[0], str) else names[0][0]
+        if turn < at:
+            raise UsageError(f"--legend {name}@{turn} is before --at {at}: the fork's turns before {at} are the "
+                             f"source's; pick a turn from {at} on")
+        if turn >= turns:
+            raise UsageError(f"--legend {name}@{turn} would never start: the fork plays turns 0 to {turns - 1}; "
+                             "pick an earlier turn or more --turns")
+        out.setdefault(int(turn), []).extend(names)
+    return out
+
+
+def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
+         legends: Mapping[int, list] | None = None, turns: int | None = None,
+         changes: Mapping[str, Any] | None = None, factory: Callable | None = None,
+         announce: Callable[[str], None] = print) -> Engine:
+    """An Engine positioned at turn `at` of a fork of `source`: its turns 0..at-1 replayed from the source
+    (recorded into `out` when given) and checked state by state against it. `legends`: {turn: [name or
+    (name, text)]} added from turn `at` on, beside the legends the source had scheduled for those turns.
+    `turns`: the fork's length in all (default: the source's). `changes`: RunConfig fields to change from
+    the source's (policy, backend, model, url, council, temperature). `factory` builds policies (as
+    RunConfig.make_policy's). Play on with `engine.run(turns)` or `engine.step()`."""
+    source = source if isinstance(source, Source) else read_source(source)
+    turns = len(source.turns) if turns is None else turns
+    config = source.config.replace(**dict(changes or {}), turns=turns, fork_of=str(source.path.resolve()),
+                                   fork_at=at)
+    world = config.make_world()
+    scheduled = schedule(source, at, legends, turns, world)
+    engine = Engine(world, policy_of(config, 0, factory, announce), seed=config.seed, out=out, legends=scheduled,
+                    patrons=patrons_of(source.turns[:at]), config=config.to_json())
+    for recorded in source.turns[:at]:
+        again = engine.step()
+        if again.state != recorded.state:
+            engine.close()
+            raise UserError(f"turn {recorded.turn} of {source.path} does not replay to the state it recorded (was "
+                            "it made by other code?), so it cannot be forked" + (f"; remove {out}" if out else ""))
+    return engine
