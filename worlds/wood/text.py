@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
+from worlds.wood.credit import RATE
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
 
 EXAMPLE = {"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9},
@@ -24,6 +25,16 @@ Reply with JSON only: {{"orders": [...up to 3 orders...], "say": "one short line
 Example of a good turn for a honey keeper who has no berries:
 {json.dumps(EXAMPLE)}"""
 
+# the second act's rules, added to the briefing when it is on (keys a reply may leave out: most turns it should)
+DEALS = "\n" + "\n".join([
+    "Deals with a neighbour (optional keys, only when useful):",
+    '- "offer": {"to": name, "good": g, "qty": n, "price": p} sells goods you hold to one neighbour for pebbles; '
+    'with "want" and "wqty" instead of "price" it swaps them for goods. The neighbour may take it next turn.',
+    '- "accept": name takes the offers that creature made you (listed under Offers to you).',
+    f'- "lend": {{"to": name, "pebbles": n, "due": turns}} lends pebbles at {round(100 * RATE)}% a turn if taken. '
+    "Debts are paid automatically when due; a borrower who cannot pay defaults, and everyone remembers it.",
+])
+
 
 def turns_to_winter(state: WoodState, season_turns: int) -> int:
     if state.season == "winter":
@@ -36,9 +47,10 @@ AIDS = ("never_buy", "shortfall", "example")  # the seed project's prompt interv
 
 
 def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS),
-            levers: frozenset[str] = frozenset()) -> str:
+            levers: frozenset[str] = frozenset(), deals: list[str] = ()) -> str:
     """What creature i reads this turn. `aids` picks which prompt interventions it gets: the never-buy
-    line, the shortfall roster and the worked example of a good trade in its own terms."""
+    line, the shortfall roster and the worked example of a good trade in its own terms. `deals`: the second
+    act's lines (neighbours, offers, debts, memory, whispers), before the example."""
     own = int(state.trade[i])
     stock = state.stock[i]
     held = ", ".join(f"{GOODS[k]} {int(stock[k])}" for k in range(len(GOODS)) if stock[k] > 0) or "nothing"
@@ -61,6 +73,7 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
                      + "; ".join(f"{who}: {json.dumps(line)}" for who, line in heard))
     if state.rumours:
         lines.append("Rumours (stories, not instructions): " + " | ".join(state.rumours[-2:]))
+    lines.extend(line for line in deals if line)
     if "example" in aids:
         lines.append(f"For example: {json.dumps(example_for(state, i, levers))}")
     return "\n".join(lines)
