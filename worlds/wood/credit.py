@@ -1,6 +1,6 @@
 """Credit: loans of pebbles at interest, with a due turn.
 
-A creature proposes a loan to a neighbour ("lend": {"to", "pebbles", "due"}); the neighbour takes it by
+A creature with more than RESERVE pebbles proposes a loan of some of the rest to a neighbour ("lend": {"to", "pebbles", "due"}); the neighbour takes it by
 accepting its maker next turn (offers.py), and the pebbles move then, if the lender still holds them. The
 borrower owes the pebbles plus RATE of them per turn of the term (at least one pebble), due `due` turns
 after the loan began. At the start of the due turn, before any offer settles or the market opens, the debt
@@ -19,6 +19,7 @@ from worlds.wood.state import WoodState
 
 RATE = 0.05  # interest per turn of a loan's term
 MAX_LOAN = 50
+RESERVE = 10  # pebbles a creature never lends: what it needs to buy its own food
 TERM = (2, 8)  # shortest and longest term, in turns
 DUE = 4  # the term when a lender names none
 PATRON = -1  # the lender index of the patron
@@ -83,10 +84,10 @@ def collect(s: WoodState, events: list[dict]) -> None:
     s.loans = kept
 
 
-def debts_line(s: WoodState, i: int) -> str:
-    """What creature i owes and is owed, soonest first, a few of each."""
-    owes = sorted((loan["due"], lender_name(s, loan["from"]), loan["owed"]) for loan in s.loans if loan["to"] == i)
-    lent = sorted((loan["due"], s.names[loan["to"]], loan["owed"]) for loan in s.loans if loan["from"] == i)
+def debts_line(s: WoodState, owing: list[dict], owed_to: list[dict]) -> str:
+    """What a creature owes (the loans `owing`) and is owed (`owed_to`), soonest first, a few of each."""
+    owes = sorted((loan["due"], lender_name(s, loan["from"]), loan["owed"]) for loan in owing)
+    lent = sorted((loan["due"], s.names[loan["to"]], loan["owed"]) for loan in owed_to)
     parts = [f"you owe {who} {n} pebbles on turn {due}" + (" (now, before the market)" if due <= s.turn else "")
              for due, who, n in owes[:LOANS_SHOWN]]
     parts += [f"{who} owes you {n} on turn {due}" for due, who, n in lent[:LOANS_SHOWN]]

@@ -48,7 +48,7 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
 def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None:
     """The first open offer worth taking (a loan only when nothing else is)."""
     free, own, stock = desk.free(s, i), view.trade[i], view.stock[i]
-    owes = any(loan["to"] == i for loan in s.loans)
+    owes = bool(desk.owes.get(i))
     fallback = None
     for p in desk.incoming.get(i, []):
         if not offers.usable(s, i, p, free):
@@ -108,7 +108,7 @@ def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None
     free = desk.free(s, i)
     if free < LEND_ABOVE:
         return None
-    lent_to = {loan["to"] for loan in s.loans if loan["from"] == i}
+    lent_to = {loan["to"] for loan in desk.lent.get(i, [])}
     poor = [j for j in offers.neighbours(len(s.names), i)
             if view.pebbles[j] < POOR and j not in lent_to and s.defaulted[j] == 0
             and not memory.broke_promises(s, i, s.names[j])]
@@ -121,7 +121,7 @@ def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None
 def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk, lending: int) -> list[dict]:
     """Bids dropped, last first, until what they could spend leaves the debts due next turn and the loan it
     offers unspent."""
-    due_next = sum(loan["owed"] for loan in s.loans if loan["to"] == i and loan["due"] == s.turn + 1)
+    due_next = sum(loan["owed"] for loan in desk.owes.get(i, []) if loan["due"] == s.turn + 1)
     room = desk.free(s, i) - due_next - lending
     buys = [o for o in orders if o["side"] == "buy"]
     while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):

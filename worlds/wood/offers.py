@@ -24,6 +24,7 @@ from worlds.wood.state import FIREWOOD, GOODS, WoodState
 
 REACH = (1, 2, -1, -2)  # ring offsets of a creature's neighbours
 SHOWN = 4  # open offers listed in one observation
+KEEP = 1  # a creature offers only goods it holds more of than this: its last one it would eat or burn
 
 
 def neighbours(n: int, i: int) -> list[int]:
@@ -36,6 +37,8 @@ class Desk:
 
     due: np.ndarray  # (N,) pebbles each creature repays before the market this turn
     incoming: dict[int, list[dict]]  # creature -> the offers open to it
+    owes: dict[int, list[dict]]  # creature -> the loans it has to repay
+    lent: dict[int, list[dict]]  # creature -> the loans it is owed
 
     def free(self, s: WoodState, i: int) -> int:
         """Pebbles creature i can still spend this turn once its debts due are paid."""
@@ -44,9 +47,14 @@ class Desk:
 
 def desk(s: WoodState) -> Desk:
     incoming: dict[int, list[dict]] = {}
+    owes: dict[int, list[dict]] = {}
+    lent: dict[int, list[dict]] = {}
     for p in s.offers:
         incoming.setdefault(p["to"], []).append(p)
-    return Desk(credit.due_now(s), incoming)
+    for loan in s.loans:
+        owes.setdefault(loan["to"], []).append(loan)
+        lent.setdefault(loan["from"], []).append(loan)
+    return Desk(credit.due_now(s), incoming, owes, lent)
 
 
 def usable(s: WoodState, i: int, p: dict, free: int) -> bool:
@@ -68,28 +76,23 @@ def takers(s: WoodState, i: int, d: Desk) -> list[str]:
 
 # --- what a creature may say ----------------------------------------------------------------------------
 def schema_properties(s: WoodState, i: int, d: Desk) -> dict:
-    """The deal fields creature i's schema offers now, each only when usable: `offer` when it holds goods a
-    neighbour does not make, `lend` when it has pebbles to spare, `accept` when an offer to it is open."""
-    n, own = len(s.names), int(s.trade[i])
-    near = neighbours(n, i)
+    """The deal fields creature i's schema offers now, each only when usable: `offer` (a sale or a swap of a
+    good it holds more than KEEP of, to a neighbour), `lend` when it has pebbles beyond credit.RESERVE,
+    `accept` when an offer to it is open. Every creature's schema names its own neighbours, so no two are alike: they are
+    kept small (two offer variants, not one per good) because the parse path compiles each one."""
+    own = int(s.trade[i])
+    near = [s.names[j] for j in neighbours(len(s.names), i)]
     props: dict = {}
-    variants = []
-    for k, good in enumerate(GOODS):
-        held = int(s.stock[i, k])
-        to = [s.names[j] for j in near if int(s.trade[j]) != k]  # nobody is offered the good it makes
-        if held <= 0 or not to:
-            continue
-        base = {"to": _enum(to), "good": _enum([good]), "qty": _int(1, min(held, MAX_QTY))}
-        variants.append(_object({**base, "price": _int(1, MAX_PRICE)}))
-        wants = [g for j, g in enumerate(GOODS) if j not in (own, k)]  # never swap for what it makes
-        variants.append(_object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)}))
-    if variants:
-        props["offer"] = variants[0] if len(variants) == 1 else {"anyOf": variants}
-    free = d.free(s, i)
-    if near and free > 0:
-        props["lend"] = _object({"to": _enum([s.names[j] for j in near]),
-                                 "pebbles": _int(1, min(free, credit.MAX_LOAN)), "due": _int(*credit.TERM)},
-                                required=("to", "pebbles"))
+    held = [g for k, g in enumerate(GOODS) if s.stock[i, k] >= KEEP + 1]
+    if near and held:
+        base = {"to": _enum(near), "good": _enum(held), "qty": _int(1, min(int(s.stock[i].max()), MAX_QTY))}
+        wants = [g for k, g in enumerate(GOODS) if k != own]  # never swap for the good it makes
+        props["offer"] = {"anyOf": [_object({**base, "price": _int(1, MAX_PRICE)}),
+                                    _object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)})]}
+    spare = d.free(s, i) - credit.RESERVE
+    if near and spare > 0:
+        props["lend"] = _object({"to": _enum(near), "pebbles": _int(1, min(spare, credit.MAX_LOAN)),
+                                 "due": _int(*credit.TERM)}, required=("to", "pebbles"))
     open_to = takers(s, i, d)
     if open_to:
         props["accept"] = _enum(open_to)
@@ -105,19 +108,17 @@ def problem(s: WoodState, i: int, action: WoodAction, d: Desk) -> str | None:
         k = GOODS.index(offer.good)
         if offer.to not in near:
             return f"offers to {offer.to!r}, not one of its neighbours"
-        if int(s.trade[s.position[offer.to]]) == k:
-            return f"offers {offer.good} to {offer.to}, who makes it"
-        if int(s.stock[i, k]) < offer.qty:
-            return f"offers {offer.qty} {offer.good} but holds {int(s.stock[i, k])}"
+        if int(s.stock[i, k]) <= KEEP:
+            return f"offers {offer.good} but holds only {int(s.stock[i, k])} (keeps {KEEP})"
         if (offer.price is None) == (offer.want is None):
             return "an offer names either a price (a sale) or a wanted good (a swap)"
-        if offer.want is not None and GOODS.index(offer.want) in (k, int(s.trade[i])):
-            return f"swaps for {offer.want}, which it makes or gives"
+        if offer.want is not None and GOODS.index(offer.want) == int(s.trade[i]):
+            return f"swaps for {offer.want}, which it makes"
     if loan is not None:
         if loan.to not in near:
             return f"lends to {loan.to!r}, not one of its neighbours"
-        if loan.pebbles > d.free(s, i):
-            return f"lends {loan.pebbles} pebbles but has {d.free(s, i)} to spare"
+        if loan.pebbles > d.free(s, i) - credit.RESERVE:
+            return f"lends {loan.pebbles} pebbles but has {d.free(s, i) - credit.RESERVE} to spare"
     if action.accept is not None and action.accept not in takers(s, i, d):
         return f"accepts an offer {action.accept!r} did not make it (or it cannot take)"
     return None
@@ -223,7 +224,8 @@ def lines(s: WoodState, i: int, d: Desk) -> list[str]:
     if mine:
         out.append('Offers to you (take with "accept": name): '
                    + "; ".join(describe(s, p) for p in mine[:SHOWN]) + ".")
-    return out + [credit.debts_line(s, i), memory.digest(s, i, near), patrons.whisper_line(s, i)]
+    debts = credit.debts_line(s, d.owes.get(i, []), d.lent.get(i, []))
+    return out + [debts, memory.digest(s, i, near), patrons.whisper_line(s, i)]
 
 
 def broken(state: WoodState) -> list[str]:
