@@ -163,7 +163,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         return schema
 
     def noop(self, agent: str) -> WoodAction:
-        return WoodAction()
+        return self.Action()
 
     def role(self, state: WoodState, agent: str) -> str:
         return GOODS[int(state.trade[state.position[agent]])]
