@@ -6,7 +6,9 @@ per-creature schemas buy. Plus trades, Gini, and how prices answer each legend.
 
 On this CPU it runs the embedded SmolLM2-135M; on a CUDA machine with vLLM, pass nothing (Qwen2.5-3B) or
 --model. Mistakes are counted from what a creature SAID (its reply, repaired), before the parse path turned
-infeasible orders into no-ops, so a schema that forbids a mistake shows up as fewer mistakes.
+infeasible orders into no-ops, so a schema that forbids a mistake shows up as fewer mistakes. The second
+act's deals are counted the same way: how often replies make offers, accept them and lend (per 100
+decisions), and what share of those moves is self-defeating (worlds.wood.audit.deals).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import json_repair
 import numpy as np
 
 from bench.machine import write_result
-from worlds.wood.audit import MISTAKES, mistakes
+from worlds.wood.audit import DEAL_MISTAKES, DEALS, MISTAKES, deals, mistakes
 from worlds.wood.text import AIDS
 
 ALL_AIDS = ",".join(AIDS)
@@ -62,7 +64,8 @@ def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None
     world = WoodWorld(agents=agents, aids=setup.aids, schema=setup.schema, levers=setup.levers)
     backend.constrained = setup.constrained
     engine = Engine(world, Council.of(backend), seed=seed, legends=legends)
-    counts = {"decisions": 0, "valid": 0, "repaired": 0, "noop": 0, **{m: 0 for m in MISTAKES}}
+    counts = {"decisions": 0, "valid": 0, "repaired": 0, "noop": 0, "dealing": 0, "self_defeating_deals": 0,
+              **{m: 0 for m in MISTAKES + DEALS + DEAL_MISTAKES}}
     path = {"trades": [], "gini": [], "prices": []}
     for _ in range(turns):
         before = engine.state
@@ -70,21 +73,30 @@ def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None
         for d in turn.decisions:
             counts["decisions"] += 1
             counts[d.status] += 1
-            for m in mistakes(before, before.position[d.agent], said_orders(d.reply)):
+            i = before.position[d.agent]
+            said = said_reply(d.reply)
+            orders = said.get("orders")
+            for m in mistakes(before, i, orders if isinstance(orders, list) else []):
                 counts[m] += 1
+            if world.second_act:
+                used, wrong = deals(before, i, said)
+                for m in used + wrong:
+                    counts[m] += 1
+                counts["dealing"] += bool(used)
+                counts["self_defeating_deals"] += bool(wrong)
         path["trades"].append(turn.metrics["trades"])
         path["gini"].append(turn.metrics["gini"])
         path["prices"].append(turn.metrics["prices"])
     return {"counts": counts, **path}
 
 
-def said_orders(reply: str | None) -> list:
+def said_reply(reply: str | None) -> dict:
+    """The reply as the model wrote it, repaired into a dict ({} when it is not one)."""
     try:
         data = json_repair.loads(reply or "")
     except Exception:
-        return []
-    orders = data.get("orders") if isinstance(data, dict) else None
-    return orders if isinstance(orders, list) else []
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def summarize(setup: Setup, runs: list[dict]) -> dict:
@@ -96,7 +108,10 @@ def summarize(setup: Setup, runs: list[dict]) -> dict:
         "decisions": total["decisions"],
         **{f"{k}_pct": round(100 * total[k] / n, 1) for k in ("valid", "repaired", "noop")},
         "noop_pct_spread": round(100 * statistics.pstdev(per_run_noop), 1),
-        **{f"{m}_per100": round(100 * total[m] / n, 1) for m in MISTAKES},
+        **{f"{m}_per100": round(100 * total[m] / n, 1) for m in MISTAKES + DEALS + DEAL_MISTAKES},
+        # a reply may make several deals; a decision counts once when any of its deals defeats itself
+        "dealing_pct": round(100 * total["dealing"] / n, 1),
+        "self_defeating_deal_pct": round(100 * total["self_defeating_deals"] / max(total["dealing"], 1), 1),
         "trades_per_turn": round(float(np.mean([np.mean(r["trades"]) for r in runs])), 2),
         "median_trades_per_turn": float(np.median([t for r in runs for t in r["trades"]])),
         "gini_first": round(float(np.mean([r["gini"][0] for r in runs])), 3),
@@ -156,6 +171,11 @@ def main() -> None:
               f"{r['buys_own_good_per100']} | {r['sells_unheld_per100']} | {r['sells_winter_fuel_per100']} | "
               f"{r['bids_over_purse_per100']} | {r['trades_per_turn']} ({r['median_trades_per_turn']:g}) | "
               f"{r['gini_first']} → {r['gini_last']} |")
+    print("\n| setup | replies dealing % | offers /100 | accepts /100 | loans /100 | self-defeating deals % |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['setup']} | {r['dealing_pct']} | {r['offers_per100']} | {r['accepts_per100']} | "
+              f"{r['loans_per100']} | {r['self_defeating_deal_pct']} |")
     if legends:
         print("\n| legend | good | price before | extreme after | change |")
         print("|---|---|---:|---:|---:|")

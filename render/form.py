@@ -17,7 +17,7 @@ variant whose fixed values (enum, const: a discriminator like "kind") the reply 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SLOTS = 3  # array slots shown when a schema sets no maxItems
@@ -35,6 +35,7 @@ class Field:
     max_length: int | None = None  # for "string"
     optional: bool = False  # None is a value: the reply carries null
     default: Any = None
+    omittable: bool = False  # under a key its object does not require: left blank, the key is left out
 
 
 def fields(schema: dict) -> list[Field]:
@@ -57,10 +58,12 @@ def reply(form: list[Field], values: list) -> dict:
         # a slot past its array's "how many"; a tuple's positions have no such field and are always kept
         if any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path)):
             continue
+        # an optional part the person left blank is not sent, as a model leaves out a key it has no use for
         if f.kind == "count":
             counts[f.path] = max(0, _whole(value) or 0)
-            _put(out, f.path, [])
-        else:
+            if counts[f.path] or not f.omittable:
+                _put(out, f.path, [])
+        elif not (f.omittable and (value is None or value == "")):
             _put(out, f.path, _read(f, value))
     return out
 
@@ -112,8 +115,12 @@ def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth:
         out.append(Field(path, label, "enum", choices=choices, optional=nullable,
                          default=_given(given, None if nullable else choices[0])))
     elif kind == "object":
+        required = set(s.get("required", ()))
         for name, sub in s.get("properties", {}).items():
+            start = len(out)
             _walk(sub, (*path, name), f"{label} · {name}" if label else name, defs, out, depth + 1)
+            if name not in required:  # a key the reply may leave out: blank unless the person fills it in
+                out[start:] = [replace(f, omittable=True, default=None) for f in out[start:]]
     elif kind == "array" and s.get("prefixItems") and s.get("items") is False:  # a tuple: a field per position
         for k, sub in enumerate(s["prefixItems"]):
             name = _deref(sub, defs).get("title") or str(k + 1)

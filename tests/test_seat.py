@@ -184,7 +184,8 @@ def test_wood_forms_round_trip_every_creatures_schema():
                 for _ in range(5):
                     want = example(schema, rng)
                     want.setdefault("orders", [])
-                    want.setdefault("say", "")
+                    if not want.get("say"):  # an optional line left blank is left out, as a model does
+                        want.pop("say", None)
                     assert form.reply(fields, values_for(fields, want)) == want
 
 
@@ -206,7 +207,7 @@ def values_for(fields: list, reply: dict) -> list:
 def test_template_and_patron_forms_and_stepping():
     fields = form.fields(GuessWorld.Action.model_json_schema())
     assert [(f.path, f.kind, f.low, f.high, f.optional) for f in fields] == [(("guess",), "integer", 0, 100, True)]
-    assert form.reply(fields, form.defaults(fields)) == {"guess": None}
+    assert form.reply(fields, form.defaults(fields)) == {}  # an optional key left blank is left out (the template reads it as None)
     assert form.step(fields[0], None, 1) == 0 and form.step(fields[0], 0, -1) is None
     assert form.step(fields[0], 100, 1) == 100
     gift = form.fields(Gift.model_json_schema())

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from better_profanity import profanity
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+from worlds.wood.credit import DUE, MAX_LOAN, TERM
 from worlds.wood.state import GOODS, WoodState
 
 LEVERS = ("bands", "budget", "book", "crossing")  # market aids a world may give models, measured one by one
@@ -18,6 +19,7 @@ MAX_ORDERS = 3
 MAX_QTY = 10
 MAX_PRICE = 99
 SAY_CHARS = 40  # a speech bubble's line; every character may cost a decode step
+NAME_CHARS = 40
 
 Good = Literal["acorns", "honey", "berries", "mushrooms", "firewood"]
 # words that name each good in speech (stems, so "acorn" and "berry" count)
@@ -56,8 +58,10 @@ class Order(BaseModel):
         return (self.side, self.good, self.qty, self.price)
 
 
-class WoodAction(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class FirstAction(BaseModel):
+    # the first version's action, what creatures may do with the second act off (no docstring: it would
+    # become a description and change the first version's JSON schema)
+    model_config = ConfigDict(extra="ignore", title="WoodAction")
     orders: list[Order] = Field(default_factory=list, max_length=MAX_ORDERS)
     say: str = Field("", json_schema_extra={"maxLength": SAY_CHARS})  # longer gossip is cut, not refused
 
@@ -75,12 +79,62 @@ class WoodAction(BaseModel):
     def _worth_hearing(self) -> "WoodAction":
         # what a creature says is shown to people and heard by the others: a line that is empty, profane,
         # parrots the prompt or talks of goods its orders are not about becomes what its orders say
-        if not fit_to_hear(self.say, frozenset(o.good for o in self.orders)):
+        if not fit_to_hear(self.say, self._goods_named()):
             given = "say" in self.model_fields_set
             self.say = orders_line(self.orders)
             if not given:  # a line the world wrote is not a field the reply set
                 self.model_fields_set.discard("say")
         return self
+
+    def _goods_named(self) -> frozenset[str]:
+        return frozenset(o.good for o in self.orders)
+
+
+class Offer(BaseModel):
+    """Goods offered to one named creature: for `price` pebbles (a sale) or for `wqty` of `want` (a swap)."""
+
+    model_config = ConfigDict(extra="ignore")
+    to: str = Field(max_length=NAME_CHARS)
+    good: Good
+    qty: int = Field(ge=1, le=MAX_QTY)
+    price: int | None = Field(None, ge=1, le=MAX_PRICE)
+    want: Good | None = None
+    wqty: int | None = Field(None, ge=1, le=MAX_QTY)
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler):
+        # a sale has no want, a swap no price: the dump matches the schema variant it came from
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Lend(BaseModel):
+    """Pebbles offered as a loan to one named creature, repaid with interest `due` turns after it is taken."""
+
+    model_config = ConfigDict(extra="ignore")
+    to: str = Field(max_length=NAME_CHARS)
+    pebbles: int = Field(ge=1, le=MAX_LOAN)
+    due: int = Field(DUE, ge=TERM[0], le=TERM[1])
+
+
+DEALS = ("offer", "lend", "accept")
+
+
+class WoodAction(FirstAction):
+    """The second act's action: the first version's, plus at most one offer, one loan and one acceptance,
+    each optional (left out, it costs a model no tokens)."""
+
+    offer: Offer | None = None
+    lend: Lend | None = None
+    accept: str | None = Field(None, max_length=NAME_CHARS)  # the creature whose offers to it this one takes
+
+    @model_serializer(mode="wrap")
+    def _without_unused_deals(self, handler):
+        # an action that makes no deal dumps exactly like the first version's, and matches a schema without them
+        return {k: v for k, v in handler(self).items() if k not in DEALS or v is not None}
+
+    def _goods_named(self) -> frozenset[str]:
+        deal = [self.offer.good, self.offer.want] if self.offer else []
+        return super()._goods_named() | {g for g in deal if g}
 
 
 @lru_cache(maxsize=8192)

@@ -2,6 +2,7 @@
 turned it into a no-op), so benchmarks can show what prompts and per-creature schemas prevent."""
 from __future__ import annotations
 
+from worlds.wood import offers
 from worlds.wood.actions import FIELDS
 from worlds.wood.state import FIREWOOD, GOODS, WoodState
 
@@ -39,3 +40,39 @@ def _number(value) -> float:
         return max(0.0, float(value))
     except (TypeError, ValueError):
         return 0.0
+
+
+DEALS = ("offers", "accepts", "loans")  # the second act's moves, counted when a reply makes them
+DEAL_MISTAKES = ("offers_unheld", "offers_to_stranger", "lends_over_purse", "lends_to_stranger",
+                 "lends_to_defaulter", "accepts_unoffered")
+
+
+def deals(state: WoodState, i: int, said: dict) -> tuple[list[str], list[str]]:
+    """The deals creature i's reply (a dict as the model wrote it) makes, and their self-defeating parts:
+    goods it does not hold, a counterpart that is itself or no neighbour, more pebbles than it can spare,
+    a loan to a known defaulter, an acceptance of an offer nobody made it (or that it cannot take)."""
+    used, found = [], []
+    near = {state.names[j] for j in offers.neighbours(len(state.names), i)}
+    desk = offers.desk(state)
+    offer, lend, accept = said.get("offer"), said.get("lend"), said.get("accept")
+    if isinstance(offer, dict):
+        used.append("offers")
+        good = offer.get("good")
+        if offer.get("to") not in near:
+            found.append("offers_to_stranger")
+        if good not in GOODS or state.stock[i, GOODS.index(good)] < _number(offer.get("qty")):
+            found.append("offers_unheld")
+    if isinstance(lend, dict):
+        used.append("loans")
+        to = lend.get("to")
+        if to not in near:
+            found.append("lends_to_stranger")
+        elif state.defaulted[state.position[to]] > 0:
+            found.append("lends_to_defaulter")
+        if _number(lend.get("pebbles")) > desk.free(state, i):
+            found.append("lends_over_purse")
+    if accept is not None:
+        used.append("accepts")
+        if accept not in offers.takers(state, i, desk):
+            found.append("accepts_unoffered")
+    return used, found

@@ -28,6 +28,9 @@ class WoodParams(BaseModel):
                         "budget: the purse split over the orders; book: last turn's best bid and ask; crossing: a "
                         "worked example whose prices meet the book); empty for none")
 
+    second_act: bool = Field(True, description="direct offers, loans at interest, creatures' memory and the patron's "
+                             "seat; false: the first version's rules exactly, so old results stay comparable")
+
     @field_validator("levers")
     @classmethod
     def _known_levers(cls, value: str) -> str:

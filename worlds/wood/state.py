@@ -37,6 +37,14 @@ class WoodState:
     effects: list[dict] = field(default_factory=list)  # legend effects, see legends.py
     gossip: list[list[str]] = field(default_factory=list)  # recent [speaker, line]
     rumours: list[str] = field(default_factory=list)  # recent legend and player rumours
+    # the second act (offers.py, credit.py, memory.py, patron.py); empty when it is off. Entries of these
+    # lists are never changed in place, only replaced, so a copy of the outer lists is a copy of the state.
+    offers: list[dict] = field(default_factory=list)  # proposals made last turn, open for this turn
+    loans: list[dict] = field(default_factory=list)  # outstanding loans
+    memory: list[list[list]] = field(default_factory=list)  # per creature: [[name, kept, broke, fuel, gifts]]
+    defaulted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (N,) public defaults
+    purse: int = 0  # the patron's pebbles
+    whispers: list[list] = field(default_factory=list)  # [creature, turn, text] heard by that creature only
 
     def copy(self) -> "WoodState":
         return replace(
@@ -59,6 +67,11 @@ class WoodState:
             effects=[dict(e) for e in self.effects],
             gossip=[list(g) for g in self.gossip],
             rumours=list(self.rumours),
+            offers=list(self.offers),
+            loans=list(self.loans),
+            memory=[list(m) for m in self.memory],
+            defaulted=self.defaulted.copy(),
+            whispers=list(self.whispers),
         )
 
     @cached_property

@@ -8,6 +8,7 @@ import numpy as np
 
 from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
+from worlds.wood.credit import RATE
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
 
 EXAMPLE = {"orders": [["sell", "honey", 2, 9], ["buy", "berries", 1, 6]], "say": "Fresh honey, cheap!"}
@@ -23,6 +24,16 @@ Rules:
 Reply with JSON only: {{"orders": [...up to 3 orders...], "say": "optional, one short line, at most {SAY_CHARS} characters"}}.
 Example of a good turn for a honey keeper who has no berries:
 {json.dumps(EXAMPLE, separators=(",", ":"))}"""
+
+# the second act's rules, added to the briefing when it is on (keys a reply may leave out: most turns it should)
+DEALS = "\n" + "\n".join([
+    "Deals with a neighbour (optional keys, only when useful):",
+    '- "offer": {"to": name, "good": g, "qty": n, "price": p} sells goods you hold to one neighbour for pebbles; '
+    'with "want" and "wqty" instead of "price" it swaps them for goods. The neighbour may take it next turn.',
+    '- "accept": name takes the offers that creature made you (listed under Offers to you).',
+    f'- "lend": {{"to": name, "pebbles": n, "due": turns}} lends pebbles at {round(100 * RATE)}% a turn if taken. '
+    "Debts are paid automatically when due; a borrower who cannot pay defaults, and everyone remembers it.",
+])
 
 
 def turns_to_winter(state: WoodState, season_turns: int) -> int:
@@ -53,9 +64,10 @@ def news(state: WoodState, levers: frozenset[str] = frozenset()) -> str:
 
 
 def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS),
-            levers: frozenset[str] = frozenset()) -> str:
+            levers: frozenset[str] = frozenset(), deals: list[str] = ()) -> str:
     """What creature i alone reads this turn (after the news). `aids` picks which prompt interventions it gets:
-    the never-buy line, the shortfall roster and the worked example of a good trade in its own terms."""
+    the never-buy line, the shortfall roster and the worked example of a good trade in its own terms. `deals`:
+    the second act's lines (neighbours, offers, debts, memory, whispers), before the example."""
     own = int(state.trade[i])
     stock = state.stock[i]
     held = ", ".join(f"{GOODS[k]} {int(stock[k])}" for k in range(len(GOODS)) if stock[k] > 0) or "nothing"
@@ -68,6 +80,7 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
         + f"Last turn you ate {int(state.ate[i])} kinds of food; mood {state.mood[i]:.2f}.",
         _fuel_line(state, i, own, season_turns),
     ]
+    lines.extend(line for line in deals if line)
     if "example" in aids:
         # compact JSON, as the reply is written: every token here is paid once per creature
         lines.append(f"For example: {json.dumps(example_for(state, i, levers), separators=(',', ':'))}")

@@ -153,8 +153,7 @@ def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) ->
         if sent[k] > 0:
             say = say or LINES["mania"].format(good=GOODS[k])
     say = say or (LINES["buy"].format(good=buys[0]["good"]) if buys else LINES["quiet"])
-    # written as a model writes them (actions.Order): [side, good, qty, price]
-    return {"orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in (sells + buys)[:MAX_ORDERS]], "say": say}
+    return {"orders": (sells + buys)[:MAX_ORDERS], "say": say}
 
 
 def _revised_ask(last: int, unsold: int, worth: float, best_bid: int) -> float:

@@ -10,6 +10,11 @@ Two economies (the `economy` parameter): "living" (the default) moves a good's p
 hands, remembers every creature's unsold asks and unmet bids so traders can cut or raise them, and cuts less
 firewood than the wood burns in a year, so each winter one supplier meets rising demand. "classic" is the
 first version: prices drift towards bids and asks that never crossed, and firewood is plentiful.
+
+The second act (the `second_act` parameter, on by default) adds deals between neighbours (offers.py), loans
+at interest (credit.py), a memory of who kept their word (memory.py) and a seat for a person, the patron
+(patron.py). With it, a turn starts by collecting debts due and settling accepted offers, before the market.
+Off, every rule, schema, prompt and trace line is the first version's.
 """
 from __future__ import annotations
 
@@ -21,8 +26,9 @@ from sim.metrics import gini
 from sim.portrayal import Portrait
 from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.wood import legends, look, market, text, trader
-from worlds.wood.actions import LEVERS, WoodAction, creature_schema
+from worlds.wood import credit, dealer, legends, look, market, memory, offers, text, trader
+from worlds.wood import patron as patrons
+from worlds.wood.actions import LEVERS, FirstAction, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
 
@@ -40,6 +46,7 @@ COLD = 0.35  # mood lost by a creature without fire in winter
 MOOD_PULL = 0.35  # how far mood moves towards its target each turn (mean-reverting, never a spiral)
 PRICE_PULL = 0.7  # weight of this turn's clearing price in the market price
 KEEP_GOSSIP = 12  # lines kept, at most one per speaker
+SECOND_ACT = ("offers", "loans", "memory", "defaulted", "purse", "whispers")  # state fields only it uses
 
 
 class WoodWorld(World[WoodState, WoodAction]):
@@ -47,20 +54,22 @@ class WoodWorld(World[WoodState, WoodAction]):
     headline = ("last.gini", "mean.trades", "mean.mood")  # the columns a sweep prints first
     Action = WoodAction
     Params = WoodParams  # --set, sweeps and trace headers go through it
+    Patron = patrons.WoodPatron  # what a person in the patron's seat may do (see patron.py)
     briefing = text.BRIEFING
     example = text.json.dumps(text.EXAMPLE, separators=(",", ":"))
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
     def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
                  aids: str = ",".join(text.AIDS), schema: str = "creature", economy: str = "living",
-                 levers: str = ""):
+                 levers: str = "", second_act: bool = True):
         """`aids`: comma-separated prompt interventions creatures get (never_buy, shortfall, example; "" for
         none). `schema`: "creature" narrows each creature's JSON schema to what it may do now; "general" gives
         every creature the Action model's schema (for measuring what the narrowing buys). `economy`: "living"
         or "classic" (see the module docstring). `levers`: comma-separated market aids for models (bands,
-        budget, book, crossing; see actions.LEVERS), off by default."""
+        budget, book, crossing; see actions.LEVERS), off by default. `second_act`: deals, credit, memory and
+        the patron (see the module docstring); off, the first version exactly."""
         super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles,
-                         aids=aids, schema=schema, economy=economy, levers=levers)
+                         aids=aids, schema=schema, economy=economy, levers=levers, second_act=second_act)
         if self.n_agents < 1:
             raise ValueError("the wood needs at least 1 creature")
         self.aids = frozenset(a for a in aids.split(",") if a)
@@ -80,6 +89,13 @@ class WoodWorld(World[WoodState, WoodAction]):
         self.start_pebbles = pebbles
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
         self._news: tuple[WoodState | None, str] = (None, "")
+        self._desk: tuple[WoodState | None, offers.Desk | None] = (None, None)
+        self.second_act = bool(self.params["second_act"])
+        if self.second_act:
+            self.briefing = text.BRIEFING + text.DEALS
+        else:  # replies are read by the first version's model, and no patron sits at its table
+            self.Action = FirstAction
+            self.Patron = None
 
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> WoodState:
@@ -92,7 +108,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         prices = np.asarray(trader.CUSTOMARY)
         book = np.zeros((n, len(GOODS)), dtype=np.int64)
         top = np.zeros(len(GOODS), dtype=np.int64)
-        return WoodState(
+        state = WoodState(
             turn=0,
             names=[NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f"-{i // len(NAMES)}") for i in range(n)],
             kinds=[KINDS[k] for k in trade],
@@ -114,12 +130,29 @@ class WoodWorld(World[WoodState, WoodAction]):
             best_ask=top.copy(),
             season=SEASONS[0],
         )
+        if self.second_act:
+            self._open_second_act(state)
+        return state
+
+    def _open_second_act(self, state: WoodState) -> None:
+        """Give a state (a new one, or a first-version one read back) what the second act keeps."""
+        state.memory = [[] for _ in state.names]
+        state.defaulted = np.zeros(len(state.names), dtype=np.int64)
+        state.purse = patrons.PURSE_PER_CREATURE * len(state.names)
+
+    def desk(self, state: WoodState) -> offers.Desk:
+        """The deals standing in this state (one per state, shared by every creature's schema and heuristic)."""
+        if self._desk[0] is not state:
+            self._desk = (state, offers.desk(state))
+        return self._desk[1]
 
     def agents(self, state: WoodState) -> list[str]:
         return state.names
 
     def observe(self, state: WoodState, agent: str) -> str:
-        return text.observe(state, state.position[agent], self.season_turns, self.aids, self.levers)
+        i = state.position[agent]
+        deals = offers.lines(state, i, self.desk(state)) if self.second_act else []
+        return text.observe(state, i, self.season_turns, self.aids, self.levers, deals)
 
     def news(self, state: WoodState) -> str:
         if self._news[0] is not state:  # one text per state, however many creatures read it
@@ -128,11 +161,15 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
         if self.schema == "general":  # the Action model's schema, orders written as lists as it records them
-            return WoodAction.model_json_schema(mode="serialization")
-        return creature_schema(state, state.position[agent], self.levers)
+            return self.Action.model_json_schema(mode="serialization")
+        i = state.position[agent]
+        schema = creature_schema(state, i, self.levers)
+        if self.second_act:  # optional fields, offered only when usable now
+            schema["properties"].update(offers.schema_properties(state, i, self.desk(state)))
+        return schema
 
     def noop(self, agent: str) -> WoodAction:
-        return WoodAction()
+        return self.Action()
 
     def role(self, state: WoodState, agent: str) -> str:
         return GOODS[int(state.trade[state.position[agent]])]
@@ -140,7 +177,12 @@ class WoodWorld(World[WoodState, WoodAction]):
     def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
         if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
             self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
-        return trader.decide(state, state.position[agent], rng, self._outlook[1])
+        i = state.position[agent]
+        decided = trader.decide(state, i, rng, self._outlook[1])
+        if self.second_act:
+            decided = dealer.deal(state, i, decided, self._outlook[1], self.desk(state))
+        # orders written as a model writes them (actions.Order): [side, good, qty, price]
+        return {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
         i = state.position[agent]
@@ -154,13 +196,21 @@ class WoodWorld(World[WoodState, WoodAction]):
                 return f"sells {order.good} but holds none"
             if sides.setdefault(order.good, order.side) != order.side:
                 return f"both buys and sells {order.good}"
+        if self.second_act and isinstance(action, WoodAction):
+            return offers.problem(state, i, action, self.desk(state))
         return None
 
     # --- the turn ----------------------------------------------------------------------------------
     def apply(self, state: WoodState, actions: Mapping[str, WoodAction], rng: np.random.Generator) -> Outcome[WoodState]:
         s = state.copy()
         events: list[dict] = []
+        if self.second_act:  # debts first, then deals, and only then the market
+            credit.collect(s, events)
+            offers.settle(s, actions, events)
         fills = self._trade(s, actions, rng, events)
+        fuel = fills[FIREWOOD][1]
+        if self.second_act and s.season == "winter" and fuel is not None:
+            memory.remember_fuel(s, fuel.buyers, fuel.sellers)
         self._eat_and_burn(s, events)
         self._rot(s, rng, events)
         self._make(s, rng, events)
@@ -169,6 +219,8 @@ class WoodWorld(World[WoodState, WoodAction]):
         s.turn += 1
         s.effects = [e for e in s.effects if e["until"] > s.turn]
         s.season = "winter" if legends.forced_winter(s.effects, s.turn) else self.season_of(s.turn)
+        if self.second_act:
+            patrons.forget_whispers(s)
         return Outcome(s, events)
 
     def season_of(self, turn: int) -> str:
@@ -290,8 +342,20 @@ class WoodWorld(World[WoodState, WoodAction]):
             s.season = "winter"
         return Outcome(s, [{"kind": "rumour", "text": line}])
 
+    def patron(self, state: WoodState, act: patrons.WoodPatron) -> Outcome[WoodState]:
+        """One act of the patron at the start of a turn (see patron.py); ValueError when it cannot be done."""
+        if not self.second_act:
+            raise ValueError("the patron sits only at the second act's table (second_act is off)")
+        return Outcome(*patrons.act(state, act))
+
     def metrics(self, state: WoodState, events: list[dict]) -> dict:
         trades = [e for e in events if e["kind"] == "trade"]
+        deals = {}
+        if self.second_act:
+            kinds = [e["kind"] for e in events]
+            deals = {"offers_accepted": kinds.count("offer_accepted"), "loans": kinds.count("loan"),
+                     "repaid": kinds.count("repaid"), "defaults": kinds.count("default"),
+                     "debt": sum(loan["owed"] for loan in state.loans)}
         return {
             "gini": round(gini(state.wealth()), 4),
             "pebble_gini": round(gini(state.pebbles), 4),
@@ -302,17 +366,35 @@ class WoodWorld(World[WoodState, WoodAction]):
             "mood": round(float(state.mood.mean()), 4),
             "well_fed": int((state.ate >= 2).sum()),
             "cold": int(state.cold.sum()),
+            **deals,
         }
 
     def portray(self, turn: Turn) -> Portrait:
         return look.portrait(turn)
 
+    def to_json(self, state: WoodState) -> dict:
+        data = super().to_json(state)
+        if not self.second_act:  # the first version's trace lines, byte for byte
+            for key in SECOND_ACT:
+                data.pop(key, None)
+        return data
+
+    def from_json(self, data: dict) -> WoodState:
+        state = super().from_json(data)
+        if self.second_act and "memory" not in data:  # a first-version state plays on under the second act
+            self._open_second_act(state)
+        return state
+
     def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
         broken = []
         if (state.pebbles < 0).any() or (state.stock < 0).any():
             broken.append("a creature holds negative pebbles or goods")
-        if state.pebbles.sum() != previous.pebbles.sum():
-            broken.append(f"pebbles not conserved: {previous.pebbles.sum()} -> {state.pebbles.sum()}")
+        # the patron's purse is pebbles too: lending and bribing move them, never make them
+        before, after = previous.pebbles.sum() + previous.purse, state.pebbles.sum() + state.purse
+        if before != after:
+            broken.append(f"pebbles not conserved: {before} -> {after}")
+        if self.second_act:
+            broken += offers.broken(state)
         expected = previous.stock.sum(0).copy()
         sign = {"make": 1, "eat": -1, "burn": -1, "rot": -1}
         for e in events:

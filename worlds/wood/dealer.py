@@ -1,0 +1,129 @@
+"""The scripted creature's deals (the second act), laid over the trader's market orders (trader.py).
+
+- It takes the best offer open to it: goods it lacks at no more than they are worth to it, a swap of its
+  surplus for a food it lacks, or a loan when its purse is nearly empty and it owes nothing.
+- It offers one neighbour who lacks its good a unit or two of its surplus, held back from the market so it
+  can deliver: a swap when that neighbour makes a food it lacks, else a sale at its asking price. It never
+  deals again with a neighbour who broke a promise to it.
+- A full purse lends to a poor neighbour, never to one who has defaulted on anyone or broken a promise to it.
+- It keeps back what its debts due next turn, and what it has offered to lend, will take: bids that would
+  spend those pebbles are dropped.
+"""
+from __future__ import annotations
+
+from worlds.wood import credit, memory, offers
+from worlds.wood.actions import MAX_QTY, fit_to_hear
+from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
+from worlds.wood.trader import LINES, MARKUP, Outlook
+
+LEND_ABOVE = 30  # a purse this full lends
+POOR = 8  # a purse this empty borrows, and is lent to
+LOAN = 10  # most it lends at once
+FAIR_SWAP = 0.7  # least share of what it gives, by value, a swap must bring back
+
+
+def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) -> dict:
+    """The trader's decision with an accept, an offer and a loan added where they serve creature i."""
+    orders = [dict(o) for o in decided["orders"]]
+    out: dict = {}
+    taken = _take(s, i, view, desk)
+    if taken:
+        out["accept"] = s.names[taken["from"]]
+        orders = [o for o in orders if not (o["side"] == "buy" and o["good"] == taken.get("good"))]
+    offer = _offer(s, i, view)
+    if offer:
+        out["offer"] = offer
+        orders = _hold_back(orders, offer)
+    lend = _lend(s, i, view, desk)
+    if lend:
+        out["lend"] = lend
+    orders = _keep_for_debts(s, i, orders, desk, lend["pebbles"] if lend else 0)
+    say = decided["say"]
+    goods = frozenset([o["good"] for o in orders] + ([offer["good"]] + [offer.get("want")] if offer else []))
+    if not fit_to_hear(say, frozenset(g for g in goods if g)):
+        say = LINES["quiet"]
+    return {"orders": orders, "say": say, **out}
+
+
+def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None:
+    """The first open offer worth taking (a loan only when nothing else is)."""
+    free, own, stock = desk.free(s, i), view.trade[i], view.stock[i]
+    owes = bool(desk.owes.get(i))
+    fallback = None
+    for p in desk.incoming.get(i, []):
+        if not offers.usable(s, i, p, free):
+            continue
+        if p["kind"] == "loan":
+            if fallback is None and free < POOR and not owes:
+                fallback = p
+            continue
+        k = GOODS.index(p["good"])
+        needed = (k in range(len(FOODS)) and stock[k] == 0) or (k == FIREWOOD and stock[k] < view.fuel_need)
+        if not needed:
+            continue
+        if p["kind"] == "sale" and p["price"] <= view.worth[k] * p["qty"]:
+            return p
+        if p["kind"] == "swap" and GOODS.index(p["want"]) == own and stock[own] - 1 >= p["wqty"]:
+            return p
+    return fallback
+
+
+def _offer(s: WoodState, i: int, view: Outlook) -> dict | None:
+    """A unit or two of its surplus for the first neighbour (in an order that turns with the turn) who
+    lacks it and never broke its word."""
+    own, stock = view.trade[i], view.stock[i]
+    keep = view.wood_keep if own == FIREWOOD else 1
+    surplus = stock[own] - keep
+    if surplus < 2 or view.sentiment[own] < 0:
+        return None
+    near = [j for j in offers.neighbours(len(s.names), i) if view.trade[j] != own]
+    for step in range(len(near)):
+        j = near[(s.turn + step) % len(near)]
+        if view.stock[j][own] > 0 or memory.broke_promises(s, i, s.names[j]) or s.defaulted[j] > 0:
+            continue
+        qty = min(2 if surplus >= 4 else 1, MAX_QTY)
+        theirs = view.trade[j]
+        if theirs < len(FOODS) and stock[theirs] == 0:  # it makes a food this creature lacks: swap
+            wqty = max(1, min(MAX_QTY, round(FAIR_SWAP * qty * view.value[own] / view.value[theirs])))
+            return {"to": s.names[j], "good": GOODS[own], "qty": qty, "want": GOODS[theirs], "wqty": wqty}
+        price = max(1, round(qty * view.value[own] * MARKUP.get(s.personality[i], 1.0)))
+        if price <= view.pebbles[j]:
+            return {"to": s.names[j], "good": GOODS[own], "qty": qty, "price": min(price, 99)}
+    return None
+
+
+def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
+    """The market orders with the offered units taken out of the sell order, so they are there to deliver."""
+    kept = []
+    for o in orders:
+        if o["side"] == "sell" and o["good"] == offer["good"]:
+            o["qty"] -= offer["qty"]
+            if o["qty"] <= 0:
+                continue
+        kept.append(o)
+    return kept
+
+
+def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None:
+    free = desk.free(s, i)
+    if free < LEND_ABOVE:
+        return None
+    lent_to = {loan["to"] for loan in desk.lent.get(i, [])}
+    poor = [j for j in offers.neighbours(len(s.names), i)
+            if view.pebbles[j] < POOR and j not in lent_to and s.defaulted[j] == 0
+            and not memory.broke_promises(s, i, s.names[j])]
+    if not poor:
+        return None
+    j = min(poor, key=lambda j: (view.pebbles[j], j))
+    return {"to": s.names[j], "pebbles": min(LOAN, free // 3, credit.MAX_LOAN), "due": credit.DUE}
+
+
+def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk, lending: int) -> list[dict]:
+    """Bids dropped, last first, until what they could spend leaves the debts due next turn and the loan it
+    offers unspent."""
+    due_next = sum(loan["owed"] for loan in desk.owes.get(i, []) if loan["due"] == s.turn + 1)
+    room = desk.free(s, i) - due_next - lending
+    buys = [o for o in orders if o["side"] == "buy"]
+    while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):
+        buys.pop()
+    return [o for o in orders if o["side"] == "sell" or o in buys]
