@@ -7,6 +7,7 @@ test, so it must be deterministic under its seed and must not depend on hypothes
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Callable
 
@@ -146,16 +147,35 @@ def compile_check(schema: dict) -> Check | None:
     defs = schema.get("$defs", {}) if isinstance(schema, dict) else {}
     built: dict[str, Check] = {}
     try:
-        return _compile(schema, defs, built)
+        return _compile(schema, defs, built, top=not defs)
     except _Unsupported:
         return None
+
+
+# Compiled checks of top-level properties, by their JSON text. Per-agent schemas that differ in one small part
+# (the wood's deals name each creature's own neighbours, so no two creatures' schemas are alike) share the
+# rest: the orders part is compiled once for every creature that may place the same orders.
+_PARTS: dict[str, Check] = {}
+PARTS_KEPT = 4096
+
+
+def _part(sub: Any, defs: dict, built: dict[str, Check]) -> Check:
+    key = json.dumps(sub)
+    found = _PARTS.get(key)
+    if found is None:
+        if len(_PARTS) >= PARTS_KEPT:  # parts that never repeat: start over, stay bounded
+            _PARTS.clear()
+        found = _PARTS[key] = _compile(sub, defs, built)
+    return found
 
 
 class _Unsupported(Exception):
     pass
 
 
-def _compile(s: Any, defs: dict, built: dict[str, Check]) -> Check:
+def _compile(s: Any, defs: dict, built: dict[str, Check], top: bool = False) -> Check:
+    """`top`: the schema's root, with no $defs: its properties' checks are shared with equal parts of other
+    schemas (see _PARTS)."""
     if s is True or s == {}:
         return lambda v: True
     if s is False:
@@ -190,7 +210,7 @@ def _compile(s: Any, defs: dict, built: dict[str, Check]) -> Check:
             checks.append(lambda v: any(_equal(v, o) for o in options))
     checks += _number_checks(s) + _length_checks(s)
     if "properties" in s or "required" in s or "additionalProperties" in s:
-        checks.append(_object_check(s, defs, built))
+        checks.append(_object_check(s, defs, built, top))
     if "items" in s or "prefixItems" in s:
         checks.append(_items_check(s, defs, built))
     for key in ("anyOf", "oneOf", "allOf"):
@@ -276,8 +296,9 @@ def _length_checks(s: dict) -> list[Check]:
     return out
 
 
-def _object_check(s: dict, defs: dict, built: dict[str, Check]) -> Check:
-    props = {k: _compile(sub, defs, built) for k, sub in s.get("properties", {}).items()}
+def _object_check(s: dict, defs: dict, built: dict[str, Check], shared: bool = False) -> Check:
+    compile_ = _part if shared else _compile
+    props = {k: compile_(sub, defs, built) for k, sub in s.get("properties", {}).items()}
     required = list(s.get("required", []))
     extra = s.get("additionalProperties", True)
     extra_check = None if extra is True or extra is False else _compile(extra, defs, built)

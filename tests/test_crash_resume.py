@@ -12,7 +12,9 @@ import pytest
 from sim.trace import iter_turns
 
 TURNS = 80
-ARGS = ["--agents", "1000", "--turns", str(TURNS), "--seed", "11", "--legend", "early_frost@5", "--quiet"]
+# 400 creatures: each turn writes a large state (so kills land mid-write) and the run outlasts three kills, while
+# five whole runs stay within a few minutes on two cores (the second act's deals make a turn dearer)
+ARGS = ["--agents", "400", "--turns", str(TURNS), "--seed", "11", "--legend", "early_frost@5", "--quiet"]
 
 
 def sim_run(out, *extra):
