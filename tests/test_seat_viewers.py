@@ -52,8 +52,10 @@ def test_window_seat_takes_a_creature_fills_its_form_and_submits():
 
         question = until(asked)
         assert question.who == who and question.fields[0].kind == "count"
-        # one order (→ on "how many"), then up (wraps to "say") and type; enter submits
-        keys = [key(pygame.K_RIGHT), key(pygame.K_UP), *[key(ord(c), c) for c in "hi all"], key(pygame.K_RETURN)]
+        # one order (→ on "how many"), then down to "say" and type; enter submits
+        say_at = next(k for k, f in enumerate(question.fields) if f.path == ("say",))
+        keys = [key(pygame.K_RIGHT), *[key(pygame.K_DOWN)] * say_at, *[key(ord(c), c) for c in "hi all"],
+                key(pygame.K_RETURN)]
         window.loop(player, screen, frames=1, fps=0, events={0: keys})
         assert "answered for turn" in player.note
         panel_shown = pygame.surfarray.array3d(screen)[-200:, 20].tolist()  # the panel's pale paper at the right
