@@ -152,13 +152,7 @@ def _given(given: Any, fallback: Any) -> Any:
 def _resolve(s: dict, defs: dict, depth: int) -> tuple[dict | None, bool]:
     """`s` with $ref followed, a lone allOf unwrapped and anyOf/oneOf variants merged; and whether null is
     allowed. None when nothing but null is."""
-    for _ in range(20):
-        if "$ref" in s:
-            s = defs[s["$ref"].split("/")[-1]]
-        elif len(s.get("allOf", [])) == 1:
-            s = s["allOf"][0]
-        else:
-            break
+    s = _deref(s, defs)
     variants = s.get("anyOf", s.get("oneOf"))
     if variants is None:
         nullable = s.get("type") == "null" or (isinstance(s.get("type"), list) and "null" in s["type"])
@@ -209,6 +203,7 @@ def _merge(variants: list[dict]) -> dict:
 
 # --- fields -> reply ---------------------------------------------------------------------------------
 def _deref(s: dict, defs: dict) -> dict:
+    """`s` with $ref followed and a lone allOf unwrapped (pydantic wraps a described $ref in one)."""
     for _ in range(20):
         if "$ref" in s:
             s = defs[s["$ref"].split("/")[-1]]

@@ -66,3 +66,21 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, which .ci/run installs; Playwright drives it and downloads none
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def scripted_demo():
+    """The web demo with the scripted policy, served for real on loopback: yields its URL."""
+    pytest.importorskip("gradio")
+    from app import build_demo
+
+    port = free_port()
+    demo = build_demo(policy="scripted")
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import alive, free_port, process_tree
+from tests.conftest import BROWSER_ARGS, CHROMIUM, alive, free_port, process_tree
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # a no-op whose reason says the model could not be had at all (as opposed to a reply the model got wrong)
 NO_MODEL = re.compile(r"missing|not installed|unavailable|could not load|no module", re.I)
 

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def until(probe, timeout: float = 30.0, every: float = 0.05):
@@ -99,15 +96,8 @@ def test_window_seat_times_out_into_a_recorded_noop():
 
 # --- the web demo ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def server():
-    pytest.importorskip("gradio")
-    from app import build_demo
-
-    port = free_port()
-    demo = build_demo(policy="scripted")
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+def server(scripted_demo):
+    return scripted_demo
 
 
 def test_web_seat_through_gradio_client(server):

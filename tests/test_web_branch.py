@@ -7,24 +7,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import free_port
+from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
-def server():
-    pytest.importorskip("gradio")
-    from app import build_demo
-
-    port = free_port()
-    demo = build_demo(policy="scripted")
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+def server(scripted_demo):
+    return scripted_demo
 
 
 def test_branch_through_the_api(server):
