@@ -33,6 +33,10 @@ def _component(f: Field, i: int):
         return gr.Radio(list(range(int(f.low or 0), int(f.high) + 1)), value=f.default, **common)
     if f.kind == "enum":
         return gr.Dropdown([(str(c), c) for c in f.choices], value=f.default, **common)
+    if f.kind in ("integer", "number") and (f.optional or f.omittable):
+        # gr.Number sends 0 for an untouched empty box; a text box left empty stays empty, so the key is left out
+        low, high = ("" if bound is None else f"{bound:g}" for bound in (f.low, f.high))
+        return gr.Textbox("" if f.default is None else str(f.default), placeholder=f"{low}–{high}", **common)
     if f.kind in ("integer", "number"):
         return gr.Number(f.default, precision=0 if f.kind == "integer" else None, minimum=f.low, maximum=f.high,
                          **common)
