@@ -38,7 +38,7 @@ def play_one(url: str, seed: int, results: dict) -> None:
     try:
         job = client.submit(0.0, "wood", 5, seed, "scripted", "auto", "", api_name="/play")
         rumour_sent = False
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # twenty worlds share two cores: a tab may wait its turn
         for out in job:
             turns = out[2].count('class="turn"') if isinstance(out[2], str) else 0
             if seed == 0 and turns >= 1 and not rumour_sent:
@@ -63,7 +63,7 @@ def test_twenty_sessions_at_once_stay_isolated_and_memory_stays_bounded(server):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=300)
+        t.join(timeout=600)
     assert not any(t.is_alive() for t in threads), "a session was blocked"
     assert sorted(results) == list(range(SESSIONS))
     for seed, (header, turns) in results.items():
