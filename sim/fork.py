@@ -58,21 +58,21 @@ def read_source(trace: str | Path) -> Source:
 
 def legends_of(turns: list[Turn]) -> dict[int, list]:
     """Every legend a recorded run started, with its turn and (for player rumours) its text."""
-    out: dict[int, list] = {}
-    for turn in turns:
-        for event in turn.events:
-            if event.get("kind") == "legend":
-                out.setdefault(turn.turn, []).append((event["name"], event.get("text")))
-    return out
+    return _events_by_turn(turns, ("legend",), lambda event: (event["name"], event.get("text")))
 
 
 def patrons_of(turns: list[Turn]) -> dict[int, list[dict]]:
     """Every patron act a recorded run received (applied or refused), with its turn, in the order applied."""
-    out: dict[int, list[dict]] = {}
+    return _events_by_turn(turns, ("patron", "patron_refused"), lambda event: event["act"])
+
+
+def _events_by_turn(turns: list[Turn], kinds: tuple[str, ...], pick: Callable[[dict], Any]) -> dict[int, list]:
+    """{turn: [pick(event) for each event of these kinds that turn]}: what replay and forks re-inject."""
+    out: dict[int, list] = {}
     for turn in turns:
         for event in turn.events:
-            if event.get("kind") in ("patron", "patron_refused"):
-                out.setdefault(turn.turn, []).append(event["act"])
+            if event.get("kind") in kinds:
+                out.setdefault(turn.turn, []).append(pick(event))
     return out
 
 
