@@ -67,12 +67,15 @@ def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None
     counts = {"decisions": 0, "valid": 0, "repaired": 0, "noop": 0, "dealing": 0, "self_defeating_deals": 0,
               **{m: 0 for m in MISTAKES + DEALS + DEAL_MISTAKES}}
     path = {"trades": [], "gini": [], "prices": []}
+    noops = []
     for _ in range(turns):
         before = engine.state
         turn = engine.step()
         for d in turn.decisions:
             counts["decisions"] += 1
             counts[d.status] += 1
+            if d.status == "noop":
+                noops.append({"turn": turn.turn, "agent": d.agent, "reason": d.reason, "reply": d.reply})
             i = before.position[d.agent]
             said = said_reply(d.reply)
             orders = said.get("orders")
@@ -87,7 +90,7 @@ def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None
         path["trades"].append(turn.metrics["trades"])
         path["gini"].append(turn.metrics["gini"])
         path["prices"].append(turn.metrics["prices"])
-    return {"counts": counts, **path}
+    return {"counts": counts, "noops": noops, **path}
 
 
 def said_reply(reply: str | None) -> dict:
@@ -116,6 +119,7 @@ def summarize(setup: Setup, runs: list[dict]) -> dict:
         "median_trades_per_turn": float(np.median([t for r in runs for t in r["trades"]])),
         "gini_first": round(float(np.mean([r["gini"][0] for r in runs])), 3),
         "gini_last": round(float(np.mean([r["gini"][-1] for r in runs])), 3),
+        "noops": [n for r in runs for n in r["noops"]],
     }
 
 
@@ -176,6 +180,9 @@ def main() -> None:
     for r in rows:
         print(f"| {r['setup']} | {r['dealing_pct']} | {r['offers_per100']} | {r['accepts_per100']} | "
               f"{r['loans_per100']} | {r['self_defeating_deal_pct']} |")
+    for r in rows:
+        for n in r["noops"]:
+            print(f"no-op in {r['setup']!r}, turn {n['turn']}, {n['agent']}: {n['reason']} (reply {(n['reply'] or '')[:160]!r})")
     if legends:
         print("\n| legend | good | price before | extreme after | change |")
         print("|---|---|---:|---:|---:|")
