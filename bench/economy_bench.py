@@ -9,6 +9,7 @@ A year is four seasons (20 turns at the default season_turns=5). Every number is
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 
 import numpy as np
@@ -235,6 +236,7 @@ def plot(out_dir: str, params: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    os.makedirs(out_dir, exist_ok=True)
     plain, bank = play(5, 80, 0, **params), play(5, 80, 0, legends={LEGEND_AT: ["bank_run"]}, **params)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     for ax, run, title in ((axes[0], plain, "prices, 5 creatures, seed 0"),

@@ -6,6 +6,7 @@ same run with a bank run on the honey keeper at turn 10; numbers and PNG plots f
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 
 from agents.policies import scripted
@@ -47,6 +48,7 @@ def plot(plain: list, bank: list, out_dir: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    os.makedirs(out_dir, exist_ok=True)
     written = []
     for name, turns, mark in (("default_run", plain, None), ("bank_run", bank, BANK_RUN_AT)):
         fig, (prices, gini) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -77,7 +79,6 @@ def main() -> None:
     p.add_argument("--json", default=None)
     args = p.parse_args()
     rows = [summary(int(s)) for s in args.seeds.split(",")]
-    plot(*rows[0]["_paths"], args.png_dir)
     keys = ["median_trades", "gini_turn0", "gini_turn15", "honey_before_bank_run", "honey_low_within_5",
             "honey_fall_pct", "firewood_autumn", "firewood_winter"]
     print("| seed | " + " | ".join(keys) + " |\n|" + "---:|" * (len(keys) + 1))
@@ -85,6 +86,7 @@ def main() -> None:
         print(f"| {r['seed']} | " + " | ".join(f"{r[k]:g}" for k in keys) + " |")
     print("| mean | " + " | ".join(f"{statistics.mean(r[k] for r in rows):.3g}" for k in keys) + " |")
     write_result(args.json, "paths", rows=[{k: v for k, v in r.items() if k != "_paths"} for r in rows])
+    plot(*rows[0]["_paths"], args.png_dir)
 
 
 if __name__ == "__main__":
