@@ -115,7 +115,7 @@ def main() -> None:
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
     p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
-    p.add_argument("--compare", choices=("process", "threads", "dtype"), default=None,
+    p.add_argument("--compare", choices=("process", "threads", "dtype", "graph"), default=None,
                    help="only compare vLLM CPU settings side by side")
     p.add_argument("--contention", action="store_true", help="with --compare: also with one competing process")
     p.add_argument("--rounds", type=int, default=3, help="with --compare: turns per setting (and per load)")

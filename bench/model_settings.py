@@ -10,6 +10,10 @@ pinned to the core it holds, or spinning while they wait for each other).
     process  the engine in this process (agents/cpu.py's plan) vs vLLM's own engine-core and worker processes
     threads  torch threads: one per core vs one
     dtype    float32 vs bfloat16 (bf16 is fast only with AVX-512 BF16 or AMX; agents/cpu.py)
+    graph    eager (the plan) vs vLLM's compiled graphs (torch.compile; the first start compiles, later
+             ones read vLLM's compile cache)
+
+Each setting's start-up (building its engine, compiling included) is reported beside its turns.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ GROUPS: dict[str, dict[str, tuple[dict, dict, int | None]]] = {
                 "vLLM's own processes": ({"VLLM_ENABLE_V1_MULTIPROCESSING": "1"}, {}, None)},
     "threads": {"one thread per core": ({}, {}, len(os.sched_getaffinity(0))), "one thread": ({}, {}, 1)},
     "dtype": {"float32": ({}, {"dtype": "float32"}, None), "bfloat16": ({}, {"dtype": "bfloat16"}, None)},
+    "graph": {"eager (the plan)": ({}, {"enforce_eager": True}, None),
+              "compiled graphs": ({}, {"enforce_eager": False}, None)},
 }
 
 
@@ -42,13 +48,15 @@ def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, content
     from bench.model_profile import fresh_asks
 
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    engines, threads = {}, {}
+    engines, threads, startup = {}, {}, {}
     for i, (name, (env, options, count)) in enumerate(GROUPS[group].items()):
         _restore(saved)
         os.environ.update(env)
         # a distinct max_model_len gives each setting its own engine; settings that differ only in threads share one
         length = 4096 if count else 4096 - i
+        start = time.perf_counter()
         engines[name] = VLLMBackend(model, seed=0, max_model_len=length, **options)
+        startup[name] = round(time.perf_counter() - start, 1)
         threads[name] = count
         turn(engines[name], fresh_asks(agents, 1))  # warm-up
     _restore(saved)
@@ -78,7 +86,7 @@ def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, content
     for name in engines:
         row = {"setting": name, "quiet_s_per_token": round(statistics.median(per_token[(name, False)]), 4),
                "quiet_spread": _spread(per_token[(name, False)]),
-               "quiet_s_per_turn": round(statistics.median(seconds[(name, False)]), 2)}
+               "quiet_s_per_turn": round(statistics.median(seconds[(name, False)]), 2), "startup_s": startup[name]}
         if contention:
             row["contended_s_per_token"] = round(statistics.median(per_token[(name, True)]), 4)
             row["contended_s_per_turn"] = round(statistics.median(seconds[(name, True)]), 2)
@@ -104,12 +112,12 @@ def table(result: dict) -> str:
     first = result["rows"][0]["quiet_s_per_token"]
     lines = [f"{result['agents']} agents, median of {result['rounds']} turns per setting, seconds of turn per output "
              "token (replies differ in length)", "",
-             "| setting | quiet s/turn | quiet s/token | spread | vs first |"
+             "| setting | start-up s | quiet s/turn | quiet s/token | spread | vs first |"
              + (" with one busy process s/turn | s/token | contended / quiet |" if contended else ""),
-             "|---|---:|---:|---:|---:|" + ("---:|---:|---:|" if contended else "")]
+             "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if contended else "")]
     for r in result["rows"]:
         ratio = r["quiet_s_per_token"] / first
-        line = (f"| {r['setting']} | {r['quiet_s_per_turn']} | {r['quiet_s_per_token']} | {r['quiet_spread']} "
+        line = (f"| {r['setting']} | {r['startup_s']} | {r['quiet_s_per_turn']} | {r['quiet_s_per_token']} | {r['quiet_spread']} "
                 f"| {ratio:.2f}× |")
         if contended:
             line += f" {r['contended_s_per_turn']} | {r['contended_s_per_token']} | {r['ratio']}× |"
