@@ -196,11 +196,11 @@ def targets(scales: list[dict], legends: list[dict], commons: list[dict]) -> lis
     fire = [statistics.mean(year) for year in small["fire_ratio_years_1_3"]]
     ranks = small["woodcutter_rank"]
     out = [
-        ("firewood winter/autumn ≥ 1.5 in years 1–3 (5 creatures)", all(f >= 1.5 for f in fire),
+        (f"firewood winter/autumn ≥ 1.5 in years 1–3 ({small['agents']} creatures)", all(f >= 1.5 for f in fire),
          ", ".join(f"{f:.2f}" for f in fire)),
-        ("woodcutter among the two richest after the first winter, most seeds", sum(r <= 2 for r in ranks) > len(ranks) / 2,
+        (f"woodcutter among the two richest after the first winter, most seeds ({small['agents']} creatures)", sum(r <= 2 for r in ranks) > len(ranks) / 2,
          f"{sum(r <= 2 for r in ranks)}/{len(ranks)} seeds"),
-        ("creatures go cold in winter, spring heals", small["cold_in_winter"] > 0 and small["spring_heals"] > 0,
+        (f"creatures go cold in winter, spring heals ({small['agents']} creatures)", small["cold_in_winter"] > 0 and small["spring_heals"] > 0,
          f"{100 * small['cold_in_winter']:.0f} % cold, spring mood {small['spring_heals']:+.2f} over winter"),
     ]
     for s in scales:
