@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from dataclasses import dataclass
 
 import json_repair
@@ -162,7 +163,13 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     backend = VLLMBackend(args.model, seed=seeds[0])
     chosen = [SETUPS[int(i)] for i in args.setups.split(",")] if args.setups else SETUPS
-    rows = [summarize(s, [play(backend, s, args.agents, args.turns, seed) for seed in seeds]) for s in chosen]
+    rows = []
+    for setup in chosen:  # a line per setup as it finishes: a long run cut short still tells what it measured
+        rows.append(summarize(setup, [play(backend, setup, args.agents, args.turns, seed) for seed in seeds]))
+        r = rows[-1]
+        print(f"done: {r['setup']}: valid {r['valid_pct']} %, no-op {r['noop_pct']} %, trades/turn "
+              f"{r['trades_per_turn']} (median {r['median_trades_per_turn']:g}), dealing {r['dealing_pct']} %",
+              file=sys.stderr, flush=True)
     legend_seeds = [int(s) for s in args.legend_seeds.split(",")] if args.legend_seeds else seeds[:2]
     legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, legend_seeds,
                                                          setup=SETUPS[args.legend_setup],

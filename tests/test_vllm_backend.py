@@ -112,9 +112,11 @@ def test_missing_model_folder_is_a_one_line_error():
         VLLMBackend("/nonexistent/model")
 
 
-def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
+@pytest.mark.parametrize("layout", ["in_process", "vllm_processes"])
+def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path, layout):
     """Stopping `sim run --policy llm` with SIGTERM (as a supervisor or Ctrl-C in a terminal does to the whole
-    process group) leaves no process behind: no vLLM EngineCore or worker, where vLLM runs them apart."""
+    process group) leaves no process behind: no vLLM EngineCore or worker where vLLM runs them apart
+    (`VLLM_ENABLE_V1_MULTIPROCESSING=1`), and a whole last trace line either way."""
     import os
     import signal
     import subprocess
@@ -126,14 +128,16 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path):
     out = tmp_path / "run"
     run = subprocess.Popen([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
                             "--turns", "200", "--out", str(out), "--quiet"], start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=os.environ | {"VLLM_ENABLE_V1_MULTIPROCESSING": "1" if layout == "vllm_processes" else "0"})
     try:
         deadline = time.monotonic() + 600
         while not ((out / "trace.jsonl").exists() and len((out / "trace.jsonl").read_text().splitlines()) >= 2):
             assert run.poll() is None, "the run ended before its first turn"
             assert time.monotonic() < deadline, "no turn within 600 s"
             time.sleep(1)
-        engine = process_tree(run.pid)  # empty where the engine runs inside the run (agents/cpu.py's plan)
+        engine = process_tree(run.pid)
+        assert bool(engine) == (layout == "vllm_processes"), engine
         os.killpg(run.pid, signal.SIGTERM)
         assert run.wait(timeout=120) != 0
         deadline = time.monotonic() + 30
