@@ -12,6 +12,7 @@ action_schema narrows it per agent (a bid within this bidder's budget), and only
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import json_repair
@@ -57,13 +58,14 @@ def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) 
     if not action.model_fields_set and _repair(text[:MAX_REPLY_CHARS]):
         # keys, but none the Action knows (e.g. {"reply": {...}}): junk that merely validates as defaults
         return _noop(reply, world, agent, "no field of the action in the reply")
-    outside = _outside_schema(world, state, agent, action, ask)
+    data = action.model_dump(mode="json")  # as the trace records it, and (most often) as the schema sees it
+    outside = _outside_schema(world, state, agent, action, data, ask)
     if outside:
         return _noop(reply, world, agent, "outside its schema: " + outside)
     problem = world.check(state, agent, action)
     if problem:
         return _noop(reply, world, agent, "infeasible: " + problem)
-    return _decision(reply, agent, action, status, reason)
+    return _decision(reply, agent, data, status, reason), action
 
 
 def _repair(text: str) -> Any:
@@ -77,15 +79,18 @@ def _repair(text: str) -> Any:
         return None
 
 
-def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, ask: Ask | None) -> str | None:
+def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, data: dict,
+                    ask: Ask | None) -> str | None:
     """Where the action breaks this agent's schema, or None. The action is checked as it will be applied
     (defaults filled in, validators run), so a reply that leaves out a field with a default still counts.
-    sim.schemas.valid decides fast; jsonschema explains a refusal (its messages are good, its speed is not
-    needed on the happy path) and decides schemas with keywords `valid` does not know."""
+    `data`: the action dumped as JSON. sim.schemas.valid decides fast; jsonschema explains a refusal (its
+    messages are good, its speed is not needed on the happy path) and decides schemas with keywords `valid`
+    does not know."""
     if type(world).action_schema is World.action_schema:
         return None  # the schema IS the Action's: pydantic has just enforced every bound in it
     schema = ask.schema if ask is not None else world.action_schema(state, agent)
-    data = action.model_dump(mode="json", by_alias=True)
+    if _aliased(type(action)):  # a schema names fields by their aliases
+        data = action.model_dump(mode="json", by_alias=True)
     if valid(schema, data):
         return None
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -96,6 +101,17 @@ def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, ask
     return f"{where}: {error.message}"[:200]
 
 
+@lru_cache(maxsize=64)
+def _aliased(cls: type[BaseModel]) -> bool:
+    """Whether an Action class dumps differently by alias (its JSON schema by alias names other fields), so
+    that checking it against a schema takes a dump of its own. Unsure (no JSON schema): it does."""
+    try:
+        return (cls.model_json_schema(mode="serialization", by_alias=True)
+                != cls.model_json_schema(mode="serialization", by_alias=False))
+    except Exception:
+        return True
+
+
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(p) for p in err["loc"]) or "reply"
@@ -103,13 +119,14 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _noop(reply: Reply, world: World, agent: str, reason: str) -> tuple[Decision, BaseModel]:
-    return _decision(reply, agent, world.noop(agent), "noop", reason[:300])
+    action = world.noop(agent)
+    return _decision(reply, agent, action.model_dump(mode="json"), "noop", reason[:300]), action
 
 
-def _decision(reply: Reply, agent: str, action: BaseModel, status: str, reason: str | None):
+def _decision(reply: Reply, agent: str, action: dict, status: str, reason: str | None) -> Decision:
     return Decision(
         agent=agent,
-        action=action.model_dump(mode="json"),
+        action=action,
         status=status,
         reason=reason,
         reply=reply.text,
@@ -118,4 +135,4 @@ def _decision(reply: Reply, agent: str, action: BaseModel, status: str, reason: 
         prompt=reply.prompt,
         prompt_tokens=reply.prompt_tokens,
         output_tokens=reply.output_tokens,
-    ), action
+    )

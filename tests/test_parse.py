@@ -164,6 +164,29 @@ def test_a_schema_with_keywords_beyond_the_fast_check_is_still_enforced():
     assert d.status == "noop" and d.reason == "outside its schema: to: 'ann' does not match '^b'"
 
 
+def test_an_action_with_aliases_is_checked_by_its_aliases_and_recorded_by_its_names():
+    class Aliased(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        bid: int = Field(default=0, ge=0, le=1000, alias="amount")
+
+    class Auctioned(Auction):
+        Action = Aliased
+
+        def noop(self, agent):
+            return Aliased()
+
+        def action_schema(self, state, agent):
+            return {"type": "object", "additionalProperties": False, "required": ["amount"],
+                    "properties": {"amount": {"type": "integer", "minimum": 0, "maximum": state["budget"][agent]}}}
+
+    world = Auctioned()
+    state = world.initial_state(None)
+    d = parse(Reply('{"amount": 30}'), world, state, "bob")[0]
+    assert d.status == "valid" and d.action == {"bid": 30}
+    d = parse(Reply('{"amount": 50}'), world, state, "bob")[0]
+    assert d.status == "noop" and d.reason == "outside its schema: amount: 50 is greater than the maximum of 40"
+
+
 def test_a_world_whose_schema_hook_raises_gets_noops_not_a_crash():
     class Broken(Auction):
         def action_schema(self, state, agent):
