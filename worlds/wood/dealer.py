@@ -50,8 +50,10 @@ def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None
     free, own, stock = desk.free(s, i), view.trade[i], view.stock[i]
     owes = bool(desk.owes.get(i))
     fallback = None
-    for p in desk.incoming.get(i, []):
-        if not offers.usable(s, i, p, free):
+    mine = desk.incoming.get(i, [])
+    held = s.stock[i].tolist() if mine else []
+    for p in mine:
+        if not offers.usable(int(s.trade[i]), held, p, free):
             continue
         if p["kind"] == "loan":
             if fallback is None and free < POOR and not owes:
