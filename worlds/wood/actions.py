@@ -211,27 +211,40 @@ def creature_schema(state: WoodState, i: int, levers: frozenset[str] = frozenset
     own = int(state.trade[i])
     pebbles = int(state.pebbles[i])
     stock = state.stock[i].tolist()  # one conversion, not a numpy scalar per good
-    variants = []
-    buyable = [g for k, g in enumerate(GOODS) if k != own]
-    held = [g for g, n in zip(GOODS, stock) if n > 0]
+    held = tuple(g for g, n in zip(GOODS, stock) if n > 0)
     most = min(MAX_QTY, max(stock))
     if levers & {"bands", "budget"}:
-        variants += _buys(state, buyable, pebbles, levers) + _sells(state, held, most, levers)
+        buyable = [g for k, g in enumerate(GOODS) if k != own]
+        orders = _orders(_buys(state, buyable, pebbles, levers) + _sells(state, list(held), most, levers))
     else:
-        if pebbles > 0:
-            variants.append(_order("buy", buyable, MAX_QTY, min(pebbles, MAX_PRICE)))
-        if held:
-            variants.append(_order("sell", held, most, MAX_PRICE))
-    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+        orders = _plain_orders(own, min(pebbles, MAX_PRICE), held, most)
     return {
         "type": "object",
-        "properties": {
-            "orders": {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0},
-            "say": {"type": "string", "maxLength": SAY_CHARS},
-        },
+        "properties": {"orders": orders, "say": SAY},
         "required": ["orders"],  # a creature with nothing to say spends no tokens on it: its orders speak
         "additionalProperties": False,
     }
+
+
+SAY = {"type": "string", "maxLength": SAY_CHARS}
+
+
+@lru_cache(maxsize=4096)
+def _plain_orders(own: int, top: int, held: tuple[str, ...], most: int) -> dict:
+    """The orders part of a schema without levers: buy any good but its own at up to `top` pebbles (none when
+    top < 1), sell what it holds. Built once for every creature (and turn) it fits, as no-one changes a
+    schema (World.action_schema): a wood of 1000 creatures has a few hundred of them."""
+    variants = []
+    if top > 0:
+        variants.append(_order("buy", [g for k, g in enumerate(GOODS) if k != own], MAX_QTY, top))
+    if held:
+        variants.append(_order("sell", list(held), most, MAX_PRICE))
+    return _orders(variants)
+
+
+def _orders(variants: list[dict]) -> dict:
+    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    return {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0}
 
 
 def price_band(state: WoodState, good: str, levers: frozenset[str]) -> tuple[int, int]:

@@ -89,26 +89,34 @@ def takers(s: WoodState, i: int, d: Desk) -> list[str]:
 def schema_properties(s: WoodState, i: int, d: Desk) -> dict:
     """The deal fields creature i's schema offers now, each only when usable: `offer` (a sale or a swap of a
     good it holds more than KEEP of, to a neighbour), `lend` when it has pebbles beyond credit.RESERVE,
-    `accept` when an offer to it is open. Every creature's schema names its own neighbours, so no two are alike: they are
-    kept small (two offer variants, not one per good) because the parse path compiles each one."""
+    `accept` when an offer to it is open. Every creature's schema names its own neighbours, so no two are
+    alike: they are kept small (two offer variants, not one per good) because a constrained decoder compiles
+    each one."""
     own = int(s.trade[i])
-    near = [s.names[j] for j in neighbours(len(s.names), i)]
+    near = tuple(s.names[j] for j in neighbours(len(s.names), i))
     props: dict = {}
     stock = s.stock[i].tolist()  # one conversion, not a numpy scalar per good
-    held = [g for g, n in zip(GOODS, stock) if n >= KEEP + 1]
+    held = tuple(g for g, n in zip(GOODS, stock) if n >= KEEP + 1)
     if near and held:
-        base = {"to": _enum(near), "good": _enum(held), "qty": _int(1, min(max(stock), MAX_QTY))}
-        wants = [g for k, g in enumerate(GOODS) if k != own]  # never swap for the good it makes
-        props["offer"] = {"anyOf": [_object({**base, "price": _int(1, MAX_PRICE)}),
-                                    _object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)})]}
+        props["offer"] = _offer_schema(own, near, held, min(max(stock), MAX_QTY))
     spare = d.free(s, i) - credit.RESERVE
     if near and spare > 0:
         props["lend"] = _object({"to": _enum(near), "pebbles": _int(1, min(spare, credit.MAX_LOAN)),
                                  "due": _int(*credit.TERM)}, required=("to", "pebbles"))
     open_to = takers(s, i, d)
     if open_to:
-        props["accept"] = _enum(open_to)
+        props["accept"] = _enum(tuple(open_to))
     return props
+
+
+@lru_cache(maxsize=8192)
+def _offer_schema(own: int, near: tuple[str, ...], held: tuple[str, ...], most: int) -> dict:
+    """The offer field: a sale or a swap of a good it holds to one of its neighbours. Built once for every turn
+    a creature's neighbours and holdings are alike, as no-one changes a schema (World.action_schema)."""
+    base = {"to": _enum(near), "good": _enum(held), "qty": _int(1, most)}
+    wants = tuple(g for k, g in enumerate(GOODS) if k != own)  # never swap for the good it makes
+    return {"anyOf": [_object({**base, "price": _int(1, MAX_PRICE)}),
+                      _object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)})]}
 
 
 def problem(s: WoodState, i: int, action: WoodAction, d: Desk) -> str | None:
@@ -254,8 +262,8 @@ def broken(state: WoodState) -> list[str]:
     return broken
 
 
-def _enum(values: list[str]) -> dict:
-    return {"type": "string", "enum": values}
+def _enum(values: tuple[str, ...]) -> dict:
+    return {"type": "string", "enum": list(values)}
 
 
 def _int(lo: int, hi: int) -> dict:
