@@ -182,7 +182,10 @@ def _valid(s: Any, v: Any, defs: dict) -> bool:
         return (type(v) is list and (lo is None or len(v) >= lo) and (hi is None or len(v) <= hi)
                 and _array(s, v, defs))
     if kind is None and "anyOf" in s and s.keys() <= _CHOICE:
-        return any(_valid(sub, v, defs) for sub in s["anyOf"])
+        for sub in s["anyOf"]:  # a loop, not any(): no generator per order of every reply
+            if _valid(sub, v, defs):
+                return True
+        return False
     return _by_keyword(s, v, defs)
 
 
