@@ -259,7 +259,7 @@ LEAF_SCHEMAS = st.one_of(
 def _nested(inner):
     names = st.sampled_from("abcd")
     return st.one_of(
-        st.fixed_dictionaries({"type": st.just("object")} , optional={
+        st.fixed_dictionaries({"type": st.just("object")}, optional={
             "properties": st.dictionaries(names, inner, max_size=3), "required": st.lists(names, max_size=2, unique=True),
             "additionalProperties": st.booleans() | inner, "title": st.just("t")}),
         st.fixed_dictionaries({}, optional={"properties": st.dictionaries(names, inner, max_size=2),
