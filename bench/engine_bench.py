@@ -4,8 +4,8 @@
 
 Reports the median turn time (ms) after two warm-up turns, without and with the trace being written, the
 part of it spent in the scripted policy (the heuristic that stands in for the model), and the time per agent
-so linear growth is visible. Then the cost of checking each reply against its agent's own schema (part of
-the engine time above): per reply with its check compiled, and per distinct schema compiled.
+so linear growth is visible. Then the per-agent cost of parsing (part of the engine time above): building
+each agent's schema, checking its reply against it, and the whole parse of a reply.
 """
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ import tempfile
 import time
 
 import numpy as np
+import orjson
 
 from agents.policies import scripted
 from bench.machine import write_result
 from sim import Engine
-from sim import parse as parsing
-from sim.policy import Ask, PolicyOptions
+from sim.parse import parse
+from sim.policy import Ask, PolicyOptions, Reply
+from sim.schemas import valid
 from worlds.commons import CommonsWorld
 from worlds.wood import WoodWorld
 
@@ -56,31 +58,31 @@ def turn_ms(agents: int, turns: int, out: str | None) -> tuple[float, float]:
     return 1000 * statistics.median(times[WARMUP:]), 1000 * statistics.median(policy.seconds[WARMUP:])
 
 
-def schema_us(world, repeats: int = 20) -> dict:
-    """µs per reply spent in the schema step of sim.parse (check compiled), the µs to compile one schema,
-    and how many distinct schemas the agents of one state have."""
+def parse_us(label: str, world, repeats: int = 20) -> dict:
+    """Per-agent cost of reading the scripted replies of one state, in µs: building the agent's schema
+    (world.action_schema), checking the reply's action against it (sim.schemas.valid, part of parsing), and
+    the whole parse of a reply with its schema built (text -> Action -> schema -> world.check -> Decision)."""
     state = world.initial_state(np.random.default_rng(1))
     rng = np.random.default_rng(2)
-    asks = [Ask(world, state, a, 0) for a in world.agents(state)]
-    actions = [world.Action.model_validate(ask.heuristic(rng)) for ask in asks]
-    for ask in asks:
-        ask.schema  # computed once, as the engine does for a model backend
-    parsing._COMPILED.clear()
-    start = time.perf_counter()
-    for ask, action in zip(asks, actions):
-        parsing._outside_schema(world, state, ask.agent, action, ask)
-    cold = time.perf_counter() - start
-    distinct = len(parsing._COMPILED)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for ask, action in zip(asks, actions):
-            parsing._outside_schema(world, state, ask.agent, action, ask)
-        times.append(time.perf_counter() - start)
-    warm = statistics.median(times) / len(asks)
-    return {"world": world.name, "agents": len(asks), "distinct_schemas": distinct,
-            "us_per_reply": round(1e6 * warm, 1),
-            "us_per_compile": round(1e6 * max(0.0, cold - warm * len(asks)) / max(distinct, 1), 1)}
+    agents = world.agents(state)
+    asks = [Ask(world, state, a, 0) for a in agents]
+    replies = [Reply(orjson.dumps(ask.heuristic(rng)).decode()) for ask in asks]
+    data = [world.Action.model_validate_json(r.text).model_dump(mode="json", by_alias=True) for r in replies]
+
+    def per_agent(step) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        return round(1e6 * statistics.median(times) / len(agents), 1)
+
+    built = per_agent(lambda: [world.action_schema(state, a) for a in agents])
+    schemas = [ask.schema for ask in asks]  # computed once, as the engine does for a model backend
+    checked = per_agent(lambda: [valid(schema, d) for schema, d in zip(schemas, data)])
+    parsed = per_agent(lambda: [parse(r, world, state, ask.agent, ask) for r, ask in zip(replies, asks)])
+    return {"world": label, "agents": len(agents), "us_schema_built": built, "us_schema_check": checked,
+            "us_parse": parsed}
 
 
 def main() -> None:
@@ -102,13 +104,14 @@ def main() -> None:
     for r in rows:
         print(f"| {r['agents']} | {r['turn_ms']} | {r['turn_ms_traced']} | {r['scripted_policy_ms']} | "
               f"{r['engine_ms']} | {r['us_per_agent']} |")
-    schemas = [schema_us(WoodWorld(agents=50)), schema_us(CommonsWorld(agents=50))]
-    print("\n| world | agents | distinct schemas | µs per reply (schema check) | µs per schema compiled |")
+    parsing = [parse_us("wood", WoodWorld(agents=1000), repeats=5),
+               parse_us("wood, second_act=false", WoodWorld(agents=1000, second_act=False), repeats=5),
+               parse_us("commons", CommonsWorld(agents=50))]
+    print("\n| world | agents | µs per agent: schema built | schema check | whole parse (schema built) |")
     print("|---|---:|---:|---:|---:|")
-    for r in schemas:
-        print(f"| {r['world']} | {r['agents']} | {r['distinct_schemas']} | {r['us_per_reply']} | "
-              f"{r['us_per_compile']} |")
-    write_result(args.json, "engine", rows=rows, schema_check=schemas)
+    for r in parsing:
+        print(f"| {r['world']} | {r['agents']} | {r['us_schema_built']} | {r['us_schema_check']} | {r['us_parse']} |")
+    write_result(args.json, "engine", rows=rows, parse=parsing)
 
 
 if __name__ == "__main__":

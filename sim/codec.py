@@ -17,20 +17,21 @@ from pydantic import BaseModel
 
 
 def encode(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if dataclasses.is_dataclass(obj):
-        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, dict):
-        return {k: encode(v) for k, v in obj.items()}
+    # lists first: a state's lists hold thousands of small lists (one per agent), the other kinds are few
     if isinstance(obj, (list, tuple)):
         if not obj or isinstance(obj[0], (str, int, float)):  # state lists are homogeneous: copy flat ones
             return list(obj)
         return [encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: encode(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if dataclasses.is_dataclass(obj):
+        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     return obj
 
 

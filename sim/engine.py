@@ -6,6 +6,7 @@ CLI, the viewers and sweeps consume.
 """
 from __future__ import annotations
 
+import gc
 import json
 import platform
 import time
@@ -99,6 +100,19 @@ class Engine:
             self.close()
 
     def step(self) -> Turn:
+        # A turn allocates tens of containers per agent (asks, schemas, replies, actions) that all live until it
+        # ends. Counted by the cyclic garbage collector, they set off collections that re-scan the growing heap
+        # several times a turn: at 10 000 agents 6 full collections, a third of the turn. Reference counting
+        # frees a turn's garbage without it; the collector resumes when the turn is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._step()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _step(self) -> Turn:
         start = time.perf_counter()
         t, world = self.turn, self.world
         events: list[dict] = []

@@ -12,6 +12,7 @@ action_schema narrows it per agent (a bid within this bidder's budget), and only
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import json_repair
@@ -20,11 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from sim.policy import Ask, Reply
 from sim.records import Decision
-from sim.schemas import compile_check
+from sim.schemas import valid
 from sim.world import World
 
 MAX_REPLY_CHARS = 20_000  # longer replies are cut before repair: repair time grows with length
-VALIDATORS = 4096  # distinct schemas kept compiled (the wood has one per trade x holding pattern)
 
 
 def parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None = None) -> tuple[Decision, BaseModel]:
@@ -58,13 +58,14 @@ def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) 
     if not action.model_fields_set and _repair(text[:MAX_REPLY_CHARS]):
         # keys, but none the Action knows (e.g. {"reply": {...}}): junk that merely validates as defaults
         return _noop(reply, world, agent, "no field of the action in the reply")
-    outside = _outside_schema(world, state, agent, action, ask)
+    data = action.model_dump(mode="json")  # as the trace records it, and (most often) as the schema sees it
+    outside = _outside_schema(world, state, agent, action, data, ask)
     if outside:
         return _noop(reply, world, agent, "outside its schema: " + outside)
     problem = world.check(state, agent, action)
     if problem:
         return _noop(reply, world, agent, "infeasible: " + problem)
-    return _decision(reply, agent, action, status, reason)
+    return _decision(reply, agent, data, status, reason), action
 
 
 def _repair(text: str) -> Any:
@@ -78,61 +79,37 @@ def _repair(text: str) -> Any:
         return None
 
 
-def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, ask: Ask | None) -> str | None:
+def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, data: dict,
+                    ask: Ask | None) -> str | None:
     """Where the action breaks this agent's schema, or None. The action is checked as it will be applied
-    (defaults filled in, validators run), so a reply that leaves out a field with a default still counts."""
+    (defaults filled in, validators run), so a reply that leaves out a field with a default still counts.
+    `data`: the action dumped as JSON. sim.schemas.valid decides fast; jsonschema explains a refusal (its
+    messages are good, its speed is not needed on the happy path) and decides schemas with keywords `valid`
+    does not know."""
     if type(world).action_schema is World.action_schema:
         return None  # the schema IS the Action's: pydantic has just enforced every bound in it
     schema = ask.schema if ask is not None else world.action_schema(state, agent)
-    data = action.model_dump(mode="json", by_alias=True)
-    check = compiled(schema)
-    if check.ok(data):
+    if _aliased(type(action)):  # a schema names fields by their aliases
+        data = action.model_dump(mode="json", by_alias=True)
+    if valid(schema, data):
         return None
-    return check.explain(data)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(cls(schema).iter_errors(data))
+    if error is None:
+        return None  # jsonschema has the last word
+    where = ".".join(str(p) for p in error.absolute_path) or "reply"
+    return f"{where}: {error.message}"[:200]
 
 
-class _Compiled:
-    """One schema, checked fast (sim.schemas.compile_check) and explained by jsonschema only when a reply
-    fails it: jsonschema's messages are good, its speed (~80 µs a call) is not needed on the happy path."""
-
-    def __init__(self, schema: dict):
-        self.schema = schema
-        self.fast = compile_check(schema)
-        self.full: jsonschema.protocols.Validator | None = None
-
-    def _validator(self) -> jsonschema.protocols.Validator:
-        if self.full is None:
-            cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft202012Validator)
-            self.full = cls(self.schema)
-        return self.full
-
-    def ok(self, data: Any) -> bool:
-        return self.fast(data) if self.fast is not None else self._validator().is_valid(data)
-
-    def explain(self, data: Any) -> str | None:
-        """Where `data` breaks the schema; None if jsonschema accepts it after all (it has the last word)."""
-        error = jsonschema.exceptions.best_match(self._validator().iter_errors(data))
-        if error is None:
-            return None
-        where = ".".join(str(p) for p in error.absolute_path) or "reply"
-        return f"{where}: {error.message}"[:200]
-
-
-_COMPILED: dict[str, _Compiled] = {}
-
-
-def compiled(schema: dict) -> _Compiled:
-    """The compiled check of a schema, built once per distinct schema: schemas are rebuilt every turn as new
-    dicts, most of them equal to one seen before. The key is the schema's JSON text unsorted (json's C
-    encoder: half the time of repr, a third of sorted keys); equal schemas built in another key order merely
-    compile twice."""
-    key = json.dumps(schema)
-    found = _COMPILED.get(key)
-    if found is None:
-        if len(_COMPILED) >= VALIDATORS:  # a world whose schemas never repeat: start over, stay bounded
-            _COMPILED.clear()
-        found = _COMPILED[key] = _Compiled(schema)
-    return found
+@lru_cache(maxsize=64)
+def _aliased(cls: type[BaseModel]) -> bool:
+    """Whether an Action class dumps differently by alias (its JSON schema by alias names other fields), so
+    that checking it against a schema takes a dump of its own. Unsure (no JSON schema): it does."""
+    try:
+        return (cls.model_json_schema(mode="serialization", by_alias=True)
+                != cls.model_json_schema(mode="serialization", by_alias=False))
+    except Exception:
+        return True
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -142,13 +119,14 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _noop(reply: Reply, world: World, agent: str, reason: str) -> tuple[Decision, BaseModel]:
-    return _decision(reply, agent, world.noop(agent), "noop", reason[:300])
+    action = world.noop(agent)
+    return _decision(reply, agent, action.model_dump(mode="json"), "noop", reason[:300]), action
 
 
-def _decision(reply: Reply, agent: str, action: BaseModel, status: str, reason: str | None):
+def _decision(reply: Reply, agent: str, action: dict, status: str, reason: str | None) -> Decision:
     return Decision(
         agent=agent,
-        action=action.model_dump(mode="json"),
+        action=action,
         status=status,
         reason=reason,
         reply=reply.text,
@@ -157,4 +135,4 @@ def _decision(reply: Reply, agent: str, action: BaseModel, status: str, reason: 
         prompt=reply.prompt,
         prompt_tokens=reply.prompt_tokens,
         output_tokens=reply.output_tokens,
-    ), action
+    )

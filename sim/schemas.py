@@ -1,14 +1,12 @@
 """Action schemas as a constrained decoder sees them: which JSON-schema keywords a grammar compiler
-(xgrammar, outlines, llama.cpp) handles, whether every string, array and number is bounded, and schema-valid
-example replies drawn with a seeded rng.
+(xgrammar, outlines, llama.cpp) handles, whether every string, array and number is bounded, schema-valid
+example replies drawn with a seeded rng, and the check of a reply against its agent's schema (`valid`).
 
 The example generator is our own rather than hypothesis-jsonschema: `check_world` is a library call, not a
 test, so it must be deterministic under its seed and must not depend on hypothesis being installed.
 """
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -135,124 +133,116 @@ def _edge_int(low: int, high: int, rng: np.random.Generator) -> int:
     return low if pick == 0 else high if pick == 1 else int(rng.integers(low, high + 1))
 
 
-# --- compiled checks ---------------------------------------------------------------------------------
-Check = Callable[[Any], bool]
+# --- checking a reply -----------------------------------------------------------------------------------
+def valid(schema: Any, value: Any) -> bool | None:
+    """Whether a JSON value is valid under `schema` (JSON Schema 2020-12: booleans are not numbers, 1.0 is an
+    integer), or None when the value reaches a keyword outside DECODABLE (ask jsonschema then).
 
-
-def compile_check(schema: dict) -> Check | None:
-    """A fast `is this JSON value valid under schema?` for the keywords above, or None when the schema uses
-    others. jsonschema interprets a schema on every call (about 80 µs for a two-field object on our CPUs);
-    these closures are built once per schema and cost a few µs per reply, which matters at 10 000 agents.
-    Semantics follow JSON Schema 2020-12: booleans are not numbers, 1.0 is an integer."""
+    It walks the VALUE, visiting only the subschemas the value reaches, so its cost grows with the reply and
+    not with the schema, and nothing is built or kept per schema: per-agent schemas (the wood's name each
+    creature's neighbours and bounds from its own holdings) are new every turn and used once. jsonschema
+    interprets too, but costs about 80 µs for a two-field object on our CPUs; this costs 2-3 µs for it, and
+    ~30 µs for a wood reply of three orders and an offer."""
     defs = schema.get("$defs", {}) if isinstance(schema, dict) else {}
-    built: dict[str, Check] = {}
     try:
-        return _compile(schema, defs, built, top=not defs)
+        return _valid(schema, value, defs)
     except _Unsupported:
         return None
-
-
-# Compiled checks of top-level properties, by their JSON text. Per-agent schemas that differ in one small part
-# (the wood's deals name each creature's own neighbours, so no two creatures' schemas are alike) share the
-# rest: the orders part is compiled once for every creature that may place the same orders.
-_PARTS: dict[str, Check] = {}
-PARTS_KEPT = 4096
-
-
-def _part(sub: Any, defs: dict, built: dict[str, Check]) -> Check:
-    key = json.dumps(sub)
-    found = _PARTS.get(key)
-    if found is None:
-        if len(_PARTS) >= PARTS_KEPT:  # parts that never repeat: start over, stay bounded
-            _PARTS.clear()
-        found = _PARTS[key] = _compile(sub, defs, built)
-    return found
 
 
 class _Unsupported(Exception):
     pass
 
 
-def _compile(s: Any, defs: dict, built: dict[str, Check], top: bool = False) -> Check:
-    """`top`: the schema's root, with no $defs: its properties' checks are shared with equal parts of other
-    schemas (see _PARTS)."""
-    if s is True or s == {}:
-        return lambda v: True
-    if s is False:
-        return lambda v: False
-    if not isinstance(s, dict) or set(s) - DECODABLE - ANNOTATIONS:
+# The shapes action schemas are made of, each checked in one step: a reply reaches dozens of them.
+_INTEGER = frozenset({"type", "minimum", "maximum"}) | ANNOTATIONS
+_STRING = frozenset({"type", "enum", "minLength", "maxLength"}) | ANNOTATIONS
+_OBJECT = frozenset({"type", "properties", "required", "additionalProperties"}) | ANNOTATIONS
+_ARRAY = frozenset({"type", "prefixItems", "items", "minItems", "maxItems"}) | ANNOTATIONS
+_CHOICE = frozenset({"anyOf"}) | ANNOTATIONS
+
+
+def _valid(s: Any, v: Any, defs: dict) -> bool:
+    if type(s) is not dict:
+        if s is True or s is False:
+            return s
         raise _Unsupported
-    leaf = _leaf(s)
-    if leaf is not None:
-        return leaf
-    checks: list[Check] = []
-    if "$ref" in s:
-        ref = s["$ref"]
-        name = ref.split("/")[-1] if isinstance(ref, str) and ref.startswith("#/$defs/") else None
-        if name not in defs:
-            raise _Unsupported
-        if name not in built:
-            built[name] = lambda v: True  # a recursive definition sees itself through `built` once filled
-            built[name] = _compile(defs[name], defs, built)
-        checks.append(lambda v, name=name: built[name](v))
-    if "type" in s:
-        kinds = s["type"] if isinstance(s["type"], list) else [s["type"]]
-        tests = [_TYPES[k] for k in kinds]
-        checks.append(tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests)))
-    if "const" in s:
-        checks.append(lambda v, c=s["const"]: _equal(v, c))
-    if "enum" in s:
-        options = list(s["enum"])
-        if all(isinstance(o, str) for o in options):
-            allowed = frozenset(options)
-            checks.append(lambda v: isinstance(v, str) and v in allowed)
-        else:
-            checks.append(lambda v: any(_equal(v, o) for o in options))
-    checks += _number_checks(s) + _length_checks(s)
-    if "properties" in s or "required" in s or "additionalProperties" in s:
-        checks.append(_object_check(s, defs, built, top))
-    if "items" in s or "prefixItems" in s:
-        checks.append(_items_check(s, defs, built))
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in s:
-            subs = [_compile(sub, defs, built) for sub in s[key]]
-            if key == "anyOf":
-                checks.append(lambda v, subs=subs: any(c(v) for c in subs))
-            elif key == "oneOf":
-                checks.append(lambda v, subs=subs: sum(1 for c in subs if c(v)) == 1)
-            else:
-                checks.append(lambda v, subs=subs: all(c(v) for c in subs))
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-    return lambda v: all(c(v) for c in checks)
-
-
-def _leaf(s: dict) -> Check | None:
-    """One closure for the leaves action schemas are made of (a bounded integer, a bounded string, an enum
-    of strings): a reply has dozens of them, and a chain of small checks costs a call each."""
-    keys = set(s) - ANNOTATIONS
     kind = s.get("type")
-    if kind == "integer" and keys <= {"type", "minimum", "maximum"}:
-        lo, hi = s.get("minimum", -math.inf), s.get("maximum", math.inf)
-        return lambda v: lo <= v <= hi if type(v) is int else (type(v) is float and v.is_integer() and lo <= v <= hi)
-    if kind == "string" and keys <= {"type", "minLength", "maxLength"}:
-        lo_n, hi_n = s.get("minLength", 0), s.get("maxLength", math.inf)
-        return lambda v: isinstance(v, str) and lo_n <= len(v) <= hi_n
-    if kind in ("string", None) and keys <= {"type", "enum"} and "enum" in s and all(isinstance(o, str)
-                                                                                  for o in s["enum"]):
-        allowed = frozenset(s["enum"])
-        return lambda v: isinstance(v, str) and v in allowed
-    return None
+    if kind == "integer" and s.keys() <= _INTEGER:
+        lo, hi = s.get("minimum"), s.get("maximum")
+        return ((type(v) is int or (type(v) is float and v.is_integer()))
+                and (lo is None or v >= lo) and (hi is None or v <= hi))
+    if kind == "string" and s.keys() <= _STRING:
+        options, lo, hi = s.get("enum"), s.get("minLength"), s.get("maxLength")
+        return (type(v) is str and (options is None or v in options)  # a string equals only strings
+                and (lo is None or len(v) >= lo) and (hi is None or len(v) <= hi))
+    if kind == "object" and s.keys() <= _OBJECT:
+        return type(v) is dict and _object(s, v, defs)
+    if kind == "array" and s.keys() <= _ARRAY:
+        lo, hi = s.get("minItems"), s.get("maxItems")
+        return (type(v) is list and (lo is None or len(v) >= lo) and (hi is None or len(v) <= hi)
+                and _array(s, v, defs))
+    if kind is None and "anyOf" in s and s.keys() <= _CHOICE:
+        for sub in s["anyOf"]:  # a loop, not any(): no generator per order of every reply
+            if _valid(sub, v, defs):
+                return True
+        return False
+    return _by_keyword(s, v, defs)
+
+
+def _by_keyword(s: dict, v: Any, defs: dict) -> bool:
+    """Any other subschema: every keyword's own test, each passing what it does not apply to."""
+    for key, arg in s.items():
+        test = _KEYWORDS.get(key)
+        if test is None:
+            if key in ANNOTATIONS:
+                continue
+            raise _Unsupported
+        if not test(arg, v, s, defs):
+            return False
+    return True
+
+
+def _object(s: dict, v: dict, defs: dict) -> bool:
+    """properties, required and additionalProperties of s, for an object v."""
+    props = s.get("properties", {})
+    extra = s.get("additionalProperties", True)
+    for k in s.get("required", ()):
+        if k not in v:
+            return False
+    for k, item in v.items():
+        sub = props.get(k)
+        if sub is not None:
+            if not _valid(sub, item, defs):
+                return False
+        elif extra is not True and not _valid(extra, item, defs):
+            return False
+    return True
+
+
+def _array(s: dict, v: list, defs: dict) -> bool:
+    """prefixItems and items of s, for an array v."""
+    prefix = s.get("prefixItems", [])
+    if not isinstance(prefix, list):
+        raise _Unsupported
+    for sub, item in zip(prefix, v):
+        if not _valid(sub, item, defs):
+            return False
+    if "items" in s:
+        rest = s["items"]
+        if type(rest) is not dict and rest is not True and rest is not False:
+            raise _Unsupported  # the old array form of items: not 2020-12
+        for item in v[len(prefix):]:
+            if not _valid(rest, item, defs):
+                return False
+    return True
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-_TYPES: dict[str, Check] = {
+_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
@@ -261,6 +251,20 @@ _TYPES: dict[str, Check] = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
 }
+
+
+def _type(arg: Any, v: Any) -> bool:
+    kinds = arg if isinstance(arg, list) else [arg]
+    if not all(isinstance(k, str) and k in _TYPES for k in kinds):
+        raise _Unsupported
+    return any(_TYPES[k](v) for k in kinds)
+
+
+def _ref(arg: Any, v: Any, defs: dict) -> bool:
+    name = arg[len("#/$defs/"):] if isinstance(arg, str) and arg.startswith("#/$defs/") else None
+    if name is None or any(c in name for c in "/~%") or name not in defs:
+        raise _Unsupported  # only plain names in the root $defs
+    return _valid(defs[name], v, defs)
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -276,62 +280,28 @@ def _equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) or (_is_number(a) and _is_number(b))
 
 
-def _number_checks(s: dict) -> list[Check]:
-    bounds = [(s[k], op) for k, op in (("minimum", float.__ge__), ("maximum", float.__le__),
-                                       ("exclusiveMinimum", float.__gt__), ("exclusiveMaximum", float.__lt__))
-              if k in s]
-    if not bounds:
-        return []
-    return [lambda v: not _is_number(v) or all(op(float(v), float(b)) for b, op in bounds)]
-
-
-def _length_checks(s: dict) -> list[Check]:
-    out: list[Check] = []
-    low, high = s.get("minLength", 0), s.get("maxLength")
-    if "minLength" in s or "maxLength" in s:
-        out.append(lambda v: not isinstance(v, str) or (low <= len(v) and (high is None or len(v) <= high)))
-    low_n, high_n = s.get("minItems", 0), s.get("maxItems")
-    if "minItems" in s or "maxItems" in s:
-        out.append(lambda v: not isinstance(v, list) or (low_n <= len(v) and (high_n is None or len(v) <= high_n)))
-    return out
-
-
-def _object_check(s: dict, defs: dict, built: dict[str, Check], shared: bool = False) -> Check:
-    compile_ = _part if shared else _compile
-    props = {k: compile_(sub, defs, built) for k, sub in s.get("properties", {}).items()}
-    required = list(s.get("required", []))
-    extra = s.get("additionalProperties", True)
-    extra_check = None if extra is True or extra is False else _compile(extra, defs, built)
-
-    def check(v: Any) -> bool:
-        if not isinstance(v, dict):
-            return True
-        for k in required:
-            if k not in v:
-                return False
-        for k, item in v.items():
-            sub = props.get(k)
-            if sub is not None:
-                if not sub(item):
-                    return False
-            elif extra is False or (extra_check is not None and not extra_check(item)):
-                return False
-        return True
-
-    return check
-
-
-def _items_check(s: dict, defs: dict, built: dict[str, Check]) -> Check:
-    prefix = [_compile(sub, defs, built) for sub in s.get("prefixItems", [])]
-    rest = _compile(s["items"], defs, built) if "items" in s else None
-
-    def check(v: Any) -> bool:
-        if not isinstance(v, list):
-            return True
-        for k, item in enumerate(v):
-            sub = prefix[k] if k < len(prefix) else rest
-            if sub is not None and not sub(item):
-                return False
-        return True
-
-    return check
+# keyword -> test(argument, value, subschema, defs); each passes values of types it does not apply to
+_KEYWORDS: dict[str, Callable[[Any, Any, dict, dict], bool]] = {
+    "type": lambda arg, v, s, defs: _type(arg, v),
+    "const": lambda arg, v, s, defs: _equal(v, arg),
+    "enum": lambda arg, v, s, defs: any(_equal(v, o) for o in arg),
+    "minimum": lambda arg, v, s, defs: not _is_number(v) or v >= arg,
+    "maximum": lambda arg, v, s, defs: not _is_number(v) or v <= arg,
+    "exclusiveMinimum": lambda arg, v, s, defs: not _is_number(v) or v > arg,
+    "exclusiveMaximum": lambda arg, v, s, defs: not _is_number(v) or v < arg,
+    "minLength": lambda arg, v, s, defs: not isinstance(v, str) or len(v) >= arg,
+    "maxLength": lambda arg, v, s, defs: not isinstance(v, str) or len(v) <= arg,
+    "minItems": lambda arg, v, s, defs: not isinstance(v, list) or len(v) >= arg,
+    "maxItems": lambda arg, v, s, defs: not isinstance(v, list) or len(v) <= arg,
+    "properties": lambda arg, v, s, defs: not isinstance(v, dict) or _object(s, v, defs),
+    # with properties, required and additionalProperties are checked by the properties' test
+    "required": lambda arg, v, s, defs: "properties" in s or not isinstance(v, dict) or _object(s, v, defs),
+    "additionalProperties": lambda arg, v, s, defs: ("properties" in s or "required" in s
+                                                     or not isinstance(v, dict) or _object(s, v, defs)),
+    "prefixItems": lambda arg, v, s, defs: not isinstance(v, list) or _array(s, v, defs),
+    "items": lambda arg, v, s, defs: "prefixItems" in s or not isinstance(v, list) or _array(s, v, defs),
+    "anyOf": lambda arg, v, s, defs: any(_valid(sub, v, defs) for sub in arg),
+    "oneOf": lambda arg, v, s, defs: sum(1 for sub in arg if _valid(sub, v, defs)) == 1,
+    "allOf": lambda arg, v, s, defs: all(_valid(sub, v, defs) for sub in arg),
+    "$ref": lambda arg, v, s, defs: _ref(arg, v, defs),
+}

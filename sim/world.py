@@ -134,7 +134,8 @@ class World(Generic[S, A]):
     # --- hooks with defaults ----------------------------------------------------------------------
     def action_schema(self, state: S, agent: str) -> dict:
         """JSON schema of what THIS agent may do now; narrow it so a constrained decoder cannot express
-        an impossible or self-defeating action. Default: the Action model's schema."""
+        an impossible or self-defeating action. Default: the Action model's schema. The engine, policies and
+        viewers only read a schema, so a world may share parts of one between agents and turns."""
         return self.Action.model_json_schema()
 
     def news(self, state: S) -> str:

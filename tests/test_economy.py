@@ -1,12 +1,13 @@
 """The living economy's mechanics: prices move only on trades, traders revise unmet orders, gossip rotates,
 speech is filtered and informative, wealth is valued at clearing prices, fishers see only their lake."""
 import numpy as np
+from better_profanity import profanity
 
 from worlds.commons import CommonsWorld
 from worlds.commons.fisher import temperaments
 from worlds.wood import WoodWorld
 from worlds.wood import trader
-from worlds.wood.actions import SAY_CHARS, WoodAction
+from worlds.wood.actions import SAY_CHARS, WoodAction, profane
 from worlds.wood.state import GOODS
 from worlds.wood.text import HEARD, heard_now, news
 from worlds.wood.world import KEEP_GOSSIP, heard_next
@@ -92,6 +93,17 @@ def test_speech_that_is_empty_profane_an_echo_or_about_unheld_goods_becomes_what
     assert WoodAction.model_validate({"orders": [], "say": "Mushrooms!"}).say == ""
     many = [{"side": "buy", "good": g, "qty": 1, "price": 99} for g in ("honey", "berries", "mushrooms")]
     assert len(WoodAction.model_validate({"orders": many, "say": ""}).say) <= SAY_CHARS
+
+
+def test_the_fast_profanity_check_finds_what_better_profanity_finds():
+    words = sorted(str(w) for w in profanity.CENSOR_WORDSET)
+    leet = str.maketrans({"a": "@", "i": "1", "o": "0", "e": "3", "s": "$", "t": "7"})
+    lines = ([line.format(good=g, price=9) for line in trader.LINES.values() for g in GOODS]
+             + words[::5] + [w.translate(leet) for w in words[1::9]] + [f"Acorns, you {w}!" for w in words[2::9]]
+             + [f"{w[:2]}-{w[2:]} and honey" for w in words[3::17]]
+             + ["Glass of honey", "classic acorns", "a fine d@y", "sh1t", "  two  spaces ", "x", ""])
+    assert [profane(line) for line in lines] == [profanity.contains_profanity(line) for line in lines]
+    assert sum(profane(line) for line in lines) > len(lines) // 3
 
 
 def test_wealth_is_valued_at_clearing_prices_and_pebbles_have_their_own_gini(rng):

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim import Outcome, World
-from sim import parse as parsing
 from sim.parse import parse
 from sim.policy import Ask, Reply
 from worlds.wood import WoodWorld
@@ -151,12 +150,41 @@ def test_a_reply_inside_it_stays_valid_or_repaired_and_defaults_count():
     assert auction_decision("{'bid': 7, 'to': 'bob',}").status == "repaired"
 
 
-def test_each_distinct_schema_is_compiled_once():
-    parsing._COMPILED.clear()
-    for _ in range(5):
-        auction_decision('{"bid": 3}', agent="ann")
-        auction_decision('{"bid": 3}', agent="bob")
-    assert len(parsing._COMPILED) == 2
+def test_a_schema_with_keywords_beyond_the_fast_check_is_still_enforced():
+    class Patterned(Auction):
+        def action_schema(self, state, agent):
+            schema = super().action_schema(state, agent)
+            schema["properties"]["to"] = {"type": "string", "pattern": "^b"}  # jsonschema decides this one
+            return schema
+
+    world = Patterned()
+    state = world.initial_state(None)
+    assert parse(Reply('{"bid": 3, "to": "bob"}'), world, state, "ann")[0].status == "valid"
+    d = parse(Reply('{"bid": 3, "to": "ann"}'), world, state, "ann")[0]
+    assert d.status == "noop" and d.reason == "outside its schema: to: 'ann' does not match '^b'"
+
+
+def test_an_action_with_aliases_is_checked_by_its_aliases_and_recorded_by_its_names():
+    class Aliased(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        bid: int = Field(default=0, ge=0, le=1000, alias="amount")
+
+    class Auctioned(Auction):
+        Action = Aliased
+
+        def noop(self, agent):
+            return Aliased()
+
+        def action_schema(self, state, agent):
+            return {"type": "object", "additionalProperties": False, "required": ["amount"],
+                    "properties": {"amount": {"type": "integer", "minimum": 0, "maximum": state["budget"][agent]}}}
+
+    world = Auctioned()
+    state = world.initial_state(None)
+    d = parse(Reply('{"amount": 30}'), world, state, "bob")[0]
+    assert d.status == "valid" and d.action == {"bid": 30}
+    d = parse(Reply('{"amount": 50}'), world, state, "bob")[0]
+    assert d.status == "noop" and d.reason == "outside its schema: amount: 50 is greater than the maximum of 40"
 
 
 def test_a_world_whose_schema_hook_raises_gets_noops_not_a_crash():

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from better_profanity import profanity
+from better_profanity import Profanity
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from worlds.wood.credit import DUE, MAX_LOAN, TERM
@@ -153,8 +153,43 @@ def fit_to_hear(say: str, goods: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=8192)
 def profane(say: str) -> bool:
-    """better-profanity's word list check (about 10 ms a line, so each distinct line is checked once)."""
-    return profanity.contains_profanity(say)
+    """better-profanity's check of a line against its word list and their leetspeak spellings (each distinct
+    line is checked once)."""
+    return _censor().contains_profanity(say)
+
+
+@lru_cache(maxsize=1)
+def _censor() -> Profanity:
+    """better-profanity, its word list looked up by length and pattern: it keeps the list as ~900 objects and
+    compares every word of a line with each in turn, 10-40 ms a line on our CPUs."""
+    censor = Profanity()
+    censor.CENSOR_WORDSET = Spellings([str(w) for w in censor.CENSOR_WORDSET], censor.CHARS_MAPPING)
+    return censor
+
+
+class Spellings:
+    """Words and every spelling of them where a letter is written as one of its stand-ins (char_map: "a" may be
+    "@", "*" or "4"), answering `text in spellings` as better-profanity's list of VaryingString does (a text
+    equals one when it has its length and, at each position, the letter or a stand-in for it) with one regex
+    per length instead of a comparison per word."""
+
+    def __init__(self, words: list[str], char_map: dict[str, tuple[str, ...]]):
+        if any(len(c) != 1 for options in char_map.values() for c in options):
+            raise ValueError("every stand-in must be one character: then a spelling has its word's length")
+        alike: dict[tuple[int, str], list[str]] = {}  # by length and first character
+        for word in words:
+            pattern = "".join("[" + "".join(re.escape(c) for c in char_map.get(ch, (ch,))) + "]" for ch in word)
+            for first in char_map.get(word[:1], (word[:1],)):
+                alike.setdefault((len(word), first), []).append(pattern)
+        self.words = words
+        self.patterns = {key: re.compile("|".join(alternatives)) for key, alternatives in alike.items()}
+
+    def __contains__(self, text: object) -> bool:
+        pattern = self.patterns.get((len(text), text[:1])) if isinstance(text, str) else None
+        return pattern is not None and pattern.fullmatch(text) is not None
+
+    def __len__(self) -> int:
+        return len(self.words)
 
 
 def orders_line(orders: list[Order]) -> str:
@@ -175,27 +210,41 @@ def creature_schema(state: WoodState, i: int, levers: frozenset[str] = frozenset
     could spend together never exceeds it (one variant per quantity)."""
     own = int(state.trade[i])
     pebbles = int(state.pebbles[i])
-    variants = []
-    buyable = [g for k, g in enumerate(GOODS) if k != own]
-    held = [g for k, g in enumerate(GOODS) if state.stock[i, k] > 0]
-    most = int(min(MAX_QTY, state.stock[i].max()))
+    stock = state.stock[i].tolist()  # one conversion, not a numpy scalar per good
+    held = tuple(g for g, n in zip(GOODS, stock) if n > 0)
+    most = min(MAX_QTY, max(stock))
     if levers & {"bands", "budget"}:
-        variants += _buys(state, buyable, pebbles, levers) + _sells(state, held, most, levers)
+        buyable = [g for k, g in enumerate(GOODS) if k != own]
+        orders = _orders(_buys(state, buyable, pebbles, levers) + _sells(state, list(held), most, levers))
     else:
-        if pebbles > 0:
-            variants.append(_order("buy", buyable, MAX_QTY, min(pebbles, MAX_PRICE)))
-        if held:
-            variants.append(_order("sell", held, most, MAX_PRICE))
-    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+        orders = _plain_orders(own, min(pebbles, MAX_PRICE), held, most)
     return {
         "type": "object",
-        "properties": {
-            "orders": {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0},
-            "say": {"type": "string", "maxLength": SAY_CHARS},
-        },
+        "properties": {"orders": orders, "say": SAY},
         "required": ["orders"],  # a creature with nothing to say spends no tokens on it: its orders speak
         "additionalProperties": False,
     }
+
+
+SAY = {"type": "string", "maxLength": SAY_CHARS}
+
+
+@lru_cache(maxsize=4096)
+def _plain_orders(own: int, top: int, held: tuple[str, ...], most: int) -> dict:
+    """The orders part of a schema without levers: buy any good but its own at up to `top` pebbles (none when
+    top < 1), sell what it holds. Built once for every creature (and turn) it fits, as no-one changes a
+    schema (World.action_schema): a wood of 1000 creatures has a few hundred of them."""
+    variants = []
+    if top > 0:
+        variants.append(_order("buy", [g for k, g in enumerate(GOODS) if k != own], MAX_QTY, top))
+    if held:
+        variants.append(_order("sell", list(held), most, MAX_PRICE))
+    return _orders(variants)
+
+
+def _orders(variants: list[dict]) -> dict:
+    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    return {"type": "array", "items": items, "maxItems": MAX_ORDERS if variants else 0}
 
 
 def price_band(state: WoodState, good: str, levers: frozenset[str]) -> tuple[int, int]:

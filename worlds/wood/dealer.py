@@ -26,7 +26,8 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
     """The trader's decision with an accept, an offer and a loan added where they serve creature i."""
     orders = [dict(o) for o in decided["orders"]]
     out: dict = {}
-    taken = _take(s, i, view, desk)
+    free = desk.free(s, i)  # read once: every step below needs it
+    taken = _take(s, i, view, desk, free)
     if taken:
         out["accept"] = s.names[taken["from"]]
         orders = [o for o in orders if not (o["side"] == "buy" and o["good"] == taken.get("good"))]
@@ -34,10 +35,10 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
     if offer:
         out["offer"] = offer
         orders = _hold_back(orders, offer)
-    lend = _lend(s, i, view, desk)
+    lend = _lend(s, i, view, desk, free)
     if lend:
         out["lend"] = lend
-    orders = _keep_for_debts(s, i, orders, desk, lend["pebbles"] if lend else 0)
+    orders = _keep_for_debts(s, i, orders, desk, free, lend["pebbles"] if lend else 0)
     say = decided["say"]
     goods = frozenset([o["good"] for o in orders] + ([offer["good"]] + [offer.get("want")] if offer else []))
     if not fit_to_hear(say, frozenset(g for g in goods if g)):
@@ -45,13 +46,15 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
     return {"orders": orders, "say": say, **out}
 
 
-def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None:
+def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int) -> dict | None:
     """The first open offer worth taking (a loan only when nothing else is)."""
-    free, own, stock = desk.free(s, i), view.trade[i], view.stock[i]
+    own, stock = view.trade[i], view.stock[i]
     owes = bool(desk.owes.get(i))
     fallback = None
-    for p in desk.incoming.get(i, []):
-        if not offers.usable(s, i, p, free):
+    mine = desk.incoming.get(i, [])
+    held = s.stock[i].tolist() if mine else []
+    for p in mine:
+        if not offers.usable(own, held, p, free):
             continue
         if p["kind"] == "loan":
             if fallback is None and free < POOR and not owes:
@@ -104,8 +107,7 @@ def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
     return kept
 
 
-def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None:
-    free = desk.free(s, i)
+def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int) -> dict | None:
     if free < LEND_ABOVE:
         return None
     lent_to = {loan["to"] for loan in desk.lent.get(i, [])}
@@ -118,11 +120,12 @@ def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk) -> dict | None
     return {"to": s.names[j], "pebbles": min(LOAN, free // 3, credit.MAX_LOAN), "due": credit.DUE}
 
 
-def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk, lending: int) -> list[dict]:
+def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk, free: int,
+                    lending: int) -> list[dict]:
     """Bids dropped, last first, until what they could spend leaves the debts due next turn and the loan it
     offers unspent."""
     due_next = sum(loan["owed"] for loan in desk.owes.get(i, []) if loan["due"] == s.turn + 1)
-    room = desk.free(s, i) - due_next - lending
+    room = free - due_next - lending
     buys = [o for o in orders if o["side"] == "buy"]
     while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):
         buys.pop()

@@ -40,7 +40,7 @@ def remember_fuel(s: WoodState, buyers: list[tuple[int, int]], sellers: list[tup
         b, k = b + (left_b == 0), k + (left_k == 0)
 
 
-def digest(s: WoodState, i: int, neighbours: list[int]) -> str:
+def digest(s: WoodState, i: int, neighbours: tuple[int, ...]) -> str:
     """One bounded line: what creature i remembers, newest first, and which creatures it knows of (its
     neighbours and those it remembers) have defaulted. Empty when there is nothing to tell."""
     parts = []

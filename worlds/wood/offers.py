@@ -13,6 +13,7 @@ market's escrow counts what each creature may bid and sell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -27,8 +28,14 @@ SHOWN = 4  # open offers listed in one observation
 KEEP = 1  # a creature offers only goods it holds more of than this: its last one it would eat or burn
 
 
-def neighbours(n: int, i: int) -> list[int]:
-    return list(dict.fromkeys(j for j in ((i + d) % n for d in REACH) if j != i))
+def neighbours(n: int, i: int) -> tuple[int, ...]:
+    return _ring(n)[i]
+
+
+@lru_cache(maxsize=4)
+def _ring(n: int) -> tuple[tuple[int, ...], ...]:
+    """Every creature's neighbours in a wood of n, built once per size: a turn asks for them thousands of times."""
+    return tuple(tuple(dict.fromkeys(j for j in ((i + d) % n for d in REACH) if j != i)) for i in range(n))
 
 
 @dataclass
@@ -57,46 +64,59 @@ def desk(s: WoodState) -> Desk:
     return Desk(credit.due_now(s), incoming, owes, lent)
 
 
-def usable(s: WoodState, i: int, p: dict, free: int) -> bool:
-    """Whether creature i could take offer p now without defeating itself (a good it makes is never bought)."""
+def usable(own: int, stock: list[int], p: dict, free: int) -> bool:
+    """Whether a creature that makes good `own`, holds `stock` and may spend `free` pebbles could take offer p
+    now without defeating itself (a good it makes is never bought)."""
     if p["kind"] == "loan":
         return True
-    if GOODS.index(p["good"]) == int(s.trade[i]):
+    if GOODS.index(p["good"]) == own:
         return False
     if p["kind"] == "sale":
         return free >= p["price"]
-    return int(s.stock[i, GOODS.index(p["want"])]) >= p["wqty"]
+    return stock[GOODS.index(p["want"])] >= p["wqty"]
 
 
 def takers(s: WoodState, i: int, d: Desk) -> list[str]:
     """The makers creature i may accept this turn: those with at least one usable offer to it."""
-    free = d.free(s, i)
-    return list(dict.fromkeys(s.names[p["from"]] for p in d.incoming.get(i, []) if usable(s, i, p, free)))
+    mine = d.incoming.get(i)
+    if not mine:
+        return []
+    own, stock, free = int(s.trade[i]), s.stock[i].tolist(), d.free(s, i)
+    return list(dict.fromkeys(s.names[p["from"]] for p in mine if usable(own, stock, p, free)))
 
 
 # --- what a creature may say ----------------------------------------------------------------------------
 def schema_properties(s: WoodState, i: int, d: Desk) -> dict:
     """The deal fields creature i's schema offers now, each only when usable: `offer` (a sale or a swap of a
     good it holds more than KEEP of, to a neighbour), `lend` when it has pebbles beyond credit.RESERVE,
-    `accept` when an offer to it is open. Every creature's schema names its own neighbours, so no two are alike: they are
-    kept small (two offer variants, not one per good) because the parse path compiles each one."""
+    `accept` when an offer to it is open. Every creature's schema names its own neighbours, so no two are
+    alike: they are kept small (two offer variants, not one per good) because a constrained decoder compiles
+    each one."""
     own = int(s.trade[i])
-    near = [s.names[j] for j in neighbours(len(s.names), i)]
+    near = tuple(s.names[j] for j in neighbours(len(s.names), i))
     props: dict = {}
-    held = [g for k, g in enumerate(GOODS) if s.stock[i, k] >= KEEP + 1]
+    stock = s.stock[i].tolist()  # one conversion, not a numpy scalar per good
+    held = tuple(g for g, n in zip(GOODS, stock) if n >= KEEP + 1)
     if near and held:
-        base = {"to": _enum(near), "good": _enum(held), "qty": _int(1, min(int(s.stock[i].max()), MAX_QTY))}
-        wants = [g for k, g in enumerate(GOODS) if k != own]  # never swap for the good it makes
-        props["offer"] = {"anyOf": [_object({**base, "price": _int(1, MAX_PRICE)}),
-                                    _object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)})]}
+        props["offer"] = _offer_schema(own, near, held, min(max(stock), MAX_QTY))
     spare = d.free(s, i) - credit.RESERVE
     if near and spare > 0:
         props["lend"] = _object({"to": _enum(near), "pebbles": _int(1, min(spare, credit.MAX_LOAN)),
                                  "due": _int(*credit.TERM)}, required=("to", "pebbles"))
     open_to = takers(s, i, d)
     if open_to:
-        props["accept"] = _enum(open_to)
+        props["accept"] = _enum(tuple(open_to))
     return props
+
+
+@lru_cache(maxsize=8192)
+def _offer_schema(own: int, near: tuple[str, ...], held: tuple[str, ...], most: int) -> dict:
+    """The offer field: a sale or a swap of a good it holds to one of its neighbours. Built once for every turn
+    a creature's neighbours and holdings are alike, as no-one changes a schema (World.action_schema)."""
+    base = {"to": _enum(near), "good": _enum(held), "qty": _int(1, most)}
+    wants = tuple(g for k, g in enumerate(GOODS) if k != own)  # never swap for the good it makes
+    return {"anyOf": [_object({**base, "price": _int(1, MAX_PRICE)}),
+                      _object({**base, "want": _enum(wants), "wqty": _int(1, MAX_QTY)})]}
 
 
 def problem(s: WoodState, i: int, action: WoodAction, d: Desk) -> str | None:
@@ -242,8 +262,8 @@ def broken(state: WoodState) -> list[str]:
     return broken
 
 
-def _enum(values: list[str]) -> dict:
-    return {"type": "string", "enum": values}
+def _enum(values: tuple[str, ...]) -> dict:
+    return {"type": "string", "enum": list(values)}
 
 
 def _int(lo: int, hi: int) -> dict:
