@@ -10,6 +10,7 @@ import gc
 import json
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +27,23 @@ from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
 from sim.world import World
 
 MAX_RUMOUR_CHARS = 160
+
+
+@contextmanager
+def collector_paused():
+    """Pause the cyclic garbage collector while a turn settles. Parsing and applying allocate tens of containers
+    per agent that all live until the turn ends; counted by the collector they set off collections that
+    re-scan the growing heap several times a turn (at 10 000 agents 6 full collections, a third of the turn).
+    Reference counting frees them anyway. The wait for the policy is left out: a model or a person may take
+    minutes, while other threads (the web demo's other sessions) go on allocating. The collector resumes when
+    the turn is recorded, and is left alone if it was off."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Engine:
@@ -100,19 +118,6 @@ class Engine:
             self.close()
 
     def step(self) -> Turn:
-        # A turn allocates tens of containers per agent (asks, schemas, replies, actions) that all live until it
-        # ends. Counted by the cyclic garbage collector, they set off collections that re-scan the growing heap
-        # several times a turn: at 10 000 agents 6 full collections, a third of the turn. Reference counting
-        # frees a turn's garbage without it; the collector resumes when the turn is done.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._step()
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _step(self) -> Turn:
         start = time.perf_counter()
         t, world = self.turn, self.world
         events: list[dict] = []
@@ -133,6 +138,13 @@ class Engine:
         agents = world.agents(self.state)
         asks = [Ask(world, self.state, a, t) for a in agents]
         batch = self._decide(t, asks)
+        with collector_paused():
+            return self._settle(t, start, agents, asks, batch, events, began)
+
+    def _settle(self, t: int, start: float, agents: list[str], asks: list[Ask], batch: Batch, events: list[dict],
+                began: list[str]) -> Turn:
+        """Parse every reply, apply the actions together, record the turn."""
+        world = self.world
         decisions, actions = [], {}
         for agent, ask in zip(agents, asks):
             reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
