@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import dataclasses
 import os
 import shutil
@@ -147,6 +148,20 @@ def _slim(turn: Turn) -> Turn:
     return dataclasses.replace(turn, state={}, decisions=[], events=legends)
 
 
+try:
+    _malloc_trim = ctypes.CDLL(None).malloc_trim
+except (OSError, AttributeError, TypeError):  # not glibc: nothing to hand back this way
+    _malloc_trim = None
+
+
+def _hand_back_freed_memory() -> None:
+    """Return the heap pages closed worlds freed to the OS. glibc keeps freed memory in its arenas (one per
+    thread that allocated, and the demo's worker threads all do), so without this the resident size stays
+    near the busiest moment so far although the pool has let the worlds go (issue 15, `python -m bench web`)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 class Sessions:
     """Every live session, so memory and disk stay bounded however tabs leave: a new session closes the
     ones idle for longer than `idle_s`, then the least recently used idle ones while more than `limit` worlds
@@ -180,6 +195,8 @@ class Sessions:
             for old in closing:
                 del self.live[id(old)]
                 old.close()
+        if closing:
+            _hand_back_freed_memory()
         return session
 
     def remove(self, session: Session | None) -> None:
@@ -187,6 +204,7 @@ class Sessions:
             with self.lock:
                 self.live.pop(id(session), None)
             session.close()
+            _hand_back_freed_memory()
 
 
 def _problem_html(problem: str) -> str:
