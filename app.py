@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import dataclasses
 import os
 import shutil
@@ -40,7 +41,7 @@ from render import panels
 from render.branch import MAX_AHEAD, Branch
 from render.panels import LOG_TURNS
 from render.charts import charts
-from render.live import PolicyFactory, open_run, policy_problem, portrayer
+from render.live import Live, PolicyFactory, open_run, policy_problem, portrayer
 from render.scene import draw
 from render.seat import Seating
 from render.web_seat import seat_block
@@ -87,9 +88,12 @@ class Session:
         self.used = time.monotonic()
         self.closed = False
 
-    def step(self) -> Turn:
+    def step(self) -> Turn | None:
+        """The next turn, or None when the session was closed meanwhile (a tab still streaming may ask)."""
         self.used = time.monotonic()
         with self.lock:
+            if self.closed:
+                return None
             while self.requests:
                 self.live.engine.inject(*self.requests.pop(0))
             turn = self.live.engine.step()
@@ -114,14 +118,26 @@ class Session:
             shutil.copyfile(self.dir / "run" / TRACE, target)
         return str(target)
 
+    def over(self) -> bool:
+        """Whether the world has ended; a closed session's has."""
+        live = self.live  # close() may swap it meanwhile
+        return live.world is None or live.world.done(live.engine.state)
+
     def close(self) -> None:
-        """Close the run and let go of everything heavy: Gradio may hold on to a closed tab's State for hours."""
+        """Close the run and let go of everything heavy (turns, engine, world, drawing hook): Gradio keeps a
+        tab's State for hours after the tab has gone (SESSION_TTL_S; an hour once it notices), so a closed
+        Session keeps only what says it is closed and why its backend failed. Safe to call twice."""
+        live = self.live
+        if live.engine is None:
+            return
         self.playing = False
         self.closed = True
-        Seating.of(self.live.engine).leave()  # a turn waiting on a person's seat ends now, and lets go of the lock
+        Seating.of(live.engine).leave()  # a turn waiting on a person's seat ends now, and lets go of the lock
         with self.lock:
-            self.live.engine.close()
+            live.engine.close()
+            self.live = Live(engine=None, world=None, problem=live.problem)
             self.turns = []
+            self.portray = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -130,6 +146,20 @@ def _slim(turn: Turn) -> Turn:
     per-agent decisions (most of a turn's memory at 1000 creatures) are dropped."""
     legends = [e for e in turn.events if e.get("kind") == "legend"]
     return dataclasses.replace(turn, state={}, decisions=[], events=legends)
+
+
+try:
+    _malloc_trim = ctypes.CDLL(None).malloc_trim
+except (OSError, AttributeError, TypeError):  # not glibc: nothing to hand back this way
+    _malloc_trim = None
+
+
+def _hand_back_freed_memory() -> None:
+    """Return the heap pages closed worlds freed to the OS. glibc keeps freed memory in its arenas (one per
+    thread that allocated, and the demo's worker threads all do), so without this the resident size stays
+    near the busiest moment so far although the pool has let the worlds go (issue 15, `python -m bench web`)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class Sessions:
@@ -165,6 +195,8 @@ class Sessions:
             for old in closing:
                 del self.live[id(old)]
                 old.close()
+        if closing:
+            _hand_back_freed_memory()
         return session
 
     def remove(self, session: Session | None) -> None:
@@ -172,6 +204,7 @@ class Sessions:
             with self.lock:
                 self.live.pop(id(session), None)
             session.close()
+            _hand_back_freed_memory()
 
 
 def _problem_html(problem: str) -> str:
@@ -330,6 +363,8 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                         yield note_only(value, s)
                     else:
                         turn = value
+                if turn is None:  # closed meanwhile (the pool made room, or the tab's State expired)
+                    break
                 if prev is not None and s.delay >= 0.3:
                     for t in IN_BETWEEN:
                         frame = await asyncio.to_thread(draw, turn, prev, t, size=(960, 600), portray=s.portray)
@@ -339,7 +374,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 yield await asyncio.to_thread(full, s, "", due)
                 while s.playing and time.monotonic() - began < s.delay:
                     await asyncio.sleep(0.05)
-                if s.live.world.done(s.live.engine.state):
+                if s.over():
                     s.playing = False
                 elif s.failing():
                     s.playing = False
@@ -372,9 +407,10 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                     gr.Button(visible=bool(s.live.problem)))
 
         def ask(s, name, text=None):
-            if s is None or s.closed:
+            world = s.live.world if s is not None else None  # None once closed
+            if world is None:
                 return "<div>Start a world first.</div>"
-            if name not in s.live.world.legends:
+            if name not in world.legends:
                 return _status(s, f"this world has no legend {name!r}")
             s.requests.append((name, text))
             return _status(s, f"'{name}' begins next turn")

@@ -45,7 +45,9 @@ class Seating:
     _made = threading.Lock()
 
     def __init__(self, engine: Engine):
-        self.engine = engine
+        # a proxy: _all is keyed weakly by the engine, and a value that held its key would keep every engine
+        # (world, state, policy) that ever had a Seating alive for good
+        self.engine = weakref.proxy(engine)
         self.who: str | None = None
         self.seat: Seat | None = None
         self.policy: Any = None  # the engine's policy before the seat was taken

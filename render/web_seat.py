@@ -20,7 +20,8 @@ from render.seat import PATRON, Seating
 
 
 def _seating(s) -> Seating | None:
-    return Seating.of(s.live.engine) if s is not None and not s.closed else None
+    engine = s.live.engine if s is not None else None  # None once the session is closed
+    return Seating.of(engine) if engine is not None else None
 
 
 def _line(text: str) -> str:
