@@ -119,12 +119,17 @@ def run(waves: int, sessions: int, agents: int, turns: int) -> dict:
 def table(result: dict) -> str:
     lines = [f"{result['sessions']} sessions a wave, {result['agents']} creatures each, {result['turns']} turns, "
              "scripted policy", "",
-             "| after wave | resident MB | growth MB | live worlds | engines alive | sessions in gr.State | "
-             "sessions finished | failed to connect or play |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| after wave | resident MB | growth MB | live worlds | MB above the start per live world | "
+             "engines alive | sessions in gr.State | sessions finished | failed to connect or play |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    start = result["rows"][0]["rss_mb"]
     for r in result["rows"]:
-        lines.append(f"| {r['wave']} | {r['rss_mb']} | {r['growth_mb']:+} | {r['live_worlds']} | {r['engines']} | "
-                     f"{r['in_state']} | {r['finished']} | {r['failed']} |")
-    lines.append("\nengines alive beyond the live worlds are closed sessions' worlds that something still holds")
+        per_world = f"{(r['rss_mb'] - start) / r['live_worlds']:.1f}" if r["live_worlds"] else "-"
+        lines.append(f"| {r['wave']} | {r['rss_mb']} | {r['growth_mb']:+} | {r['live_worlds']} | {per_world} | "
+                     f"{r['engines']} | {r['in_state']} | {r['finished']} | {r['failed']} |")
+    lines.append("\nengines alive beyond the live worlds are closed sessions' worlds that something still holds; "
+                 "the pool (app.Sessions) bounds the live worlds, so memory that stays level per live world is "
+                 "memory that stays bounded")
     if result["rss_mb_after_malloc_trim"] is not None:
         lines.append(f"resident after the last wave once malloc_trim(0) returned free heap pages: "
                      f"{result['rss_mb_after_malloc_trim']} MB")
