@@ -255,8 +255,9 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
             with gr.Column(scale=2):
                 with gr.Row():
                     world = gr.Dropdown(worlds, value=first, label="world")
-                    agents = gr.Number(5, label="creatures", precision=0, minimum=1, maximum=1000)
-                    seed = gr.Number(0, label="seed", precision=0, minimum=0, maximum=MAX_SEED)
+                    # bounds are checked in setup_of, whose refusal names the box (Gradio's own names no box)
+                    agents = gr.Number(5, label="creatures", precision=0)
+                    seed = gr.Number(0, label="seed", precision=0)
                 with gr.Row():
                     pol = gr.Dropdown(registry.names(registry.POLICIES), value=policy, label="policy")
                     back = gr.Dropdown(["auto", "vllm", "embedded", "openai", "modal"], value=backend, label="backend",
@@ -288,7 +289,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         def setup_of(world, agents, seed, pol, back, mod) -> RunConfig:
             """The settings as a RunConfig, or gr.Error with one line saying what to change."""
             try:
-                n, seed_ = int(agents or 1), int(seed or 0)
+                n, seed_ = int(5 if agents is None else agents), int(0 if seed is None else seed)  # None: a blank box
             except (TypeError, ValueError, OverflowError):
                 raise gr.Error("creatures and seed must be whole numbers") from None
             if not 1 <= n <= 1000:

@@ -94,3 +94,21 @@ def test_a_backend_that_cannot_start_stops_the_world_and_offers_the_scripted_pol
     final = job.outputs()[-1]
     assert "backend problem" in final[4] and "--url" in final[4] and "scripted" in final[4]
     assert 'class="turn"' not in (final[2] or "")
+
+
+@pytest.mark.parametrize("agents, seed, said", [(5, -1, "seed: choose 0 to 9223372036854775807"),
+                                                (5, 2**70, "seed: choose 0 to 9223372036854775807"),
+                                                (0, 1, "creatures: choose 1 to 1000")])
+def test_numbers_out_of_range_are_one_line_naming_the_box(server, agents, seed, said):
+    """A seed or a creature count out of range, typed or sent through the API, is refused in one line that
+    names the box and its range (not Gradio's generic error), and no world starts."""
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    try:
+        job = client.submit(0.0, "wood", agents, seed, "scripted", "auto", "", api_name="/play")
+        with pytest.raises(Exception, match=said) as err:
+            job.result(timeout=60)
+        assert "\n" not in str(err.value).strip()
+    finally:
+        client.close()
