@@ -65,6 +65,7 @@ KEEP_FULL = LOG_TURNS  # turns kept whole (state, decisions) for the log; older 
 FAILED_TURNS_TO_PAUSE = 3  # turns in a row on which the backend answered nobody before play pauses itself
 WAIT_NOTE_AFTER_S = 1.5  # a step or start taking longer than this shows a ticking status
 MAX_SEED = 2**63 - 1
+DEFAULT_CREATURES = 5  # the creatures box starts here, and a blank box means it
 
 
 class Session:
@@ -256,7 +257,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
                 with gr.Row():
                     world = gr.Dropdown(worlds, value=first, label="world")
                     # bounds are checked in setup_of, whose refusal names the box (Gradio's own names no box)
-                    agents = gr.Number(5, label="creatures", precision=0)
+                    agents = gr.Number(DEFAULT_CREATURES, label="creatures", precision=0)
                     seed = gr.Number(0, label="seed", precision=0)
                 with gr.Row():
                     pol = gr.Dropdown(registry.names(registry.POLICIES), value=policy, label="policy")
@@ -289,7 +290,8 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         def setup_of(world, agents, seed, pol, back, mod) -> RunConfig:
             """The settings as a RunConfig, or gr.Error with one line saying what to change."""
             try:
-                n, seed_ = int(5 if agents is None else agents), int(0 if seed is None else seed)  # None: a blank box
+                # None: a blank box
+                n, seed_ = int(DEFAULT_CREATURES if agents is None else agents), int(0 if seed is None else seed)
             except (TypeError, ValueError, OverflowError):
                 raise gr.Error("creatures and seed must be whole numbers") from None
             if not 1 <= n <= 1000:
