@@ -3,7 +3,8 @@
     reply -> strict JSON parse of the Action model          -> valid
           -> json-repair, then validation of the Action     -> repaired
           -> this agent's own schema (bounds for it, now)   -> outside its schema -> noop(reason)
-          -> world.check (can this agent do this now?)      -> infeasible -> noop(reason)
+          -> world.check (can this agent do this now?)      -> infeasible -> world.mend (keep what it can do)
+                                                                                -> repaired, or noop(reason)
 
 The schema step matters for every backend that does not constrain decoding (HTTP servers that ignore
 response_format, chaos, PettingZoo, scripted heuristics): the Action model is the same for all agents, while
@@ -64,8 +65,26 @@ def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) 
         return _noop(reply, world, agent, "outside its schema: " + outside)
     problem = world.check(state, agent, action)
     if problem:
-        return _noop(reply, world, agent, "infeasible: " + problem)
+        mended = _mend(world, state, agent, action, ask)
+        if mended is None:
+            return _noop(reply, world, agent, "infeasible: " + problem)
+        action, left_out = mended
+        data = action.model_dump(mode="json")
+        status, reason = "repaired", (f"{reason}; " if reason else "repaired: ") + f"left out {left_out}"
     return _decision(reply, agent, data, status, reason), action
+
+
+def _mend(world: World, state: Any, agent: str, action: BaseModel, ask: Ask | None) -> tuple[BaseModel, str] | None:
+    """The world's mend of an infeasible action, if it offers one that passes the schema and the check."""
+    mended = world.mend(state, agent, action)
+    if mended is None:
+        return None
+    action, left_out = mended
+    if (not isinstance(action, world.Action)
+            or _outside_schema(world, state, agent, action, action.model_dump(mode="json"), ask)
+            or world.check(state, agent, action)):
+        return None
+    return action, str(left_out)[:200]
 
 
 def _repair(text: str) -> Any:

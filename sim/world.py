@@ -149,6 +149,13 @@ class World(Generic[S, A]):
         """Why this well-formed action is infeasible for this agent now, or None if it is fine."""
         return None
 
+    def mend(self, state: S, agent: str, action: A) -> tuple[A, str] | None:
+        """The part of an action `check` refused that this agent can do, and a short note of what was left out
+        ("sell honey 1 at 9, which contradicts buy honey"), or None to make the whole reply a no-op. For
+        actions made of independent parts (a list of orders): one bad part need not cost the good ones. The
+        engine checks the mended action again and records the reply as repaired. Default: None."""
+        return None
+
     def role(self, state: S, agent: str) -> str:
         """The agent's group (a trade, a team): councils assign backends by it, viewers colour by it."""
         return ""

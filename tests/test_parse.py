@@ -55,13 +55,25 @@ def test_orders_the_creatures_schema_forbids_become_noops(wood):
     assert decide(wood, json.dumps(unheld)).reason.startswith("outside its schema: orders.0")
 
 
-def test_what_no_schema_can_say_is_left_to_check(wood):
+def test_what_no_schema_can_say_is_left_to_check_and_the_world_keeps_the_orders_it_can(wood):
     state = wood.initial_state(__import__("numpy").random.default_rng(0))
     state.stock[0, 1] = 2  # Bramble now holds honey, so the schema admits both selling and buying it
-    both = {"orders": [{"side": "sell", "good": "honey", "qty": 1, "price": 9},
-                       {"side": "buy", "good": "honey", "qty": 1, "price": 3}], "say": ""}
-    d = parse(Reply(json.dumps(both)), wood, state, "Bramble")[0]
-    assert d.status == "noop" and d.reason == "infeasible: both buys and sells honey"
+    both = {"orders": [["sell", "honey", 1, 9], ["buy", "berries", 2, 4], ["buy", "honey", 1, 3]]}
+    d, action = parse(Reply(json.dumps(both)), wood, state, "Bramble")
+    assert wood.check(state, "Bramble", wood.Action.model_validate(both)) == "both buys and sells honey"
+    assert d.status == "repaired"
+    assert d.reason == "repaired: left out buy honey 1 at 3 (both buys and sells honey)"
+    assert d.action["orders"] == [["sell", "honey", 1, 9], ["buy", "berries", 2, 4]]
+    assert wood.check(state, "Bramble", action) is None
+
+
+def test_a_refused_deal_is_not_mended_into_something_else(wood):
+    state = wood.initial_state(__import__("numpy").random.default_rng(0))
+    stranger = {"orders": [["buy", "berries", 1, 4]], "offer": {"to": "Nobody", "good": "acorns", "qty": 1, "price": 2}}
+    action = wood.Action.model_validate(stranger)
+    assert wood.check(state, "Bramble", action) and wood.mend(state, "Bramble", action) is None
+    d = parse(Reply(json.dumps(stranger)), wood, state, "Bramble")[0]
+    assert d.status == "noop" and d.reason.startswith(("infeasible", "outside its schema"))
 
 
 def test_missing_reply_keeps_the_backend_error_as_reason(wood):

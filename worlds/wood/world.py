@@ -18,7 +18,7 @@ Off, every rule, schema, prompt and trace line is the first version's.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from sim.records import Turn
 from sim.world import Outcome, World
 from worlds.wood import credit, dealer, legends, look, market, memory, offers, text, trader
 from worlds.wood import patron as patrons
-from worlds.wood.actions import LEVERS, FirstAction, WoodAction, creature_schema
+from worlds.wood.actions import LEVERS, FirstAction, Order, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
 
@@ -185,20 +185,39 @@ class WoodWorld(World[WoodState, WoodAction]):
         return {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
+        problem = next((why for _, why in self._order_problems(state, agent, action.orders) if why), None)
+        if problem is None and self.second_act and isinstance(action, WoodAction):
+            return offers.problem(state, state.position[agent], action, self.desk(state))
+        return problem
+
+    def mend(self, state: WoodState, agent: str, action: WoodAction) -> tuple[WoodAction, str] | None:
+        """Orders are independent: keep the ones the creature can place (for a good it both buys and sells,
+        the first written) and leave out the rest, rather than lose the whole reply. A line the world wrote
+        from the orders is written again from those kept."""
+        judged = list(self._order_problems(state, agent, action.orders))
+        left_out = [f"{o.side} {o.good} {o.qty} at {o.price} ({why})" for o, why in judged if why]
+        if not left_out:
+            return None  # the orders are fine: what check refused is a deal, which stands or falls whole
+        data = action.model_dump(mode="json")
+        data["orders"] = [data["orders"][n] for n, (_, why) in enumerate(judged) if not why]
+        if "say" not in action.model_fields_set:
+            del data["say"]
+        return type(action).model_validate(data), "; ".join(left_out)
+
+    def _order_problems(self, state: WoodState, agent: str, orders) -> Iterator[tuple[Order, str | None]]:
+        """Each order with why the creature cannot place it beside the orders before it (None: it can)."""
         i = state.position[agent]
         own = GOODS[int(state.trade[i])]
         sides: dict[str, str] = {}
-        for order in action.orders:
-            k = GOODS.index(order.good)
+        for order in orders:
             if order.side == "buy" and order.good == own:
-                return f"buys {own}, which it makes"
-            if order.side == "sell" and state.stock[i, k] == 0:
-                return f"sells {order.good} but holds none"
-            if sides.setdefault(order.good, order.side) != order.side:
-                return f"both buys and sells {order.good}"
-        if self.second_act and isinstance(action, WoodAction):
-            return offers.problem(state, i, action, self.desk(state))
-        return None
+                yield order, f"buys {own}, which it makes"
+            elif order.side == "sell" and state.stock[i, GOODS.index(order.good)] == 0:
+                yield order, f"sells {order.good} but holds none"
+            elif sides.setdefault(order.good, order.side) != order.side:
+                yield order, f"both buys and sells {order.good}"
+            else:
+                yield order, None
 
     # --- the turn ----------------------------------------------------------------------------------
     def apply(self, state: WoodState, actions: Mapping[str, WoodAction], rng: np.random.Generator) -> Outcome[WoodState]:
