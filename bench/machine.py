@@ -21,7 +21,8 @@ def machine_info() -> dict:
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
     info["cpu_features"] = list(plan.features)
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
-                        f"vLLM engine in this process on {plan.threads} threads")
+                        f"vLLM engine in this process on {plan.threads} threads, "
+                        f"{'compiled graphs' if plan.graphs else 'eager'}")
     try:
         import torch
 

@@ -19,8 +19,22 @@ def test_threads_bind_every_core_the_process_may_use():
 
 
 def test_the_plan_line_names_model_features_and_choice():
-    line = cpu.plan(XEON_AMX, {0, 1}).line()
+    line = cpu.plan(XEON_AMX, {0, 1}, compiler="/usr/bin/g++").line()
     assert line.startswith("cpu: ") and "amx_bf16" in line and "dtype bfloat16" in line and "2 threads" in line
+    assert "compiled graphs" in line
+
+
+def test_compiled_graphs_only_with_a_cpp_compiler_that_runs(monkeypatch, tmp_path):
+    assert cpu.plan(AVX2_EPYC, {0, 1}, compiler="/usr/bin/g++").graphs
+    eager = cpu.plan(AVX2_EPYC, {0, 1}, compiler=None)
+    assert not eager.graphs and "eager (no C++ compiler" in eager.line()
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))  # torch.compile reads $CXX too
+    assert cpu.cpp_compiler() is None and not cpu.plan(AVX2_EPYC, {0, 1}).graphs
+    broken = tmp_path / "broken-cxx"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("CXX", str(broken))
+    assert cpu.cpp_compiler() is None
 
 
 def test_the_engine_runs_in_this_process_on_a_thread_per_core(monkeypatch):
@@ -28,13 +42,14 @@ def test_the_engine_runs_in_this_process_on_a_thread_per_core(monkeypatch):
 
     import torch
 
-    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "OMP_NUM_THREADS"):
+    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "OMP_NUM_THREADS", "VLLM_USE_AOT_COMPILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
     calls: list[int] = []
     cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
     assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # no engine-core and worker processes spinning
     assert os.environ["OMP_NUM_THREADS"] == "2" and calls == [2]  # else vLLM cuts torch to one thread
+    assert os.environ["VLLM_USE_AOT_COMPILE"] == "0"  # the compile cache that loads again on the next start
 
 
 def test_settings_the_user_made_win(monkeypatch):

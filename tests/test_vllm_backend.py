@@ -149,3 +149,25 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path, layout
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
+
+
+def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path):
+    """A C++ compiler that answers --version but builds nothing (a broken toolchain): the first start fails to
+    compile vLLM's graphs, says so in one line, and the run goes on with the engine eager."""
+    import os
+    import subprocess
+    import sys
+
+    broken = tmp_path / "cxx"
+    broken.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "g++ 13"; exit 0; fi\nexit 1\n')
+    broken.chmod(0o755)
+    fresh = {"CXX": str(broken), "VLLM_CACHE_ROOT": str(tmp_path / "vllm"),  # nothing compiled before may be reused
+             "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
+                          "--turns", "1", "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=900, env=os.environ | fresh)
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = run.stdout + run.stderr
+    assert "compiled graphs" in said and "compiling the model's graphs failed" in said
+    turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
+    assert len(turns) == 1 and json.loads(turns[0])["metrics"]["llm_calls"] == 1

@@ -81,25 +81,36 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     }
     if cpu:
         cpu_info.apply(plan)
-        # Eager start-up takes ~25 s instead of minutes of compiling. An explicit KV size skips vLLM's memory
+        # Compiled graphs where a C++ compiler exists (agents/cpu.py). An explicit KV size skips vLLM's memory
         # probe, which measures one NUMA node and refuses to start here with most of the RAM free.
         # 32-token cache blocks (vLLM's CPU default is 128): only whole blocks of a shared prefix are reused, so
         # smaller ones let every agent reuse all but <32 tokens of the briefing and the turn's news.
-        args |= {"enforce_eager": True, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES, "dtype": plan.dtype,
-                 "block_size": CPU_BLOCK_TOKENS}
+        args |= {"enforce_eager": not plan.graphs, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES,
+                 "dtype": plan.dtype, "block_size": CPU_BLOCK_TOKENS}
     args.update(options)
+    try:
+        engine = _start(model, args)
+    except BackendUnavailable as e:
+        if not (cpu and not args["enforce_eager"] and "enforce_eager" not in options):
+            raise
+        # a compiler that is there but cannot build the kernels (missing headers, a broken toolchain)
+        announce(f"compiling the model's graphs failed ({e}); running it eager instead")
+        engine = _start(model, args | {"enforce_eager": True})
+    _engines[key] = engine
+    return engine
+
+
+def _start(model: str, args: dict[str, Any]):
     from vllm import LLM
 
     _stop_engines_on_exit()
     before = _descendants()
     try:
-        engine = LLM(model=os.path.expanduser(model), **args)
+        return LLM(model=os.path.expanduser(model), **args)
     except Exception as e:
         raise BackendUnavailable(f"vLLM could not load {model}: {_one_line(e)}") from e
     finally:
         _engine_processes.update(_descendants() - before)
-    _engines[key] = engine
-    return engine
 
 
 def shutdown_engines(grace_s: float = SHUTDOWN_GRACE_S) -> None:
