@@ -118,6 +118,7 @@ def summarize(setup: Setup, runs: list[dict]) -> dict:
         "self_defeating_deal_pct": round(100 * total["self_defeating_deals"] / max(total["dealing"], 1), 1),
         "trades_per_turn": round(float(np.mean([np.mean(r["trades"]) for r in runs])), 2),
         "median_trades_per_turn": float(np.median([t for r in runs for t in r["trades"]])),
+        "trades_by_seed": [r["trades"] for r in runs],  # each seed's trades, turn by turn
         "gini_first": round(float(np.mean([r["gini"][0] for r in runs])), 3),
         "gini_last": round(float(np.mean([r["gini"][-1] for r in runs])), 3),
         "noops": [n for r in runs for n in r["noops"]],

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from worlds.wood import legends
-from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
+from worlds.wood.actions import MAX_ORDERS, MAX_QTY, SAY_CHARS, price_band
 from worlds.wood.credit import RATE
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
 
@@ -114,10 +114,10 @@ def _trend(state: WoodState, k: int) -> str:
 
 
 def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) -> dict:
-    """A one-line worked example in this creature's own terms, as a reply is written: sell its product, buy a
-    food it lacks. With
-    the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask), and it
-    keeps to the bands and budget the creature's schema has."""
+    """A one-line worked example in this creature's own terms, as a reply is written: sell its product (what it
+    holds beyond two turns of its own eating), buy a food it lacks. With the "crossing" lever its prices meet
+    last turn's book (ask at the best bid, bid at the best ask), and it keeps to the bands and budget the
+    creature's schema has."""
     own = int(state.trade[i])
     wanted = [k for k in range(len(FOODS)) if k != own and state.stock[i, k] == 0] or [
         k for k in range(len(FOODS)) if k != own]
@@ -134,6 +134,10 @@ def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) 
     bid = int(np.clip(bid, *price_band(state, GOODS[want], levers)))
     if "budget" in levers:
         bid = max(1, min(bid, int(state.pebbles[i]) // MAX_ORDERS))
+    # a small model copies the example's quantities: offering 2 whatever it held left one seller's 2 units
+    # against up to four bidders while its store rotted (an acorn maker sat on 12)
+    held = int(state.stock[i, own])
+    sell = [["sell", GOODS[own], min(held, MAX_QTY, max(2, held - 2)), ask]] if held else []
     # no "say": a creature that says nothing is heard through its orders, and spends no tokens on a line
-    return {"orders": [["sell", GOODS[own], 2, ask], ["buy", GOODS[want], 1, bid]]}
+    return {"orders": [*sell, ["buy", GOODS[want], 1, bid]]}
 
