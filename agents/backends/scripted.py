@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import orjson
 
-from sim.policy import Ask, Reply
+from sim.policy import Ask, Reply, heuristics
 
 
 class ScriptedBackend:
@@ -21,4 +21,4 @@ class ScriptedBackend:
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         rng = np.random.default_rng([self.seed, turn])
-        return [Reply(orjson.dumps(ask.heuristic(rng)).decode()) for ask in asks]
+        return [Reply(orjson.dumps(decided).decode()) for decided in heuristics(asks, rng)]
