@@ -8,6 +8,7 @@ checks along the way that:
 - every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (object root,
   supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
 - the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
+- `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
 - `apply` and `legend` never mutate their input state;
 - the same seed and the same replies give the same run;
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
@@ -71,6 +72,7 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
             for n, agent in enumerate(world.agents(state)):
                 _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, garbage=k == n == 0)
             _check_apply(world, state, seed, report)
+            _check_heuristics(world, state, seed, report)
         _check_legends(world, states[-1], report)
         _check_patron(world, states[:3], seed, report)
         for step in steps:
@@ -304,6 +306,20 @@ def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:
             if _dumps(world.to_json(again.state)) != _dumps(world.to_json(outcome.state)):
                 report.add("a state restored from JSON plays on differently from the original: keep array "
                            "dtypes (int64/float64) and derive cached values from the fields")
+
+
+def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> None:
+    """heuristics answers for all agents as heuristic does for each in turn, from the same draws."""
+    agents = world.agents(state)
+    with report.guard("heuristics", "heuristics(state, agents, rng) must return {agent: action dict} for "
+                      "every agent given"):
+        each = np.random.default_rng(seed)
+        one_by_one = {a: world.heuristic(state, a, each) for a in agents}
+        together = world.heuristics(state, list(agents), np.random.default_rng(seed))
+        if _dumps(together) != _dumps(one_by_one):
+            report.add("heuristics(state, agents, rng) answers differently from heuristic(state, agent, rng) "
+                       "called for each agent in turn: draw the same numbers in the same order (one batch of "
+                       "draws in agent order gives the same numbers as one draw an agent)")
 
 
 def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseModel:

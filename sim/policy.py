@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 if TYPE_CHECKING:
@@ -62,6 +63,18 @@ class Ask:
     def heuristic(self, rng: np.random.Generator) -> dict:
         """The world's baseline decision for this agent, as a JSON-able action dict."""
         return self._world.heuristic(self._state, self.agent, rng)
+
+
+def heuristics(asks: Sequence[Ask], rng: np.random.Generator) -> list[dict]:
+    """The world's baseline decisions for these asks, in their order, as `ask.heuristic(rng)` for each in turn
+    would give them: one World.heuristics call per run of asks that share a world and a state (a turn's asks
+    all do), so a world may decide for all of its agents at once."""
+    out: list[dict] = []
+    for _, run in groupby(asks, key=lambda ask: (id(ask._world), id(ask._state))):
+        run = list(run)
+        decided = run[0]._world.heuristics(run[0]._state, [ask.agent for ask in run], rng)
+        out.extend(decided[ask.agent] for ask in run)
+    return out
 
 
 @dataclass

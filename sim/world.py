@@ -164,6 +164,13 @@ class World(Generic[S, A]):
         """A sensible baseline decision as an action dict (the scripted policy's brain)."""
         return self.noop(agent).model_dump(mode="json")
 
+    def heuristics(self, state: S, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
+        """`heuristic` for many agents at once, {agent: action dict}: the scripted policy calls this, once a
+        turn. Override it to decide for all agents together (numpy over the state's columns); it must answer
+        exactly as calling `heuristic` for each agent in the given order would, draws from `rng` included, so
+        that a run is the same whichever a policy calls (check_world compares them). Default: that loop."""
+        return {agent: self.heuristic(state, agent, rng) for agent in agents}
+
     def metrics(self, state: S, events: list[dict]) -> dict[str, Any]:
         """World numbers recorded every turn (flat numbers, or dicts of numbers)."""
         return {}

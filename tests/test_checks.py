@@ -60,6 +60,12 @@ class Forgetful(GuessWorld):
         return {"guess": int(time.perf_counter_ns() % 101)}  # the bug: chance not drawn from rng
 
 
+class BatchOutOfStep(GuessWorld):
+    def heuristics(self, state, agents, rng):
+        guesses = rng.integers(0, 101, len(agents))[::-1]  # the bug: not the draws heuristic makes, agent by agent
+        return {a: {"guess": int(g)} for a, g in zip(agents, guesses)}
+
+
 class NoopOutsideSchema(GuessWorld):
     def noop(self, agent):
         return Guess.model_construct(guess=500)
@@ -117,6 +123,7 @@ class RenamesParams(GuessWorld):
     (UnboundedSchema(), '"additionalProperties": false'),
     (InvalidSchema(), "action_schema for player0 at turn 0 raised SchemaError: 'integr' is not valid"),
     (Forgetful(), "draw randomness only from the rng"),
+    (BatchOutOfStep(), "answers differently from heuristic(state, agent, rng) called for each agent in turn"),
     (NoopOutsideSchema(), "let the schema admit doing nothing"),
     (Cheating(), "invariant broken at turn 0 (scripted run): points appeared from nowhere"),
     (NumpyMetrics(), "metrics must be numbers or dicts of numbers"),

@@ -8,7 +8,8 @@ from typing import Sequence
 import numpy as np
 import orjson
 
-from sim.policy import Ask, Reply
+from sim.engine import collector_paused
+from sim.policy import Ask, Reply, heuristics
 
 
 class ScriptedBackend:
@@ -21,4 +22,5 @@ class ScriptedBackend:
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         rng = np.random.default_rng([self.seed, turn])
-        return [Reply(orjson.dumps(ask.heuristic(rng)).decode()) for ask in asks]
+        with collector_paused():  # every decision lives until all are answered: see collector_paused
+            return [Reply(orjson.dumps(decided).decode()) for decided in heuristics(asks, rng)]

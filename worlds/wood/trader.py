@@ -28,6 +28,7 @@ SPEND = 0.3  # share of its purse a creature is ready to spend in one turn, spre
 WINTER_WORTH = 2.5  # in winter firewood is worth this much more to a creature than in autumn
 HOARD = 3  # logs a woodcutter holds back in autumn, over its own winter's burning, to sell in the snow
 MARKUP = {"greedy": 1.25, "generous": 0.85, "cautious": 1.05, "bold": 1.1, "chatty": 1.0}
+DRAWS = len(GOODS) + 1  # random numbers a creature draws a turn: one per good, one for its ask
 PERISHABLE = {GOODS.index("berries"), GOODS.index("mushrooms")}
 LINES = {
     "sell": "{good} for sale, {price} pebbles!",
@@ -94,10 +95,14 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
 
 
 def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) -> dict:
+    return choose(state, i, rng.random(DRAWS).tolist(), view)
+
+
+def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict:
+    """Creature i's orders and line, given its DRAWS random numbers in [0, 1) (spread over its orders)."""
     own = view.trade[i]
     stock = view.stock[i]
     sent, value = view.sentiment, view.value
-    jitter = rng.random(len(GOODS) + 1).tolist()  # one draw per creature, spread over its orders
     markup = MARKUP.get(state.personality[i], 1.0)
     urgency = 1.3 if view.hungry[i] else 1.1
     sells, buys, say = [], [], None

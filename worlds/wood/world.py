@@ -175,14 +175,25 @@ class WoodWorld(World[WoodState, WoodAction]):
         return GOODS[int(state.trade[state.position[agent]])]
 
     def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
+        return self.heuristics(state, [agent], rng)[agent]
+
+    def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
+        """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
+        then the trader and the dealer for each, over one outlook and one desk."""
         if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
             self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
-        i = state.position[agent]
-        decided = trader.decide(state, i, rng, self._outlook[1])
-        if self.second_act:
-            decided = dealer.deal(state, i, decided, self._outlook[1], self.desk(state))
-        # orders written as a model writes them (actions.Order): [side, good, qty, price]
-        return {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
+        view = self._outlook[1]
+        desk = self.desk(state) if self.second_act else None
+        jitter = rng.random((len(agents), trader.DRAWS)).tolist()
+        out = {}
+        for agent, drawn in zip(agents, jitter):
+            i = state.position[agent]
+            decided = trader.choose(state, i, drawn, view)
+            if desk is not None:
+                decided = dealer.deal(state, i, decided, view, desk)
+            # orders written as a model writes them (actions.Order): [side, good, qty, price]
+            out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
+        return out
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
         problem = next((why for _, why in self._order_problems(state, agent, action.orders) if why), None)
