@@ -87,9 +87,11 @@ def test_gossip_keeps_one_line_per_speaker_and_rotates_who_is_kept_and_heard(rng
 
 def test_speech_that_is_empty_profane_an_echo_or_about_unheld_goods_becomes_what_the_orders_say():
     sell = [{"side": "sell", "good": "acorns", "qty": 2, "price": 5}]
-    for line in ["", "Mushrooms for sale!", "One short line, at most 60 characters", "Acorns, you shit"]:
+    for line in ["", "Mushrooms for sale!", "One short line, at most 60 characters", "Acorns, you shit",
+                 "over, no, no, no, no, no, no, no, no, no", "1.25, 1.25, 1.25, 2.5, 2.5"]:
         assert WoodAction.model_validate({"orders": sell, "say": line}).say == "Selling 2 acorns at 5"
-    assert WoodAction.model_validate({"orders": sell, "say": "Fresh acorns!"}).say == "Fresh acorns!"
+    for line in ["Fresh acorns!", "A bag of acorns for a bag of acorns", "No, no, acorns are dear"]:
+        assert WoodAction.model_validate({"orders": sell, "say": line}).say == line
     assert WoodAction.model_validate({"orders": [], "say": "Mushrooms!"}).say == ""
     many = [{"side": "buy", "good": g, "qty": 1, "price": 99} for g in ("honey", "berries", "mushrooms")]
     assert len(WoodAction.model_validate({"orders": many, "say": ""}).say) <= SAY_CHARS

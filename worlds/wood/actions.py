@@ -143,12 +143,19 @@ def fit_to_hear(say: str, goods: frozenset[str]) -> bool:
     if not say:
         return False
     lower = say.lower()
-    if any(echo in lower for echo in ECHOES):
+    if any(echo in lower for echo in ECHOES) or _stutters(lower):
         return False
     named = {g for g, stems in GOOD_WORDS.items() if any(re.search(rf"\b{stem}", lower) for stem in stems)}
     if not named <= goods:
         return False
     return not profane(say)
+
+
+def _stutters(lower: str) -> bool:
+    """A line that says one word or number three times or more ("no, no, no, ...", "1.25, 1.25, 1.25"): a small
+    model running on until its length limit, not something a creature means."""
+    words = re.findall(r"[a-z0-9.']+", lower)
+    return any(words.count(w) >= 3 for w in set(words) if len(w) > 1 or w.isdigit())
 
 
 @lru_cache(maxsize=8192)
