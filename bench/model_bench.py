@@ -9,6 +9,7 @@ unconstrained decoding (turn time and the share of replies that are valid JSON w
     python -m bench model --profile --agents 5              # where a turn's time goes (bench/model_profile.py)
     python -m bench model --compare dtype --agents 5        # settings side by side (bench/model_settings.py)
     python -m bench model --compare process --contention    # ... also against one competing process
+    python -m bench model --load-arrives --agents 5         # turns back to back as a busy process comes and goes
 
 Every measured turn decodes asks from a new turn of a scripted run, so the prefix cache holds the shared
 briefing (as in play) but never a whole prompt it has seen before.
@@ -119,9 +120,18 @@ def main() -> None:
                    help="only compare vLLM CPU settings side by side")
     p.add_argument("--contention", action="store_true", help="with --compare: also with one competing process")
     p.add_argument("--rounds", type=int, default=3, help="with --compare: turns per setting (and per load)")
+    p.add_argument("--load-arrives", action="store_true",
+                   help="only play turns back to back while a busy process comes and goes")
+    p.add_argument("--threads", type=int, default=None, help="with --load-arrives: fixed torch threads")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
-    if a.profile:
+    if a.load_arrives:
+        from bench import model_settings
+
+        result = {"machine": machine_info(),
+                  **model_settings.load_arrives(a.model, _ints(a.agents)[0], a.rounds, a.threads)}
+        print(f"{_cpu_line(result['machine'])}\n\n{model_settings.load_table(result)}")
+    elif a.profile:
         result = run_profile(a.model, _ints(a.agents)[0])
         print(profile_table(result))
     elif a.compare:

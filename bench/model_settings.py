@@ -1,14 +1,19 @@
-"""`python -m bench model --compare process|threads|dtype`: vLLM CPU settings side by side, in one run.
+"""`python -m bench model --compare process|threads|dtype|graph`: vLLM CPU settings side by side, in one run;
+`python -m bench model --load-arrives [--threads N]`: one engine's turns, back to back, as a busy process comes
+and goes.
 
-Each setting takes turns with the others on the same fresh asks, so a noisy machine slows them alike and the
-ratios hold. A setting is either an engine of its own in this process (its environment set before it starts)
-or, for thread counts, the same engine with torch's thread count changed between turns. With `--contention`
-every round is also played with one competing CPU-bound process (a busy loop): a live demo shares its laptop,
-a fair share of two cores is ~2x, and much more means the engine's threads fight the competitor (threads
-pinned to the core it holds, or spinning while they wait for each other).
+Each setting plays its turns in a row, after one turn that is not kept (so a setting never pays for the
+one before it: a thread pool that grows takes a turn to settle), on the same fresh asks as the others. A
+setting is an engine of its own in this process (its environment set before it starts), or, for thread
+counts, a backend on one shared engine that sets torch's threads before each of its turns. With
+`--contention` each setting then plays `rounds + 1` turns beside one competing CPU-bound process (a busy
+loop), as a live demo meets a laptop that got busy: the first turn is the one during which the load arrived,
+the rest show where the setting settles. A fair share of two cores is ~2x a quiet turn;
+much more means the engine's threads fight the competitor (each parallel region waiting for the thread that
+shares a core with it, or threads spinning while they wait for each other).
 
     process  the engine in this process (agents/cpu.py's plan) vs vLLM's own engine-core and worker processes
-    threads  torch threads: one per core vs one
+    threads  torch threads: the cores other processes leave free (the plan) vs one per core vs one
     dtype    float32 vs bfloat16 (bf16 is fast only with AVX-512 BF16 or AMX; agents/cpu.py)
     graph    eager (the plan) vs vLLM's compiled graphs (torch.compile; the first start compiles, later
              ones read vLLM's compile cache)
@@ -25,14 +30,17 @@ import time
 
 ENV_KEYS = ("VLLM_ENABLE_V1_MULTIPROCESSING",)
 IDLE_S = 1.5
-# name -> (environment for that engine, engine options, torch threads for its turns or None: as it starts)
-GROUPS: dict[str, dict[str, tuple[dict, dict, int | None]]] = {
-    "process": {"in this process (the plan)": ({"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}, {}, None),
-                "vLLM's own processes": ({"VLLM_ENABLE_V1_MULTIPROCESSING": "1"}, {}, None)},
-    "threads": {"one thread per core": ({}, {}, len(os.sched_getaffinity(0))), "one thread": ({}, {}, 1)},
-    "dtype": {"float32": ({}, {"dtype": "float32"}, None), "bfloat16": ({}, {"dtype": "bfloat16"}, None)},
-    "graph": {"eager (the plan)": ({}, {"enforce_eager": True}, None),
-              "compiled graphs": ({}, {"enforce_eager": False}, None)},
+# name -> (environment for that engine, VLLMBackend options); settings with the same environment and engine
+# options share one engine
+GROUPS: dict[str, dict[str, tuple[dict, dict]]] = {
+    "process": {"in this process (the plan)": ({"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}, {}),
+                "vLLM's own processes": ({"VLLM_ENABLE_V1_MULTIPROCESSING": "1"}, {})},
+    "threads": {"the cores left free (the plan)": ({}, {"threads": None}),
+                "one thread per core": ({}, {"threads": len(os.sched_getaffinity(0))}),
+                "one thread": ({}, {"threads": 1})},
+    "dtype": {"float32": ({}, {"dtype": "float32"}), "bfloat16": ({}, {"dtype": "bfloat16"})},
+    "graph": {"eager": ({}, {"enforce_eager": True}),
+              "compiled graphs (the plan)": ({}, {"enforce_eager": False})},
 }
 
 
@@ -41,53 +49,61 @@ def busy_loop() -> subprocess.Popen:
 
 
 def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, contention: bool = False) -> dict:
-    import torch
-
     from agents.backends.vllm import VLLMBackend
     from bench.model_bench import turn
     from bench.model_profile import fresh_asks
 
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    engines, threads, startup = {}, {}, {}
-    for i, (name, (env, options, count)) in enumerate(GROUPS[group].items()):
+    engines, startup = {}, {}
+    for i, (name, (env, options)) in enumerate(GROUPS[group].items()):
         _restore(saved)
         os.environ.update(env)
-        # a distinct max_model_len gives each setting its own engine; settings that differ only in threads share one
-        length = 4096 if count else 4096 - i
+        # engines are shared by model, length and engine options: a distinct length gives a setting that differs
+        # only in its environment an engine of its own
+        length = 4096 - i if env else 4096
         start = time.perf_counter()
         engines[name] = VLLMBackend(model, seed=0, max_model_len=length, **options)
         startup[name] = round(time.perf_counter() - start, 1)
-        threads[name] = count
         turn(engines[name], fresh_asks(agents, 1))  # warm-up
     _restore(saved)
     per_token: dict[tuple[str, bool], list[float]] = {}
     seconds: dict[tuple[str, bool], list[float]] = {}
-    for r in range(rounds):
-        for loaded in (False, True) if contention else (False,):
-            rival = busy_loop() if loaded else None
-            try:
-                asks = fresh_asks(agents, 5 + r)
-                for name, backend in engines.items():
-                    if threads[name]:
-                        # vLLM replaces torch.set_num_threads once its engine runs here; the setter below it is
-                        # what a bench may still call between turns
-                        torch._C._set_num_threads(threads[name])
-                    # vLLM's processes busy-wait for a second after their last message: let the engine that
-                    # played last go quiet, or its spinning is charged to the next setting's turn
-                    time.sleep(IDLE_S)
-                    result = turn(backend, asks)
-                    per_token.setdefault((name, loaded), []).append(result["seconds"] / result["output_tokens"])
-                    seconds.setdefault((name, loaded), []).append(result["seconds"])
-            finally:
-                if rival:
-                    rival.kill()
-                    rival.wait()
+    first_loaded: dict[str, float] = {}
+
+    def play(name: str, backend, asks, loaded: bool | None) -> float:
+        """One timed turn, kept among the quiet (False) or the loaded (True) ones, or not kept (None). Turns
+        follow each other without a pause, as in a run: a thread that slept a while before its turn is
+        favoured by the scheduler over a busy competitor, which hid the contention this measures."""
+        result = turn(backend, asks)
+        if loaded is not None:
+            per_token.setdefault((name, loaded), []).append(result["seconds"] / result["output_tokens"])
+            seconds.setdefault((name, loaded), []).append(result["seconds"])
+        return result["seconds"]
+
+    for name, backend in engines.items():
+        # vLLM's processes busy-wait for a second after their last message: let the engine that played last go
+        # quiet, or its spinning is charged to this setting
+        time.sleep(IDLE_S)
+        play(name, backend, fresh_asks(agents, 4), None)
+        for r in range(rounds):
+            play(name, backend, fresh_asks(agents, 5 + r), False)
+        if not contention:
+            continue
+        rival = busy_loop()
+        try:
+            first_loaded[name] = round(play(name, backend, fresh_asks(agents, 4), None), 2)
+            for r in range(rounds):
+                play(name, backend, fresh_asks(agents, 5 + r), True)
+        finally:
+            rival.kill()
+            rival.wait()
     rows = []
     for name in engines:
         row = {"setting": name, "quiet_s_per_token": round(statistics.median(per_token[(name, False)]), 4),
                "quiet_spread": _spread(per_token[(name, False)]),
                "quiet_s_per_turn": round(statistics.median(seconds[(name, False)]), 2), "startup_s": startup[name]}
         if contention:
+            row["first_loaded_s_per_turn"] = first_loaded[name]
             row["contended_s_per_token"] = round(statistics.median(per_token[(name, True)]), 4)
             row["contended_s_per_turn"] = round(statistics.median(seconds[(name, True)]), 2)
             row["ratio"] = round(row["contended_s_per_token"] / row["quiet_s_per_token"], 2)
@@ -113,13 +129,58 @@ def table(result: dict) -> str:
     lines = [f"{result['agents']} agents, median of {result['rounds']} turns per setting, seconds of turn per output "
              "token (replies differ in length)", "",
              "| setting | start-up s | quiet s/turn | quiet s/token | spread | vs first |"
-             + (" with one busy process s/turn | s/token | contended / quiet |" if contended else ""),
-             "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if contended else "")]
+             + (" busy: the turn the load came | then s/turn | s/token | contended / quiet |" if contended else ""),
+             "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if contended else "")]
     for r in result["rows"]:
         ratio = r["quiet_s_per_token"] / first
         line = (f"| {r['setting']} | {r['startup_s']} | {r['quiet_s_per_turn']} | {r['quiet_s_per_token']} | {r['quiet_spread']} "
                 f"| {ratio:.2f}× |")
         if contended:
-            line += f" {r['contended_s_per_turn']} | {r['contended_s_per_token']} | {r['ratio']}× |"
+            line += (f" {r['first_loaded_s_per_turn']} | {r['contended_s_per_turn']} | {r['contended_s_per_token']} "
+                     f"| {r['ratio']}× |")
         lines.append(line)
+    return "\n".join(lines)
+
+
+def load_arrives(model: str | None, agents: int = 5, turns: int = 4, threads: int | None = None) -> dict:
+    """`turns` quiet turns, `turns + 2` beside one busy process, `turns` after it stopped: each turn's seconds
+    and the torch threads it ran on, one engine, turns back to back as a run plays them. `threads`: fixed, or
+    None for the plan (the cores other processes left free)."""
+    import torch
+
+    from agents.backends.vllm import VLLMBackend
+    from bench.model_bench import turn
+    from bench.model_profile import fresh_asks
+
+    backend = VLLMBackend(model, seed=0, threads=threads)
+    turn(backend, fresh_asks(agents, 1))  # warm-up
+    phases: dict[str, list[dict]] = {}
+
+    def phase(name: str, count: int) -> None:
+        for r in range(count):
+            result = turn(backend, fresh_asks(agents, 5 + r % turns))
+            phases.setdefault(name, []).append({"seconds": result["seconds"], "threads": torch.get_num_threads(),
+                                                "output_tokens": result["output_tokens"]})
+
+    phase("quiet", turns)
+    rival = busy_loop()
+    try:
+        phase("busy", turns + 2)
+    finally:
+        rival.kill()
+        rival.wait()
+    phase("quiet again", turns)
+    quiet = statistics.median(t["seconds"] for t in phases["quiet"])
+    busy = statistics.median(t["seconds"] for t in phases["busy"][1:])
+    return {"agents": agents, "threads": threads or "the cores left free (the plan)", "phases": phases,
+            "busy_over_quiet": round(busy / quiet, 2)}
+
+
+def load_table(result: dict) -> str:
+    lines = [f"{result['agents']} agents, threads: {result['threads']}; each turn's seconds (threads it ran on)", "",
+             "| phase | turns |", "|---|---|"]
+    for name, turns in result["phases"].items():
+        cells = ", ".join(f"{t['seconds']} ({t['threads']})" for t in turns)
+        lines.append(f"| {name} | {cells} |")
+    lines += ["", f"busy turns after the first, median, over quiet: {result['busy_over_quiet']}×"]
     return "\n".join(lines)

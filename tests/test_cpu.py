@@ -61,3 +61,36 @@ def test_settings_the_user_made_win(monkeypatch):
     cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
     assert os.environ["VLLM_CPU_OMP_THREADS_BIND"] == "1"
     assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"
+
+
+def test_threads_go_to_the_cores_other_processes_leave_free():
+    assert cpu.threads_for(2, 0.0, 2) == 2
+    assert cpu.threads_for(2, 0.4, 2) == 2  # a little background work is let pass
+    assert cpu.threads_for(2, 1.0, 2) == 1  # one busy process: its core is left to it
+    assert cpu.threads_for(2, 5.0, 2) == 1  # never fewer than one
+    assert cpu.threads_for(8, 3.0, 8) == 5 and cpu.threads_for(8, 0.0, 4) == 4
+
+
+def test_a_busy_process_on_one_of_our_cores_is_seen(tmp_path):
+    """A real busy loop pinned to one of this process's cores: the next turn is planned without that core."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    cores = tuple(sorted(os.sched_getaffinity(0)))
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    share = cpu.CoreShare(cores, len(cores))
+    assert share.threads() == len(cores)  # the first turn: nothing measured yet
+    rival = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cores[0]}}})\nwhile True: pass"])
+    try:
+        time.sleep(0.5)
+        share.threads()  # the window starts once the rival runs
+        time.sleep(2)
+        assert share.threads() <= len(cores) - 1
+    finally:
+        rival.kill()
+        rival.wait()

@@ -23,7 +23,7 @@ import signal
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agents.backends.base import BackendUnavailable
@@ -197,17 +197,27 @@ class VLLMBackend:
         seed: int | None = None,
         max_model_len: int = 4096,
         constrained: bool = True,
+        threads: int | None = None,
         announce=lambda line: None,
         **engine_options: Any,
     ):
-        """`constrained=False` drops the per-agent JSON schema from decoding (only to measure what it buys)."""
+        """`constrained=False` drops the per-agent JSON schema from decoding (only to measure what it buys).
+        `threads`: on a CPU with the engine in this process, run every turn on this many threads; None: on the
+        cores other processes left free during the turn before (agents/cpu.py, CoreShare)."""
         self.model = model or default_model()
         self.temperature = temperature
         self.seed = seed
         self.constrained = constrained
         self._cpu = on_cpu()
+        self._announce = announce
         self._llm = get_engine(self.model, max_model_len=max_model_len, seed=seed or 0, announce=announce,
                                **engine_options)
+        self._threads: Callable[[], int] | None = None
+        if self._cpu and os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING") == "0":
+            from agents import cpu as cpu_info
+
+            plan = cpu_info.plan()
+            self._threads = (lambda: threads) if threads else cpu_info.CoreShare(plan.cores, plan.threads).threads
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         replies: list[Reply | None] = [None] * len(asks)
@@ -218,12 +228,26 @@ class VLLMBackend:
             except Exception as e:  # a world bug in observe/action_schema costs only this agent
                 replies[i] = self._error(f"could not build the request: {_one_line(e)}")
         try:
+            self._share_cores()
             results = self._run(todo)
         except Exception as e:
             results = {i: e for i, _, _ in todo}
         for i, result in results.items():
             replies[i] = self._error(_one_line(result)) if isinstance(result, Exception) else self._reply(result)
         return [r or self._error("no output") for r in replies]
+
+    def _share_cores(self) -> None:
+        """Set the threads this turn runs on (an engine in this process shares torch's threads)."""
+        if self._threads is None:
+            return
+        import torch
+
+        want, now = self._threads(), torch.get_num_threads()
+        if want != now:
+            # vLLM swaps torch.set_num_threads for a warning once its engine runs here; torch._C's still works
+            torch._C.set_num_threads(want)
+            self._announce(f"cpu: the model now runs on {want} thread{'s' * (want > 1)} "
+                           f"({'other processes are busy on the other cores' if want < now else 'cores are free again'})")
 
     def _params(self, turn: int, ask: Ask):
         from vllm import SamplingParams
