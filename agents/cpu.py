@@ -168,6 +168,12 @@ class CoreShare:
         return threads_for(len(self.cores), others, self.most)
 
 
+def omp_threads() -> int | None:
+    """OMP_NUM_THREADS as a positive count, or None where it is unset or not one."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def threads_for(cores: int, others: float, most: int) -> int:
     """Threads on `cores` cores while other processes keep `others` of them busy (in cores): one per free core,
     at least one; half a core of others' use is let pass."""

@@ -50,6 +50,15 @@ def test_the_engine_runs_in_this_process_on_a_thread_per_core(monkeypatch):
     assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # no engine-core and worker processes spinning
     assert os.environ["OMP_NUM_THREADS"] == "2" and calls == [2]  # else vLLM cuts torch to one thread
     assert os.environ["VLLM_USE_AOT_COMPILE"] == "0"  # the compile cache that loads again on the next start
+    assert cpu.omp_threads() == 2  # the most threads a turn then runs on
+
+
+def test_omp_num_threads_is_read_as_a_positive_count(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu.omp_threads() == 1
+    for junk in ("", "zero", "0", "-2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", junk)
+        assert cpu.omp_threads() is None
 
 
 def test_settings_the_user_made_win(monkeypatch):

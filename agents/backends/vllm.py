@@ -217,7 +217,8 @@ class VLLMBackend:
             from agents import cpu as cpu_info
 
             plan = cpu_info.plan()
-            self._threads = (lambda: threads) if threads else cpu_info.CoreShare(plan.cores, plan.threads).threads
+            most = cpu_info.omp_threads() or plan.threads  # OMP_NUM_THREADS, the user's or the plan's
+            self._threads = (lambda: threads) if threads else cpu_info.CoreShare(plan.cores, most).threads
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         replies: list[Reply | None] = [None] * len(asks)
