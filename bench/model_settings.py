@@ -15,8 +15,8 @@ shares a core with it, or threads spinning while they wait for each other).
     process  the engine in this process (agents/cpu.py's plan) vs vLLM's own engine-core and worker processes
     threads  torch threads: the cores other processes leave free (the plan) vs one per core vs one
     dtype    float32 vs bfloat16 (bf16 is fast only with AVX-512 BF16 or AMX; agents/cpu.py)
-    graph    eager (the plan) vs vLLM's compiled graphs (torch.compile; the first start compiles, later
-             ones read vLLM's compile cache)
+    graph    eager vs vLLM's compiled graphs, the plan where a C++ compiler runs (torch.compile; the first
+             start compiles, later ones read vLLM's compile cache)
 
 Each setting's start-up (building its engine, compiling included) is reported beside its turns.
 """

@@ -68,23 +68,25 @@ def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) 
         mended = _mend(world, state, agent, action, ask)
         if mended is None:
             return _noop(reply, world, agent, "infeasible: " + problem)
-        action, left_out = mended
-        data = action.model_dump(mode="json")
+        action, data, left_out = mended
         status, reason = "repaired", (f"{reason}; " if reason else "repaired: ") + f"left out {left_out}"
     return _decision(reply, agent, data, status, reason), action
 
 
-def _mend(world: World, state: Any, agent: str, action: BaseModel, ask: Ask | None) -> tuple[BaseModel, str] | None:
-    """The world's mend of an infeasible action, if it offers one that passes the schema and the check."""
+def _mend(world: World, state: Any, agent: str, action: BaseModel,
+          ask: Ask | None) -> tuple[BaseModel, dict, str] | None:
+    """The world's mend of an infeasible action, if it offers one that passes the schema and the check: the
+    action, its JSON dump and what was left out."""
     mended = world.mend(state, agent, action)
     if mended is None:
         return None
     action, left_out = mended
-    if (not isinstance(action, world.Action)
-            or _outside_schema(world, state, agent, action, action.model_dump(mode="json"), ask)
-            or world.check(state, agent, action)):
+    if not isinstance(action, world.Action):
         return None
-    return action, str(left_out)[:200]
+    data = action.model_dump(mode="json")
+    if _outside_schema(world, state, agent, action, data, ask) or world.check(state, agent, action):
+        return None
+    return action, data, str(left_out)[:200]
 
 
 def _repair(text: str) -> Any:

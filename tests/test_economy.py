@@ -56,7 +56,7 @@ def test_an_unsold_ask_is_cut_and_one_that_sold_out_is_raised(rng):
 
     def ask_now(state):
         view = trader.outlook(state, world.season_turns)
-        action = trader.decide(state, HONEY, np.random.default_rng(0), view)
+        action = trader.choose(state, HONEY, np.random.default_rng(0).random(trader.DRAWS).tolist(), view)
         return next(o["price"] for o in action["orders"] if o["side"] == "sell")
 
     assert ask_now(s) < 12

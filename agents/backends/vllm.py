@@ -91,7 +91,8 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     try:
         engine = _start(model, args)
     except BackendUnavailable as e:
-        if not (cpu and not args["enforce_eager"] and "enforce_eager" not in options):
+        compiled_by_the_plan = cpu and not args["enforce_eager"] and "enforce_eager" not in options
+        if not compiled_by_the_plan:
             raise
         # a compiler that is there but cannot build the kernels (missing headers, a broken toolchain)
         announce(f"compiling the model's graphs failed ({e}); running it eager instead")
@@ -216,9 +217,9 @@ class VLLMBackend:
         if self._cpu and os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING") == "0":
             from agents import cpu as cpu_info
 
-            plan = cpu_info.plan()
-            most = cpu_info.omp_threads() or plan.threads  # OMP_NUM_THREADS, the user's or the plan's
-            self._threads = (lambda: threads) if threads else cpu_info.CoreShare(plan.cores, most).threads
+            cores = tuple(sorted(os.sched_getaffinity(0)))
+            most = cpu_info.omp_threads() or len(cores)  # OMP_NUM_THREADS, the user's or the plan's
+            self._threads = (lambda: threads) if threads else cpu_info.CoreShare(cores, most).threads
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
         replies: list[Reply | None] = [None] * len(asks)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, MAX_PRICE, MAX_QTY
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
@@ -92,10 +90,6 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
         state.bid.tolist() if adaptive else [],
         state.unfilled.tolist() if adaptive else [],
     )
-
-
-def decide(state: WoodState, i: int, rng: np.random.Generator, view: Outlook) -> dict:
-    return choose(state, i, rng.random(DRAWS).tolist(), view)
 
 
 def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict:
