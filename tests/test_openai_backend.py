@@ -85,10 +85,7 @@ def test_a_mixed_council_calls_each_backend_once_a_turn_and_outlives_its_server(
     from agents.backends.openai import OpenAIBackend
     from agents.backends.vllm import VLLMBackend
     from agents.council import Council
-    from agents import cpu
     from agents.embedded import embedded_model_path
-
-    plan = cpu.plan()  # what the in-process backend would pick here (bf16 on an AVX2-only CPU is ~5x slower)
     from sim import Engine
     from sim.trace import read_header
     from worlds.wood import WoodWorld
