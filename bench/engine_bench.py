@@ -1,10 +1,11 @@
 """Engine cost per turn with the scripted policy: everything but the model, for 5 to 10 000 agents.
 
-    python -m bench.engine_bench [--agents 5,50,500,1000,10000] [--turns 20] [--json out.json]
+    python -m bench.engine_bench [--agents 5,50,500,1000,10000] [--turns 20] [--acts second|first|both] [--json out.json]
 
 Reports the median turn time (ms) after two warm-up turns, without and with the trace being written, the
 part of it spent in the scripted policy (the heuristic that stands in for the model), and the time per agent
-so linear growth is visible. Then the per-agent cost of parsing (part of the engine time above): building
+so linear growth is visible; `--acts first` (or `both`) plays the wood without its second act (offers, loans,
+memory), the economy the first version had. Then the per-agent cost of parsing (part of the engine time above): building
 each agent's schema, checking its reply against it, and the whole parse of a reply.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from worlds.commons import CommonsWorld
 from worlds.wood import WoodWorld
 
 WARMUP = 2
+ACTS = {"second": (True,), "first": (False,), "both": (True, False)}  # --acts: the wood's second act on, off
 
 
 class Timed:
@@ -45,10 +47,10 @@ class Timed:
         return self.policy.describe(asks)
 
 
-def turn_ms(agents: int, turns: int, out: str | None) -> tuple[float, float]:
+def turn_ms(agents: int, turns: int, out: str | None, second_act: bool = True) -> tuple[float, float]:
     """Median ms per turn, and median ms of it spent deciding."""
     policy = Timed(scripted(PolicyOptions(seed=1)))
-    engine = Engine(WoodWorld(agents=agents), policy, seed=1, out=out)
+    engine = Engine(WoodWorld(agents=agents, second_act=second_act), policy, seed=1, out=out)
     times = []
     for _ in range(turns + WARMUP):
         start = time.perf_counter()
@@ -89,21 +91,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", default="5,50,500,1000,10000")
     parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--acts", choices=ACTS, default="second",
+                        help="the wood with its second act (the default), without it (first), or both")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
     for n in [int(x) for x in args.agents.split(",")]:
         turns = max(3, args.turns if n <= 1000 else args.turns // 4)
-        with tempfile.TemporaryDirectory() as out:
-            (bare, deciding), (traced, _) = turn_ms(n, turns, None), turn_ms(n, turns, out)
-        rows.append({"agents": n, "turn_ms": round(bare, 2), "turn_ms_traced": round(traced, 2),
-                     "scripted_policy_ms": round(deciding, 2), "engine_ms": round(bare - deciding, 2),
-                     "us_per_agent": round(1000 * bare / n, 1)})
-    print("| agents | ms/turn | with trace | of which scripted policy | engine alone | µs per agent |")
-    print("|---:|---:|---:|---:|---:|---:|")
+        for act in ACTS[args.acts]:
+            with tempfile.TemporaryDirectory() as out:
+                (bare, deciding), (traced, _) = turn_ms(n, turns, None, act), turn_ms(n, turns, out, act)
+            rows.append({"agents": n, "second_act": act, "turn_ms": round(bare, 2), "turn_ms_traced": round(traced, 2),
+                         "scripted_policy_ms": round(deciding, 2), "engine_ms": round(bare - deciding, 2),
+                         "us_per_agent": round(1000 * bare / n, 1)})
+    print("| agents | second act | ms/turn | with trace | of which scripted policy | engine alone | µs per agent |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['agents']} | {r['turn_ms']} | {r['turn_ms_traced']} | {r['scripted_policy_ms']} | "
-              f"{r['engine_ms']} | {r['us_per_agent']} |")
+        print(f"| {r['agents']} | {'on' if r['second_act'] else 'off'} | {r['turn_ms']} | {r['turn_ms_traced']} | "
+              f"{r['scripted_policy_ms']} | {r['engine_ms']} | {r['us_per_agent']} |")
     parsing = [parse_us("wood", WoodWorld(agents=1000), repeats=5),
                parse_us("wood, second_act=false", WoodWorld(agents=1000, second_act=False), repeats=5),
                parse_us("commons", CommonsWorld(agents=50))]
