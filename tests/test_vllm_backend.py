@@ -192,7 +192,7 @@ def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
                          | {"ATEN_CPU_CAPABILITY": "avx2"})
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
-    assert "dtype float32" in said and "compiled graphs" in said
+    assert "dtype float32" in said and ("compiled graphs" in said) == bool(cpu.cpp_compiler())
     if {"avx512f", "amx_bf16"} & cpu.cpu_flags():
         assert "capped by ATEN_CPU_CAPABILITY=avx2" in said
     turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
