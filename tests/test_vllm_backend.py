@@ -198,3 +198,24 @@ def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
     turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
     metrics = json.loads(turns[0])["metrics"]
     assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
+
+
+def test_onednn_capped_alone_is_a_one_line_error_not_a_crash(tmp_path):
+    """ONEDNN_MAX_CPU_ISA below the AVX-512 kernels torch still uses made vLLM abort with a corrupted heap on a
+    Xeon; the run now stops before the engine starts, saying which switch to change."""
+    import os
+    import subprocess
+    import sys
+
+    from agents import cpu
+
+    if "avx512f" not in cpu.cpu_flags():
+        pytest.skip("no AVX-512 kernels here for a oneDNN cap to disagree with")
+    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
+                          "--turns", "1", "--out", str(tmp_path / "run")],
+                         check=False, capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+                         | {"ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert run.returncode == 2, run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "ATEN_CPU_CAPABILITY=avx2" in errors[0], run.stderr[-2000:]
