@@ -149,12 +149,12 @@ def _aten_cap() -> str:
     return os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
 
 
-def kernel_caps_problem(flags: set[str] | None = None) -> str | None:
-    """Why vLLM would crash on this CPU with the kernel caps set in the environment, or None: oneDNN capped
-    while torch's kernels still use AVX-512 (see the top)."""
-    flags = cpu_flags() if flags is None else flags
+def kernel_caps_problem(p: CpuPlan) -> str | None:
+    """Why vLLM would crash under plan `p` with the kernel caps set in the environment, or None: oneDNN capped
+    while torch's kernels still use AVX-512 (see the top; with torch's cap unset the plan's features are the
+    CPU's own)."""
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    if onednn in ONEDNN_UNCAPPED or "avx512f" not in flags or _aten_cap() in ATEN_CAPS:
+    if onednn in ONEDNN_UNCAPPED or _aten_cap() in ATEN_CAPS or "avx512f" not in p.features:
         return None
     return (f"ONEDNN_MAX_CPU_ISA={onednn} caps vLLM's linear kernels below torch's own (AVX-512 here), which "
             "corrupts vLLM's memory on this CPU: unset it, or also set ATEN_CPU_CAPABILITY=avx2")

@@ -19,7 +19,8 @@ def machine_info() -> dict:
     plan = cpu.plan()
     # what a model turn's speed depends on: the ISA features, the dtype and binding chosen for them, and
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
-    info["cpu_features"] = [f for f in cpu.FEATURES if f in cpu.cpu_flags()]
+    flags = cpu.cpu_flags()
+    info["cpu_features"] = [f for f in cpu.FEATURES if f in flags]  # the CPU's own, whatever caps the plan
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
                         f"vLLM engine in this process on {plan.threads} threads, "
                         f"{'compiled graphs' if plan.graphs else 'eager'}"

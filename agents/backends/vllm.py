@@ -69,7 +69,7 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
 
         plan = cpu_info.plan()
         announce(plan.line())  # every run says what it runs on, also one that reuses an engine
-        problem = cpu_info.kernel_caps_problem()
+        problem = cpu_info.kernel_caps_problem(plan)
         if problem:
             raise BackendUnavailable(problem)
     if key in _engines:
