@@ -151,21 +151,28 @@ def test_sigterm_to_a_model_run_takes_its_engine_processes_down(tmp_path, layout
             os.killpg(run.pid, signal.SIGKILL)
 
 
-def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path):
-    """A C++ compiler that answers --version but builds nothing (a broken toolchain): the first start fails to
-    compile vLLM's graphs, says so in one line, and the run goes on with the engine eager."""
+def one_embedded_turn(out, env: dict[str, str | None], *args: str, timeout: int = 900):
+    """`python -m sim run --policy llm --backend embedded --turns 1 --out OUT ARGS` in a process of its own, with
+    this test's environment changed by `env` (None unsets a variable)."""
     import os
     import subprocess
     import sys
 
+    changed = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    return subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
+                           "--turns", "1", "--out", str(out), *args],
+                          check=False, capture_output=True, text=True, timeout=timeout, env=changed)
+
+
+def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path):
+    """A C++ compiler that answers --version but builds nothing (a broken toolchain): the first start fails to
+    compile vLLM's graphs, says so in one line, and the run goes on with the engine eager."""
     broken = tmp_path / "cxx"
     broken.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "g++ 13"; exit 0; fi\nexit 1\n')
     broken.chmod(0o755)
     fresh = {"CXX": str(broken), "VLLM_CACHE_ROOT": str(tmp_path / "vllm"),  # nothing compiled before may be reused
              "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
-    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
-                          "--turns", "1", "--out", str(tmp_path / "run")],
-                         check=False, capture_output=True, text=True, timeout=900, env=os.environ | fresh)
+    run = one_embedded_turn(tmp_path / "run", fresh)
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
     assert "compiled graphs" in said and "compiling the model's graphs failed" in said
@@ -177,19 +184,12 @@ def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
     """torch's ATEN_CPU_CAPABILITY=avx2 plans the model as an AVX2-only CPU gets it (float32, torch.compile's
     AVX2 code, oneDNN capped to AVX2): on a Xeon with AMX this runs the other CPU kind's plan for real, so a
     day on either kind of machine tests both."""
-    import os
-    import subprocess
-    import sys
-
     from agents import cpu
 
     if "avx2" not in cpu.cpu_flags():
         pytest.skip("not an x86 CPU with AVX2")
-    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
-                          "--agents", "3", "--turns", "1", "--out", str(tmp_path / "run")],
-                         check=False, capture_output=True, text=True, timeout=900,
-                         env={k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
-                         | {"ATEN_CPU_CAPABILITY": "avx2"})
+    run = one_embedded_turn(tmp_path / "run", {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": None},
+                            "--agents", "3")
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
     assert "dtype float32" in said and ("compiled graphs" in said) == bool(cpu.cpp_compiler())
@@ -203,19 +203,12 @@ def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
 def test_onednn_capped_alone_is_a_one_line_error_not_a_crash(tmp_path):
     """ONEDNN_MAX_CPU_ISA below the AVX-512 kernels torch still uses made vLLM abort with a corrupted heap on a
     Xeon; the run now stops before the engine starts, saying which switch to change."""
-    import os
-    import subprocess
-    import sys
-
     from agents import cpu
 
     if "avx512f" not in cpu.cpu_flags():
         pytest.skip("no AVX-512 kernels here for a oneDNN cap to disagree with")
-    run = subprocess.run([sys.executable, "-m", "sim", "run", "--policy", "llm", "--backend", "embedded",
-                          "--turns", "1", "--out", str(tmp_path / "run")],
-                         check=False, capture_output=True, text=True, timeout=300,
-                         env={k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
-                         | {"ONEDNN_MAX_CPU_ISA": "AVX2"})
+    run = one_embedded_turn(tmp_path / "run", {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": None},
+                            timeout=300)
     assert run.returncode == 2, run.stderr[-2000:]
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "ATEN_CPU_CAPABILITY=avx2" in errors[0], run.stderr[-2000:]
