@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from sim import __version__
+from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
 from sim.parse import parse
@@ -84,6 +85,7 @@ class Engine:
         self.pending: list[list] = []  # [name, text] injected during play, started next turn
         self.acts = acts  # patron acts by turn
         self.acts_pending: list[dict] = []  # patron acts queued during play, applied next turn
+        self.agency = Tally()
         self.started = time.perf_counter()
         self.recorder = Recorder.create(out, self._header()) if out is not None else None
         if self.recorder:  # from the first byte of a trace on, a checkpoint says how much of it is good
@@ -149,6 +151,7 @@ class Engine:
         for agent, ask in zip(agents, asks):
             reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
             decision, action = parse(reply, world, self.state, agent, ask)
+            self.agency.add(world, self.state, decision)
             decisions.append(decision)
             actions[agent] = action
 
@@ -202,6 +205,7 @@ class Engine:
         self.turn = checkpoint["turn"]
         self.pending = checkpoint["pending"]
         self.acts_pending = checkpoint["patron_pending"]
+        self.agency = Tally(checkpoint.get("agency"))  # checkpoints written before the tally start it afresh
         self.started = time.perf_counter() - checkpoint["seconds"]
         self.recorder = Recorder.reopen(out, checkpoint)
 
@@ -213,6 +217,7 @@ class Engine:
             "seconds": round(time.perf_counter() - self.started, 3),
             "done": bool(self.world.done(self.state)),
             "metrics": summarize(rows),
+            "agency": self.agency.summary(),
         }
 
     # --- internals ---------------------------------------------------------------------------------
@@ -234,6 +239,7 @@ class Engine:
             "pending": self.pending,
             "patrons": {str(t): n for t, n in self.acts.items()},
             "patron_pending": list(self.acts_pending),
+            "agency": self.agency.data,
             "seconds": time.perf_counter() - self.started,
         }
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.agency import Counts
 from sim.codec import plain
 from sim.errors import UserError
 from sim.metrics import flatten
@@ -164,6 +165,7 @@ class Checkpoint(BaseModel):
     pending: list[list]
     patrons: dict[str, list[dict]] = {}  # patron acts by turn (absent from checkpoints of older versions)
     patron_pending: list[dict] = []
+    agency: Counts | None = None  # the agency tally so far (absent from checkpoints of older versions)
     seconds: float = Field(ge=0)
     trace_bytes: int = Field(ge=0)
     metrics_bytes: int = Field(ge=0)

@@ -82,3 +82,10 @@ class WoodState:
     def wealth(self) -> np.ndarray:
         """Pebbles plus goods valued at the price they last changed hands at (not at a quote nobody met)."""
         return self.pebbles + self.stock @ self.cleared
+
+
+def turns_to_winter(state: WoodState, season_turns: int) -> int:
+    if state.season == "winter":
+        return 0
+    year = 4 * season_turns
+    return (3 * season_turns - state.turn % year) % year

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, MAX_PRICE, MAX_QTY
-from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
-from worlds.wood.text import turns_to_winter
+from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState, turns_to_winter
 
 CUSTOMARY = [4.0, 10.0, 5.0, 6.0, 4.0]  # the prices the wood is used to, per good
 SCARCITY_PREMIUM = 1.8  # most a creature pays over the customary price when it is short

@@ -149,10 +149,30 @@ class WoodWorld(World[WoodState, WoodAction]):
     def agents(self, state: WoodState) -> list[str]:
         return state.names
 
+    def outlook(self, state: WoodState) -> trader.Outlook:
+        """What every creature believes in this state (one per state, shared by the trader and the examples)."""
+        if self._outlook[0] is not state:
+            self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
+        return self._outlook[1]
+
     def observe(self, state: WoodState, agent: str) -> str:
         i = state.position[agent]
         deals = offers.lines(state, i, self.desk(state)) if self.second_act else []
-        return text.observe(state, i, self.season_turns, self.aids, self.levers, deals)
+        return text.observe(state, i, self.season_turns, self.aids, deals, self.suggestion(state, agent))
+
+    def suggestion(self, state: WoodState, agent: str) -> dict | None:
+        """The scripted trader's orders for this creature, its draws held at their middle (text.example_for),
+        shown as the worked example when the "example" aid is on."""
+        if "example" not in self.aids:
+            return None
+        return text.example_for(state, state.position[agent], self.outlook(state), self.levers)
+
+    def parts(self, action: dict) -> dict:
+        """Each order by its side and good ("buy firewood": [qty, price]) and each deal by its key; what a
+        creature says is its own and left out."""
+        out = {f"{o[0]} {o[1]}": o[2:] for o in action.get("orders") or [] if isinstance(o, list) and len(o) == 4}
+        out.update((k, v) for k, v in action.items() if k not in ("orders", "say"))
+        return out
 
     def news(self, state: WoodState) -> str:
         if self._news[0] is not state:  # one text per state, however many creatures read it
@@ -180,9 +200,7 @@ class WoodWorld(World[WoodState, WoodAction]):
     def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
         then the trader and the dealer for each, over one outlook and one desk."""
-        if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
-            self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
-        view = self._outlook[1]
+        view = self.outlook(state)
         desk = self.desk(state) if self.second_act else None
         jitter = rng.random((len(agents), trader.DRAWS)).tolist()
         out = {}
