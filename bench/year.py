@@ -7,8 +7,9 @@ bench that plays fewer turns never sees one.
 """
 from __future__ import annotations
 
+import json
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -219,6 +220,42 @@ def bank_run_move(policy_for, agents: int, seeds: list[int], at: int = 5, after:
         before = run.honey[at - 1]
         moves.append(100 * (min(run.honey[at:]) - before) / before)
     return statistics.mean(moves)
+
+
+class Hoarding:
+    """A council in which one creature never sells what it holds: its sell orders and offers are struck from
+    every reply it gives, so its larder only grows (and rots). Everything else is the council's own."""
+
+    def __init__(self, policy, agent: str):
+        self.policy, self.agent = policy, agent
+
+    def decide(self, turn: int, asks):
+        batch = self.policy.decide(turn, asks)
+        reply = batch.replies.get(self.agent)
+        said = said_reply(reply.text if reply else None)
+        if said:
+            said["orders"] = [o for o in said.get("orders") or [] if not (isinstance(o, list) and o[:1] == ["sell"])]
+            said.pop("offer", None)
+            batch.replies[self.agent] = replace(reply, text=json.dumps(said))
+        return batch
+
+    def describe(self, asks):
+        return self.policy.describe(asks)
+
+
+def hoarding_cost(policy_for, agents: int, turns: int, seeds: list[int], good: str, **params) -> dict:
+    """The wealth of the first maker of `good` at the end of each run, trading as its council decides and
+    hoarding (Hoarding), on the same seeds: what keeping a larder that rots costs."""
+    maker = list(range(agents))[GOODS.index(good)]  # creature i makes good i % len(GOODS)
+    kept, hoarded = [], []
+    for seed in seeds:
+        trading = play(policy_for(seed), agents, turns, seed, **params)
+        name = WoodWorld(agents=agents).initial_state(np.random.default_rng(seed)).names[maker]
+        hoarding = play(Hoarding(policy_for(seed), name), agents, turns, seed, **params)
+        kept.append(trading.wealth[-1][maker])
+        hoarded.append(hoarding.wealth[-1][maker])
+    return {"good": good, "trading": statistics.mean(kept), "hoarding": statistics.mean(hoarded),
+            "poorer_in": sum(h < k for h, k in zip(hoarded, kept)), "seeds": len(seeds)}
 
 
 def plot(run: Run, title: str, path: str) -> None:

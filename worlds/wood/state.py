@@ -84,8 +84,9 @@ class WoodState:
         return self.pebbles + self.stock @ self.cleared
 
 
-def turns_to_winter(state: WoodState, season_turns: int) -> int:
-    if state.season == "winter":
+def turns_to_winter(season: str, turn: int, season_turns: int) -> int:
+    """Turns from `turn` (played in `season`) to the next winter's first turn; 0 in winter."""
+    if season == "winter":
         return 0
     year = 4 * season_turns
-    return (3 * season_turns - state.turn % year) % year
+    return (3 * season_turns - turn % year) % year

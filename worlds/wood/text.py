@@ -99,7 +99,7 @@ def _fuel_line(state: WoodState, i: int, own: int, season_turns: int) -> str:
         return f"You are a woodcutter: sell firewood, keep {min(wood, 2)} for yourself in winter."
     if state.season == "winter":
         return f"Winter: burn 1 firewood per turn. You have {wood}." + (" Buy firewood now!" if wood < 2 else "")
-    return f"Winter in {turns_to_winter(state, season_turns)} turns; you have {wood} firewood."
+    return f"Winter in {turns_to_winter(state.season, state.turn, season_turns)} turns; you have {wood} firewood."
 
 
 def _trend(state: WoodState, k: int) -> str:

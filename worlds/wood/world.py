@@ -418,7 +418,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         }
 
     def portray(self, turn: Turn) -> Portrait:
-        return look.portrait(turn)
+        return look.portrait(turn, self.season_turns)
 
     def to_json(self, state: WoodState) -> dict:
         data = super().to_json(state)
