@@ -74,6 +74,16 @@ def said_per100(runs: list[year.Run]) -> dict:
     return out
 
 
+def progress(run: year.Run) -> str:
+    """One run in a line: what a long bench prints as each seed finishes."""
+    first = run.year_turns - 1
+    rank = year.woodcutter_rank(run, first) if len(run.trades) > first else None
+    return (f"trades/turn {statistics.mean(run.trades):.2f}, winter cold {100 * year.winter_cold(run):.0f} %, "
+            f"firewood winter/autumn {', '.join(f'{x:.2f}' for x in year.fire_ratios(run)) or '—'}, woodcutter's "
+            f"rank after winter 1: {rank or '—'}, no-ops {run.statuses['noop']}, example copied "
+            f"{run.agency.get('exact', 0)}/{run.agency.get('decisions', 0)}")
+
+
 def council_row(label: str, runs: list[year.Run]) -> dict:
     return {"council": label, **year.overview(runs), **said_per100(runs), "agency": year.pooled_agency(runs),
             "seasons": year.season_rows(runs), "noops": [n for r in runs for n in r.noops]}
@@ -175,13 +185,14 @@ def main() -> None:
         runs = []
         for seed in seeds:
             runs.append(year.play(Council.of(backend), args.agents, args.turns, seed, **setup.params()))
-            print(f"  {setup.label}, seed {seed}: trades/turn {statistics.mean(runs[-1].trades):.2f}, winter cold "
-                  f"{100 * year.winter_cold(runs[-1]):.0f} %", file=sys.stderr, flush=True)
+            print(f"  {setup.label}, seed {seed}: {progress(runs[-1])}", file=sys.stderr, flush=True)
         first_runs = first_runs or runs
         rows.append(council_row(f"model: {setup.label}", runs))
     if not args.no_scripted:
         runs = [year.play(Council.of(ScriptedBackend(seed)), args.agents, args.turns, seed, **chosen[0].params())
                 for seed in seeds]
+        for seed, run in zip(seeds, runs):
+            print(f"  scripted, seed {seed}: {progress(run)}", file=sys.stderr, flush=True)
         rows.append(council_row(SCRIPTED, runs))
     backend.constrained = chosen[0].constrained
     bank_seeds = seeds_from(args.bank_run_seeds)

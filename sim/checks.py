@@ -9,6 +9,7 @@ checks along the way that:
   supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
 - the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
 - `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
+- a worked example (`suggestion`) is inside the agent's schema and parses as a valid action;
 - `apply` and `legend` never mutate their input state;
 - the same seed and the same replies give the same run;
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
@@ -269,6 +270,21 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
         if decision.status != "valid":
             report.add(f"heuristic {at} answer became {decision.status} ({decision.reason}): "
                        "return exactly the Action's fields, feasible now")
+
+    with report.guard(f"suggestion {at}", "return None or the action dict this agent's prompt shows as its example"):
+        shown = world.suggestion(state, agent)
+        if shown is not None:
+            if not validator.is_valid(shown):
+                error = jsonschema.exceptions.best_match(validator.iter_errors(shown))
+                report.add(f"suggestion {at} is {json.dumps(shown)[:160]}, outside its action schema "
+                           f"({error.message[:120]}): a model that copies the example must be able to send it")
+            decision, _ = parse(Reply(json.dumps(shown)), world, state, agent)
+            if decision.status != "valid":
+                report.add(f"suggestion {at} became {decision.status} ({decision.reason}) when sent back: show an "
+                           "example the agent can do now")
+            elif not isinstance(world.parts(decision.action), dict):
+                report.add(f"parts {at} returned a {type(world.parts(decision.action)).__name__}: return "
+                           "{name: value} of the action's parts")
 
     if garbage:
         expected = world.noop(agent).model_dump(mode="json")

@@ -62,7 +62,7 @@ def test_a_model_council_plays_into_winter_and_the_page_says_who_is_cold(model_d
     newest = WINTER_HEAD.search(log)
     assert newest, log[:2000]
     last = turns[-1]
-    cold_now = sum(1 for c in last["state"]["cold"] if c)
-    assert newest.group(0).startswith(f"Turn {last['turn']} · Winter")
+    cold_now = sum(1 for c in last.state["cold"] if c)
+    assert newest.group(0).startswith(f"Turn {last.turn} · Winter")
     assert newest.group(1) == (f"{cold_now} of 5 cold" if cold_now else "no one cold")
     assert cold_cards == cold_now  # each cold creature's card carries the snowflake, and no other's
