@@ -16,8 +16,8 @@ from pathlib import Path
 
 from agents.policies import scripted
 from bench.machine import write_result
-from render import gif, scene
-from render.window import SIZE
+from render.paint import gif, scene
+from render.window.viewer import SIZE
 from sim import Engine
 from sim.policy import PolicyOptions
 from worlds.wood import WoodWorld

@@ -28,8 +28,8 @@ def until(probe, timeout: float = 30.0, every: float = 0.05):
 # --- the window --------------------------------------------------------------------------------------
 def test_window_seat_takes_a_creature_fills_its_form_and_submits():
     pygame = pytest.importorskip("pygame")
-    from render import window
-    from render.window_seat import WindowSeat
+    from render.window import viewer as window
+    from render.window.seat import WindowSeat
     from sim.config import RunConfig
 
     def key(k, text=""):
@@ -77,8 +77,8 @@ def test_window_seat_takes_a_creature_fills_its_form_and_submits():
 
 def test_window_seat_times_out_into_a_recorded_noop():
     pytest.importorskip("pygame")
-    from render import window
-    from render.window_seat import WindowSeat
+    from render.window import viewer as window
+    from render.window.seat import WindowSeat
     from sim.config import RunConfig
 
     source = window.LiveTurns(RunConfig(world="template", agents=3, seed=1, policy="scripted"), turns=3)

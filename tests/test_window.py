@@ -12,7 +12,7 @@ pygame = pytest.importorskip("pygame")
 
 from PIL import Image  # noqa: E402
 
-from render import commands, window  # noqa: E402
+from render.window import commands, viewer as window  # noqa: E402
 from sim.config import RunConfig  # noqa: E402
 from sim import registry  # noqa: E402
 from sim.cli import COMMANDS, Parser  # noqa: E402
@@ -129,7 +129,7 @@ def test_missing_trace_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.skipif("view" not in registry.names(COMMANDS),
-                    reason='`view` is not registered yet: add view = "render.window" under '
+                    reason='`view` is not registered yet: add view = "render.window.commands" under '
                            '[project.entry-points."smallworlds.commands"] and reinstall')
 def test_cli_view_gif(trace, tmp_path):
     out = tmp_path / "cli.gif"

@@ -32,9 +32,11 @@ def add(parser: argparse.ArgumentParser) -> None:
 
 def view(args: argparse.Namespace) -> int:
     try:
-        from render import window
+        from render.window import viewer as window
         if not args.gif:
             import pygame  # noqa: F401  (a GIF needs only pillow)
     except ModuleNotFoundError as exc:
         raise MissingExtra.of("the GIF export" if args.gif else "the desktop viewer", exc) from exc
+    if args.gif and args.trace is None and args.turns is None:
+        args.turns = GIF_TURNS
     return window.command(args)

@@ -14,8 +14,8 @@ import textwrap
 from PIL import Image, ImageDraw
 
 from agents.backends.human import SEAT_TIMEOUT_S
-from render import form, look
-from render.seat import PATRON, Asked, Seating
+from render.paint import form, look
+from render.live.seat import PATRON, Asked, Seating
 
 PANEL_W = 380
 ROW = 18

@@ -19,7 +19,7 @@ from typing import Any
 
 from agents.backends.human import SEAT_TIMEOUT_S, HumanBackend, Seat
 from agents.council import Council
-from render import form
+from render.paint import form
 from sim.engine import Engine
 
 PATRON = "the patron"

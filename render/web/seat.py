@@ -15,8 +15,8 @@ from html import escape
 import gradio as gr
 
 from agents.backends.human import SEAT_TIMEOUT_S
-from render.form import Field
-from render.seat import PATRON, Seating
+from render.paint.form import Field
+from render.live.seat import PATRON, Seating
 
 
 def _seating(s) -> Seating | None:

@@ -8,9 +8,8 @@ from typing import Iterable
 
 from PIL import Image, ImageDraw
 
-from render import scene
-from render.live import portrayer, world_from_header
-from render.view import Portray
+from render.paint import scene
+from render.paint.view import Portray, portrayer, world_from_header
 from sim.records import Turn
 from sim.trace import load_trace
 

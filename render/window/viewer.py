@@ -20,10 +20,10 @@ from typing import Mapping
 
 from PIL import Image, ImageDraw
 
-from render import gif, look, scene
-from render.commands import GIF_TURNS
-from render.live import open_run, policy_problem, portrayer, world_from_header
-from render.window_seat import PANEL_W, WindowSeat
+from render.paint import gif, look, scene
+from render.live.run import open_run, policy_problem
+from render.paint.view import portrayer, world_from_header
+from render.window.seat import PANEL_W, WindowSeat
 from sim.config import RunConfig, world_params
 from sim.errors import UsageError
 from sim.records import Turn
@@ -365,7 +365,7 @@ def write_gif(args: argparse.Namespace, trace: Path | None) -> int:
             run = open_run(live_config(args), out=tmp)
             if run.problem:
                 print(f"warning: {run.problem}")
-            if not list(run.engine.run(GIF_TURNS if args.turns is None else args.turns)):
+            if not list(run.engine.run(args.turns)):
                 raise UsageError("no turns to draw: pass --turns 1 or more")
             out = gif.export(Path(tmp) / "trace.jsonl", args.gif, frames_per_turn=fpt)
     print(f"wrote {out}")
