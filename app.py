@@ -4,8 +4,8 @@ Host and port: the flags when given, else GRADIO_SERVER_NAME / GRADIO_SERVER_POR
 set), else 127.0.0.1:7860.
 
 The demo itself is the package render/web: each tab's Session and the pool (session.py), what each click
-does (controls.py), the page (page.py), both wired (demo.py). This file only reads the flags and starts it; `build_demo` is
-imported from here by modal_deploy.py.
+does (controls.py), the page (page.py), both wired (demo.py). This file only reads the flags and starts it;
+modal_deploy.py imports `build_demo` from here.
 """
 from __future__ import annotations
 

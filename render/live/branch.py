@@ -22,8 +22,9 @@ MAX_AHEAD = 200  # turns a branch may play; its turns are kept (slimmed) for the
 class Branch:
     """A fork of `source` whose turns from `at` on (None: the turn after the source's last) are its own,
     starting `legend` (if any) at `at`, `ahead` turns long. Its policy is the source's, built by `factory`
-    (as RunConfig.make_policy's); its folder lies under `root` (None: the system's temp folder). Raises sim.errors.UserError (a turn outside the source, a policy that
-    cannot start) or ValueError (an unknown legend), leaving nothing behind."""
+    (as RunConfig.make_policy's); its folder lies under `root` (None: the system's temp folder). Raises
+    sim.errors.UserError (a turn outside the source, a policy that cannot start) or ValueError (an unknown
+    legend), leaving nothing behind."""
 
     def __init__(self, source: Source, at: int | None, legend: str | None, ahead: int, *,
                  factory: Callable | None = None, announce: Callable[[str], None] = lambda line: None,

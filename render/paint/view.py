@@ -3,6 +3,7 @@ whole group when there are too many to draw one by one) and flows (arrows betwee
 world decides what its agents look like; nothing here knows any world."""
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -77,16 +78,19 @@ class Portraits:
     def __init__(self, portray: Portray | None, keep: int = KEEP_PORTRAITS):
         self.portray, self.keep = portray, keep
         self.made: OrderedDict[int, tuple[Turn, Portrait]] = OrderedDict()
+        self.lock = threading.Lock()  # a tab's branch charts its run while the run plays on
 
     def __call__(self, turn: Turn) -> Portrait:
-        found = self.made.get(id(turn))
-        if found is not None and found[0] is turn:
-            self.made.move_to_end(id(turn))
-            return found[1]
+        with self.lock:
+            found = self.made.get(id(turn))
+            if found is not None and found[0] is turn:
+                self.made.move_to_end(id(turn))
+                return found[1]
         drawn = portrayed(turn, self.portray)
-        self.made[id(turn)] = (turn, drawn)
-        while len(self.made) > self.keep:
-            self.made.popitem(last=False)
+        with self.lock:
+            self.made[id(turn)] = (turn, drawn)
+            while len(self.made) > self.keep:
+                self.made.popitem(last=False)
         return drawn
 
 

@@ -105,7 +105,8 @@ class Controls:
 
     def refused(self, s: Session) -> dict:
         """A world whose policy could not start: it does not play (a world of no-ops is no demo)."""
-        return {self.p.status: status_html(s, "not started"), self.p.session: s, self.p.fallback: gr.Button(visible=True)}
+        p = self.p
+        return {p.status: status_html(s, "not started"), p.session: s, p.fallback: gr.Button(visible=True)}
 
     # --- the controls ----------------------------------------------------------------------------------
     async def play(self, s: Session | None, delay, *settings) -> AsyncIterator[dict]:

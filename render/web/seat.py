@@ -1,5 +1,6 @@
 """The web demo's "Take a seat" block: play one creature of this tab's world (its observation and a form
-built from its own action schema, each turn the world asks) or the patron. The logic is render/seat.py's,
+built from its own action schema, each turn the world asks; an array's slots past its "how many" are
+hidden until the count reaches them) or the patron. The logic is render/live/seat.py's,
 shared with the window; this file only lays it out in Gradio and wires the events.
 
 A timer (active while a seat is taken) follows the seat once a second: a new question changes `key`, and
@@ -15,6 +16,7 @@ from html import escape
 import gradio as gr
 
 from agents.backends.human import SEAT_TIMEOUT_S
+from render.paint import form
 from render.paint.form import Field
 from render.live.seat import PATRON, Seating
 
@@ -28,8 +30,8 @@ def _line(text: str) -> str:
     return f"<div>{escape(text)}</div>"
 
 
-def _component(f: Field, i: int):
-    common = {"label": f.label, "elem_id": f"seat-field-{i}"}
+def _component(f: Field, i: int, visible: bool):
+    common = {"label": f.label, "elem_id": f"seat-field-{i}", "visible": visible}
     if f.kind == "count":
         return gr.Radio(list(range(int(f.low or 0), int(f.high) + 1)), value=f.default, **common)
     if f.kind == "enum":
@@ -76,11 +78,19 @@ def seat_block(session: gr.State) -> None:
                     groups[-1][1].append((i, f))
                 else:
                     groups.append((slot, [(i, f)]))
+            past = form.hidden(asked.fields, form.defaults(asked.fields))
             fields = []
             for slot, members in groups:
                 with gr.Row() if slot is not None else contextlib.nullcontext():
-                    fields += [_component(f, i) for i, f in members]
+                    fields += [_component(f, i, not past[i]) for i, f in members]
             submit = gr.Button("Submit", variant="primary", elem_id="seat-submit")
+
+            def slots(*values):  # a "how many" changed: show the slots it counts, hide those past it
+                return [gr.update(visible=not h) for h in form.hidden(asked.fields, list(values))]
+
+            for f, component in zip(asked.fields, fields):
+                if f.kind == "count":
+                    component.change(slots, fields, fields, api_visibility="private", show_progress="hidden")
 
             def send(s, *values):
                 seating = _seating(s)

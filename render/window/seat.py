@@ -98,11 +98,8 @@ class WindowSeat:
             look.text_box(d, (10, y), line, 11, fill=(70, 70, 70), anchor="lm")
             y += 14
         y += 6
-        counts = {}
-        for k, (f, value) in enumerate(zip(asked.fields, self.values)):
-            hidden = any(isinstance(p, int) and p >= counts.get(f.path[:i], 0) for i, p in enumerate(f.path))
-            if f.kind == "count":
-                counts[f.path] = value or 0
+        greyed = form.hidden(asked.fields, self.values)
+        for k, (f, value, hidden) in enumerate(zip(asked.fields, self.values, greyed)):
             if y > height - 2 * ROW:
                 break
             if k == self.focus:

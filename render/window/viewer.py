@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from render.paint import gif, look, scene
 from render.live.run import open_run, policy_problem
-from render.paint.view import portrayer, world_from_header
+from render.paint.view import Portraits, portrayer, world_from_header
 from render.window.seat import PANEL_W, WindowSeat
 from sim.config import RunConfig, world_params
 from sim.errors import UsageError
@@ -259,6 +259,7 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
     w, h = screen.get_size()
     size = (w, h - HUD)
     last_key, hud_key = None, None
+    portray = Portraits(portrayer(player.source.world), keep=2)  # a turn is drawn in many frames, portrayed once
     n = 0
     while not player.quit and (frames is None or n < frames):
         for event in (events or {}).get(n, []):
@@ -280,7 +281,7 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
             key = (id(player.turn), round(player.phase, 4))
             if key != last_key:
                 picture = scene.draw(player.turn, player.prev, player.t(), size=size,
-                                     portray=portrayer(player.source.world))
+                                     portray=portray)
                 screen.blit(_surface(picture), (0, 0))
                 last_key = key
         if player.seat and player.seat.asked:
@@ -312,6 +313,8 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError("--frames-per-turn must be >= 1")
     if args.turns is not None and args.turns < 0:
         raise UsageError("--turns must be >= 0")
+    if not args.seat_timeout > 0:
+        raise UsageError("--seat-timeout must be more than 0 seconds")
     trace = Path(args.trace) if args.trace else None
     if trace is not None and not trace.is_file():
         raise UsageError(f"no trace at {trace}")
@@ -320,10 +323,7 @@ def command(args: argparse.Namespace) -> int:
     source = open_source(args, trace)
     try:
         screen = open_window(title=f"smallworlds · {trace or args.world}")
-        player = Player(source, frames_per_turn=args.frames_per_turn or 24,
-                        seat=WindowSeat(source) if source.live else None)
-        if source.problem:
-            player.say(source.problem, frames=10 * args.fps)
+        player = player_of(args, source)
         try:
             loop(player, screen, fps=args.fps)
         finally:
@@ -335,6 +335,16 @@ def command(args: argparse.Namespace) -> int:
 
         pygame.display.quit()
     return 0
+
+
+def player_of(args: argparse.Namespace, source: TraceTurns | LiveTurns) -> Player:
+    """The window's player for `source` as the flags set it: its pace and, for a live run, a seat the world
+    waits --seat-timeout seconds for."""
+    player = Player(source, frames_per_turn=args.frames_per_turn or 24,
+                    seat=WindowSeat(source, args.seat_timeout) if source.live else None)
+    if source.problem:
+        player.say(source.problem, frames=10 * args.fps)
+    return player
 
 
 def open_source(args: argparse.Namespace, trace: Path | None) -> TraceTurns | LiveTurns:
