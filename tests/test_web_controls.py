@@ -4,6 +4,7 @@ the scripted policy; no server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,45 @@ def test_a_stream_closed_while_playing_stops_the_world_playing(page_and_controls
     s = updates[-1][p.session]
     assert not s.playing and not s.closed  # an idle world now, which the pool may close
     assert s in do.sessions.live.values()
+
+
+def test_a_stream_closed_while_the_world_starts_leaves_no_world_playing():
+    """A tab that closes while its world is still starting (a model loading): the world, once made, is idle."""
+    import threading
+
+    from sim.config import make_policy
+
+    started = threading.Event()
+
+    def slow(name, opts):  # a policy that takes a while to start, as a model does
+        time.sleep(2.5)
+        started.set()
+        return make_policy(name, opts)
+
+    sessions = Sessions()
+    with gr.Blocks():
+        page = lay_out(sessions, "scripted", "auto", "")
+    do = Controls(page, sessions, slow)
+
+    async def close_while_starting():
+        stream = do.play(None, 0.0, *WOOD)
+        async for update in stream:
+            assert page.log not in update, "the world started playing before the stream was closed"
+            if "starting the world ·" in update.get(page.status, ""):  # the note ticks: still starting
+                await stream.aclose()
+                return
+
+    asyncio.run(close_while_starting())
+    assert started.wait(10) and _wait_for(lambda: len(sessions.live) == 1)
+    (s,) = sessions.live.values()
+    assert not s.playing and s.turns == []
+
+
+def _wait_for(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
 
 
 def test_branch_needs_turns_first(page_and_controls):

@@ -140,7 +140,9 @@ class Controls:
             said.append(line)
             print(line, file=sys.stderr)
 
-        opened = lambda: self.sessions.open(config, self.factory, announce, playing=True)  # noqa: E731
+        # not yet playing: a tab closed while its world starts leaves an idle world, which the pool closes
+        # (the grace period keeps it until play begins)
+        opened = lambda: self.sessions.open(config, self.factory, announce)  # noqa: E731
         async for kind, value in waiting(opened, lambda: said[-1] if said else starting):
             yield self.note(value) if kind == "tick" else {self.p.session: value}
 

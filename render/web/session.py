@@ -147,12 +147,9 @@ class Sessions:
         self.root = Path(tempfile.mkdtemp(prefix="smallworlds-web-"))
         weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
 
-    def open(self, config: RunConfig, policy_factory: PolicyFactory | None, announce=lambda line: None,
-             playing: bool = False) -> Session:
-        """A new session in this pool; `playing`: it is about to play, so it is not closed to make room."""
-        session = Session(config, policy_factory, announce, root=self.root)
-        session.playing = playing
-        return self.add(session)
+    def open(self, config: RunConfig, policy_factory: PolicyFactory | None, announce=lambda line: None) -> Session:
+        """A new session in this pool (touched now, so the grace period keeps it while it starts to play)."""
+        return self.add(Session(config, policy_factory, announce, root=self.root))
 
     def add(self, session: Session) -> Session:
         with self.lock:

@@ -1,6 +1,6 @@
 """The desktop window's seat: `t` takes a seat (each press moves to the next agent, then the patron, then
 leaves), and while the world asks the seat, a panel over the scene shows the agent's observation and the
-form built from its own action schema (render/form.py).
+form built from its own action schema (render/paint/form.py).
 
     keys in the form   ↑/↓ (or tab) field · ←/→ change the value (choices cycle, numbers step)
                        typing edits a text field (backspace deletes) · enter submits

@@ -2,7 +2,7 @@
 engine steps in a background thread, and animates each turn with `scene.draw(turn, prev, t)`.
 
     keys   space pause · s / → one turn (paused) · + / - speed · l start the next legend (live) · q / esc quit
-           t take a seat (live; again: the next agent, the patron, then leave): render/window_seat.py
+           t take a seat (live; again: the next agent, the patron, then leave): render/window/seat.py
 
 The loop (`loop`) runs a given number of frames with scripted events, so tests drive it headless under
 SDL_VIDEODRIVER=dummy. With --gif nothing opens: the frames go to a GIF instead.
@@ -305,7 +305,7 @@ def open_window(size: tuple[int, int] = SIZE, title: str = "smallworlds"):
     return pygame.display.set_mode((size[0], size[1] + HUD))
 
 
-# --- the command (flags in render/commands.py) -----------------------------------------------------
+# --- the command (flags in render/window/commands.py) ----------------------------------------------
 def command(args: argparse.Namespace) -> int:
     if args.fps < 1:
         raise UsageError("--fps must be >= 1")
