@@ -203,7 +203,7 @@ def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
 
 def test_a_branch_beside_a_run_charts_both_and_leaves_nothing_behind(source):
     pytest.importorskip("matplotlib")
-    from render.branch import Branch
+    from render.live.branch import Branch
     from sim.fork import read_source
 
     run = read_source(source)

@@ -20,11 +20,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from PIL import Image  # noqa: E402
 
-from render import gif, window  # noqa: E402
-from render.charts import charts  # noqa: E402
-from render.live import world_from_header  # noqa: E402
-from render.panels import cards_html, log_html  # noqa: E402
-from render.scene import draw  # noqa: E402
+from render.paint import gif  # noqa: E402
+from render.window import viewer as window  # noqa: E402
+from render.paint.charts import charts  # noqa: E402
+from render.paint.view import world_from_header  # noqa: E402
+from render.paint.panels import cards_html, log_html  # noqa: E402
+from render.paint.scene import draw  # noqa: E402
 from sim import Engine, sweep  # noqa: E402
 from sim.checks import check_world  # noqa: E402
 from sim.cli import main  # noqa: E402
@@ -243,7 +244,8 @@ def test_the_window_and_the_web_demo_play_it(site):
         pygame.display.quit()
     assert player.turn is not None and player.turn.metrics["price"] >= 0
     gradio = pytest.importorskip("gradio")
-    from app import Session, build_demo
+    from render.web.demo import build_demo
+    from render.web.session import Session
 
     assert isinstance(build_demo(policy="scripted"), gradio.Blocks)
     session = Session(RunConfig(world="auction", seed=3), None)

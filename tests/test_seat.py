@@ -16,8 +16,8 @@ from agents.backends.human import HumanBackend, Seat
 from agents.backends.scripted import ScriptedBackend
 from agents.council import Council
 from agents.policies import scripted
-from render import form
-from render.seat import PATRON, Seating
+from render.paint import form
+from render.live.seat import PATRON, Seating
 from sim import Engine
 from sim.checks import WorldCheckError, check_world
 from sim.cli import main as cli

@@ -1,6 +1,6 @@
 """A person's seat in a live run, shared by the web demo and the window: take an agent's seat (its decisions
 go to the human backend through the council; every other agent keeps its backend) or the patron's (acts
-queued on the engine for the next turn), see what to answer as a form (render/form.py), answer, leave.
+queued on the engine for the next turn), see what to answer as a form (render/paint/form.py), answer, leave.
 
     seating = Seating.of(engine)          one per engine, so every viewer of a run finds the same seat
     seating.take("Clover", timeout=60)    or seating.take(PATRON)
@@ -19,7 +19,7 @@ from typing import Any
 
 from agents.backends.human import SEAT_TIMEOUT_S, HumanBackend, Seat
 from agents.council import Council
-from render import form
+from render.paint import form
 from sim.engine import Engine
 
 PATRON = "the patron"
