@@ -16,7 +16,7 @@ from sim import fork, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
-from sim.fork import MAX_SEED, legends_of, patrons_of, read_source
+from sim.fork import MAX_SEED, header_config, legends_of, patrons_of, read_source
 from sim.trace import CHECKPOINT, TRACE, dump_line, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
@@ -202,7 +202,7 @@ def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
 def resume_engine(out: Path, args: argparse.Namespace) -> Engine:
     checkpoint = read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
     header = read_header(out / TRACE)
-    config = RunConfig.from_json(header["config"])
+    config = header_config(out / TRACE, header)
     check_writable(out)
     refuse_changed_flags(args, config, header)
     policy = fork.policy_of(config, checkpoint["turn"], announce=_say(args.quiet))  # a fork may still replay

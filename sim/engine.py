@@ -71,8 +71,8 @@ class Engine:
                      for t, entries in (legends or {}).items()}
         for entries in scheduled.values():
             for name, _ in entries:
-                self._check_legend(world, name)
-        acts = {int(t): [self._check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
+                self.check_legend(world, name)
+        acts = {int(t): [self.check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
         self.world = world
         self.policy = policy
         self.seed = seed
@@ -93,7 +93,7 @@ class Engine:
     def inject(self, name: str, text: str | None = None) -> None:
         """Start a legend at the beginning of the next turn. `text` is a player's rumour: it is cut to
         MAX_RUMOUR_CHARS, stripped of control characters, and reaches agents only as quoted data."""
-        self._check_legend(self.world, name)
+        self.check_legend(self.world, name)
         if text is not None:
             text = clean_rumour(text)
         self.pending.append([name, text])
@@ -103,7 +103,7 @@ class Engine:
         the trace records it. Raises ValueError saying what is wrong when the world has no patron seat or
         the act is not a `world.Patron`. Safe to call while a step runs in another thread: an act queued
         during a step is applied at the start of the turn after it."""
-        act = self._check_patron(self.world, act)
+        act = self.check_patron(self.world, act)
         self.acts_pending.append(act)
         return act
 
@@ -191,10 +191,10 @@ class Engine:
             self.state = world.from_json(checkpoint["state"])
             self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
             for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
-                self._check_legend(world, name)
-            self.acts = {int(t): [self._check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
+                self.check_legend(world, name)
+            self.acts = {int(t): [self.check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
             for act in checkpoint["patron_pending"]:
-                self._check_patron(world, act)
+                self.check_patron(world, act)
         except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
             raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
                              f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
@@ -260,13 +260,13 @@ class Engine:
         return [{"kind": "patron", "act": act}, *outcome.events]
 
     @staticmethod
-    def _check_patron(world: World, act: Any) -> dict:
+    def check_patron(world: World, act: Any) -> dict:
         if world.Patron is None:
             raise ValueError(f"world {world.name!r} has no patron seat")
         return world.Patron.model_validate(act).model_dump(mode="json")
 
     @staticmethod
-    def _check_legend(world: World, name: str) -> None:
+    def check_legend(world: World, name: str) -> None:
         if name not in world.legends:
             known = ", ".join(sorted(world.legends)) or "none"
             raise ValueError(f"unknown legend {name!r} for world {world.name!r} (known: {known})")

@@ -51,6 +51,21 @@ def _garbage_line(run: Path):
     (run / "trace.jsonl").write_bytes(b"".join(lines))
 
 
+def _edit_line(number: int, change):
+    """The trace with its line `number` (0: the header) parsed, changed by `change` and written back."""
+    def setup(run: Path):
+        lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
+        data = json.loads(lines[number])
+        change(data)
+        lines[number] = json.dumps(data).encode() + b"\n"
+        (run / "trace.jsonl").write_bytes(b"".join(lines))
+    return setup
+
+
+def _events(*events):
+    return _edit_line(2, lambda turn: turn.update(events=list(events) if events != (None,) else None))
+
+
 def _council(tmp: Path, spec) -> str:
     path = tmp / "council.json"
     path.write_text(json.dumps(spec))
@@ -83,6 +98,16 @@ CASES = [
                                                     "assign": {"honey": "s"}}), RUN, '"*"'),
     ("council unknown backend", "council:" + json.dumps({"backends": {}, "assign": {"*": "nobody"}}), RUN, "nobody"),
     ("council not json", "council:{", RUN, "council file"),
+    ("url bracket left open", None, [*RUN, "--policy", "llm", "--backend", "openai", "--url", "http://[::1"],
+     "--url 'http://[::1' is not a URL"),
+    ("url port past 65535", None, [*RUN, "--policy", "llm", "--url", "http://127.0.0.1:99999/v1"], "is not a URL"),
+    ("url without host", None, [*RUN, "--policy", "llm", "--url", "127.0.0.1:8000"], "http(s) URL with a host"),
+    ("temperature nan", None, [*RUN, "--temperature", "nan"], "temperature must be a number from 0 to 2"),
+    ("temperature inf", None, [*RUN, "--temperature", "inf"], "(got inf)"),
+    ("temperature -1", None, [*RUN, "--temperature", "-1"], "(got -1.0)"),
+    ("temperature 1e308", None, [*RUN, "--temperature", "1e308"], "from 0 to 2"),
+    ("fork temperature nan", None, ["fork", "{run}", "--at", "1", "--out", "{tmp}/new", "--temperature", "nan"],
+     "temperature must be"),
     ("gif folder missing", None, [*RUN, "--gif", "/no/such/folder/run.gif"], "does not exist"),
     ("gif is a folder", None, [*RUN, "--gif", "/tmp"], "is a folder"),
     ("checkpoint garbage", _write("checkpoint.json", b"garbage"), [*RUN, *RESUME], "not JSON"),
@@ -120,6 +145,18 @@ CASES = [
     ("replay garbage line", _garbage_line, ["replay"], "line 3 is not a turn record"),
     ("replay onto its source", None, ["replay", "--out", "{run}"], "would overwrite it"),
     ("replay onto another run", None, ["replay", "--out", "{base}"], "already holds a run"),
+    ("replay events null", _events(None), ["replay"], "events is a NoneType, not a list of objects"),
+    ("replay events text", _edit_line(2, lambda t: t.update(events="abc")), ["replay"], "events is a str"),
+    ("replay legend without name", _events({"kind": "legend"}), ["replay"], "turn 1 holds a legend event"),
+    ("replay legend name a list", _events({"kind": "legend", "name": [1]}), ["replay"], "a legend event without"),
+    ("replay legend unknown", _events({"kind": "legend", "name": "plague"}), ["replay"], "legend 'plague'"),
+    ("replay patron without act", _events({"kind": "patron_refused"}), ["replay"], "patron event without its act"),
+    ("replay patron bad act", _events({"kind": "patron", "act": {"do": "fly"}}), ["replay"],
+     "patron act its world cannot take (do:"),
+    ("replay header turns text", _edit_line(0, lambda h: h["config"].update(turns="abc")), ["replay"],
+     "the trace header's config cannot be used (turns must be a whole number"),
+    ("replay header turns -5", _edit_line(0, lambda h: h["config"].update(turns=-5)), ["replay"],
+     "the trace header's config cannot be used (turns must be a whole number, at least 0 (got -5))"),
     ("view garbage line", _garbage_line, ["view", "--gif", "{tmp}/v.gif"], "line 3 is not a turn record"),
 ]
 
@@ -135,7 +172,9 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
     argv = [a.format(run=run, base=base_run, tmp=tmp_path) for a in argv]
     if callable(setup):
         setup(run)
-    if argv[:1] in (["replay"], ["view"]):
+    if argv[:1] == ["fork"]:
+        pass
+    elif argv[:1] in (["replay"], ["view"]):
         argv = [argv[0], str(run / "trace.jsonl"), *argv[1:]]
     elif isinstance(setup, str) and setup.startswith("council:"):
         (tmp_path / "council.json").write_text(setup.removeprefix("council:"))
@@ -154,7 +193,7 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert says in lines[0]
     assert _snapshot(run) == before  # refused means refused: nothing rewritten, padded or cut
-    assert not (tmp_path / "new" / "trace.jsonl").exists()
+    assert not (tmp_path / "new").exists()  # not even an empty folder
 
 
 def test_the_shell_sees_exit_2_and_no_traceback(tmp_path):

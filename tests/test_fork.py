@@ -10,6 +10,7 @@ import pytest
 
 from sim.cli import main
 from sim.config import RunConfig
+from sim.engine import Engine
 from sim.errors import UsageError, UserError
 from sim.fork import ForkPolicy, fork, policy_of
 from sim.trace import load_trace
@@ -111,6 +112,36 @@ def test_a_fork_cut_short_before_its_turn_resumes_by_replaying_its_source(source
     (tmp_path / "altered" / "trace.jsonl").unlink()
     with pytest.raises(UsageError, match="that trace is gone"):
         policy_of(config, 4)
+
+
+def test_a_wood_run_whose_patron_acted_replays_and_forks(tmp_path, capsys):
+    """The engine records an act as {"kind": "patron", "act": ...}, and the wood tells what the act did in an
+    event of the same kind; only the first is re-applied (both were read as acts: KeyError 'act')."""
+    config = RunConfig(world="wood", agents=5, seed=3, turns=8)
+    engine = Engine(config.make_world(), config.make_policy(), seed=3, out=tmp_path / "patron",
+                    config=config.to_json())
+    engine.step()
+    engine.patron({"do": "lend", "to": "Bramble", "pebbles": 5, "due_in": 3})
+    engine.step()
+    engine.patron({"do": "whisper", "to": "Moss", "text": "honey will be dear"})
+    engine.patron({"do": "bribe", "to": "Nobody", "pebbles": 1})  # refused: no such creature
+    engine.step()
+    engine.patron({"do": "bribe", "to": "Clover", "pebbles": 4})
+    list(engine.run(8))
+    _, recorded = load_trace(tmp_path / "patron" / "trace.jsonl")
+    kinds = [e["kind"] for t in recorded for e in t.events if e["kind"].startswith("patron")]
+    assert kinds == ["patron", "patron", "patron", "patron", "patron_refused", "patron", "patron"]
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "patron")]) == 0
+    assert "every state identical" in capsys.readouterr().out
+    for at in (2, 4):  # after the loan; after every act
+        out = tmp_path / f"fork{at}"
+        assert main(["fork", str(tmp_path / "patron"), "--at", str(at), "--out", str(out), "--quiet"]) == 0
+        _, turns = load_trace(out / "trace.jsonl")
+        assert all(same_turn(a, b) for a, b in zip(turns[:at], recorded[:at]))
+        if at == 4:  # every act before it and the same scripted policy after: the same run
+            assert [t.state for t in turns] == [t.state for t in recorded]
+        assert main(["replay", str(out)]) == 0
 
 
 class Model(BaseHTTPRequestHandler):
