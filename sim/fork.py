@@ -88,7 +88,7 @@ def header_config(path: Path, header: dict) -> RunConfig:
     written (a seed past 64 bits, `turns` that are text), rather than an error that blames a flag."""
     try:
         config = RunConfig.from_json(header["config"])
-    except registry.UnknownName:
+    except (registry.UnknownName, registry.BrokenPlugin):  # the installation is at fault, not the trace
         raise
     except (UserError, TypeError, ValueError) as exc:
         raise DamagedRun(f"{path}: the trace header's config cannot be used ({exc}); the trace was damaged") from None
