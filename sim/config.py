@@ -40,6 +40,7 @@ class RunConfig:
     temperature: float = 0.7
     fork_of: str | None = None  # a fork: the trace whose first fork_at turns it replayed (see sim.fork)
     fork_at: int | None = None
+    fork_sha256: str | None = None  # sha256 of the source's header and first fork_at turn lines, as forked
 
     def __post_init__(self):
         # checked once, here, so every entry point fails the same way on the same mistake
@@ -49,7 +50,7 @@ class RunConfig:
             raise UsageError(f"turns must be a whole number, at least 0 (got {self.turns!r})")
         if self.fork_at is not None and not _whole(self.fork_at, 0):
             raise UsageError(f"fork_at must be a whole number, at least 0 (got {self.fork_at!r})")
-        for name in ("policy", "backend", "model", "url", "council", "fork_of"):
+        for name in ("policy", "backend", "model", "url", "council", "fork_of", "fork_sha256"):
             value = getattr(self, name)
             if not isinstance(value, str) and (value is not None or name in ("policy", "backend")):
                 raise UsageError(f"{name} must be text (got {value!r})")

@@ -14,6 +14,7 @@ if it was cut short before T).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,18 +175,40 @@ class ForkPolicy:
 
 
 def policy_of(config: RunConfig, turn: int = 0, factory: Callable | None = None,
-              announce: Callable[[str], None] = print):
+              announce: Callable[[str], None] = print, verify: bool = True):
     """The policy of the run `config` describes, from `turn` on. For a fork before its fork_at, that is the
     source's recorded replies up to fork_at, then its own policy (which the replay policy, too, reads from
-    the source)."""
+    the source). `verify`: check first that the source's first fork_at turns are still those the fork was
+    made from (a resumed fork replays whatever trace now sits at that path)."""
     replaying = config.fork_at is not None and turn < config.fork_at
     if config.fork_of and (replaying or config.policy == "replay") and not os.path.isfile(config.fork_of):
         raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace is "
                          "gone: fork the source again")
+    if replaying and verify and config.fork_sha256 is not None:
+        if source_digest(Path(config.fork_of), config.fork_at) != config.fork_sha256:
+            raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace "
+                             f"is no longer the one it was forked from (its first {config.fork_at} turns changed): "
+                             "fork the source again")
     then = config.make_policy(factory, announce=announce, trace=config.fork_of)
     if not replaying:
         return then
     return ForkPolicy(config.replace(policy="replay").make_policy(trace=config.fork_of), then, config.fork_at)
+
+
+def source_digest(path: Path, at: int) -> str | None:
+    """sha256 of a trace's header line and its first `at` turn lines; None when it has fewer whole lines
+    or cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for _ in range(at + 1):
+                line = f.readline()
+                if not line.endswith(b"\n"):
+                    return None
+                digest.update(line)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int,
@@ -224,10 +247,11 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
     source = source if isinstance(source, Source) else read_source(source)
     turns = len(source.turns) if turns is None else turns
     config = source.config.replace(**dict(changes or {}), turns=turns, fork_of=str(source.path.resolve()),
-                                   fork_at=at)
+                                   fork_at=at, fork_sha256=source_digest(source.path, at))
     world = config.make_world()
     scheduled = schedule(source, at, legends, turns, world)
-    engine = Engine(world, policy_of(config, 0, factory, announce), seed=config.seed, out=out, legends=scheduled,
+    policy = policy_of(config, 0, factory, announce, verify=False)  # the source was just read
+    engine = Engine(world, policy, seed=config.seed, out=out, legends=scheduled,
                     patrons=patrons_of(source.turns[:at]), config=config.to_json())
     for recorded in source.turns[:at]:
         again = engine.step()

@@ -114,6 +114,45 @@ def test_a_fork_cut_short_before_its_turn_resumes_by_replaying_its_source(source
         policy_of(config, 4)
 
 
+def test_a_fork_stopped_before_its_turn_refuses_a_source_that_changed_since(source, tmp_path, capsys):
+    """A fork cut short before --at replays its source again when resumed: only if that trace is still the
+    one it forked (its header and first --at turns, by digest), never whatever trace sits there now."""
+    lines = (source / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    turn3 = json.loads(lines[4])
+    turn3["state"]["altered"] = True
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "trace.jsonl").write_bytes(b"".join([*lines[:4], json.dumps(turn3).encode() + b"\n",
+                                                              *lines[5:]]))
+    cut = tmp_path / "cut"
+    with pytest.raises(UserError, match="does not replay"):
+        fork(tmp_path / "src", 8, out=cut, turns=10, announce=lambda line: None)  # stops after turn 3
+    other = tmp_path / "other"
+    assert main(["run", "--quiet", "--turns", str(TURNS), "--seed", "9", "--out", str(other)]) == 0
+    (tmp_path / "src" / "trace.jsonl").write_bytes((other / "trace.jsonl").read_bytes())
+    before = {p.name: p.read_bytes() for p in cut.iterdir()}
+    capsys.readouterr()
+    assert main(["run", "--quiet", "--out", str(cut), "--resume", "--turns", "10"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "is no longer the one it was forked from" in err[0], err
+    assert {p.name: p.read_bytes() for p in cut.iterdir()} == before
+
+
+def test_a_run_or_fork_stopped_before_its_first_checkpoint_starts_again_as_recorded(source, tmp_path):
+    """Killed between its header and its first checkpoint, a run holds only the header; --resume (without
+    --turns: the length it was started with) starts it again with the header's settings, not the defaults."""
+    runs = {"run": ["run", "--quiet", "--turns", "5", "--seed", "7", "--agents", "6", "--legend", "drought@2"],
+            "fork": ["fork", str(source), "--at", "6", "--turns", "9", "--policy", "chaos", "--quiet"]}
+    for name, argv in runs.items():
+        whole, cut = tmp_path / f"{name}-whole", tmp_path / f"{name}-cut"
+        assert main([*argv, "--out", str(whole)]) == 0
+        cut.mkdir()
+        (cut / "trace.jsonl").write_bytes((whole / "trace.jsonl").read_bytes().splitlines(keepends=True)[0])
+        assert main(["run", "--quiet", "--out", str(cut), "--resume"]) == 0
+        (header, turns), (recorded, uncut) = load_trace(cut / "trace.jsonl"), load_trace(whole / "trace.jsonl")
+        assert header["config"] == recorded["config"] and header["legends"] == recorded["legends"]
+        assert [t.state for t in turns] == [t.state for t in uncut] and len(turns) == header["config"]["turns"]
+
+
 def test_a_wood_run_whose_patron_acted_replays_and_forks(tmp_path, capsys):
     """The engine records an act as {"kind": "patron", "act": ...}, and the wood tells what the act did in an
     event of the same kind; only the first is re-applied (both were read as acts: KeyError 'act')."""

@@ -276,7 +276,8 @@ def broken_worlds(tmp_path_factory):
     info = site / "brokenworlds-0.0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenworlds\nVersion: 0.0.1\n")
-    (info / "entry_points.txt").write_text("[smallworlds.worlds]\n" + "".join(f"{k} = {v}\n" for k, v in BROKEN.items()))
+    points = "".join(f"{name} = {target}\n" for name, target in BROKEN.items())
+    (info / "entry_points.txt").write_text("[smallworlds.worlds]\n" + points)
     (site / "boomworld.py").write_text('raise RuntimeError("the world forgot its rules")\n')
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
