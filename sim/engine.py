@@ -20,13 +20,14 @@ import numpy as np
 from sim import __version__
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
-from sim.parse import parse
+from sim.parse import MAX_REPLY_CHARS, parse
 from sim.policy import Ask, Batch, Policy, Reply
 from sim.records import Turn
 from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
 from sim.world import World
 
 MAX_RUMOUR_CHARS = 160
+MAX_ERROR_CHARS = 500  # a backend's reason for a missing reply, as recorded
 
 
 @contextmanager
@@ -280,13 +281,16 @@ def clean_rumour(text: str) -> str:
 
 def clean_reply(reply: Reply) -> Reply:
     """The reply as the trace can hold it, made so BEFORE it is parsed, so that replaying the trace parses
-    exactly what this run parsed: lone surrogates in any text become U+FFFD, token counts that are not
-    sane integers (a server claiming 10**30) become None."""
+    exactly what this run parsed: text is cut to MAX_REPLY_CHARS (a model's or a person's 40 MB answer must
+    not make a 40 MB trace line) and an error to MAX_ERROR_CHARS, lone surrogates in any text become U+FFFD,
+    token counts that are not sane integers (a server claiming 10**30) become None."""
     if not isinstance(reply, Reply):
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
     is_text = isinstance(reply.text, str) or reply.text is None
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
-    return replace(reply, text=clean_text(reply.text if is_text else None), error=clean_text(_text_or_none(error)),
+    text = reply.text[:MAX_REPLY_CHARS] if is_text and reply.text is not None else None
+    error = None if error is None else str(error)[:MAX_ERROR_CHARS]
+    return replace(reply, text=clean_text(text), error=clean_text(error),
                    prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
                    model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
                    output_tokens=clean_count(reply.output_tokens))

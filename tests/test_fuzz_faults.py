@@ -28,6 +28,7 @@ from agents.council import Council
 from bench.fuzz_bench import NAMES, AgentAnswers, QuietServer
 from sim import Engine
 from sim.cli import main
+from sim.parse import MAX_REPLY_CHARS
 from sim.policy import Reply
 from sim.trace import load_trace
 from worlds.commons import CommonsWorld
@@ -161,6 +162,21 @@ def test_a_malformed_usage_costs_nothing_but_its_counts(drawn_server):
         backend.close()
     assert [d.status for d in turn.decisions] == ["valid"] * 5
     assert [d.prompt_tokens for d in turn.decisions] == [None, None, None, None, 12]
+
+
+def test_a_2_mb_reply_is_recorded_cut_to_max_reply_chars(drawn_server, tmp_path):
+    padded = json.dumps(COMPLETION)[:-1] + " " * 2_000_000 + "}"  # valid JSON, 2 MB of it whitespace
+    AgentAnswers.answers = {n: (200, json.dumps({"choices": [{"message": {"content": padded}}]}).encode())
+                            for n in NAMES}
+    backend = OpenAIBackend(drawn_server, "tiny", timeout=10, retries=0, deadline=20)
+    try:
+        list(Engine(WoodWorld(agents=5), Council.of(backend), seed=2, out=tmp_path).run(1))
+    finally:
+        backend.close()
+    line = (tmp_path / "trace.jsonl").read_bytes().splitlines()[1]
+    assert len(line) < 6 * MAX_REPLY_CHARS  # five cut replies and the rest of the turn, not 10 MB
+    assert all(d.reply == padded[:MAX_REPLY_CHARS] for d in load_trace(tmp_path / "trace.jsonl")[1][0].decisions)
+    trace_is_sound(tmp_path)
 
 
 class Drip(BaseHTTPRequestHandler):
