@@ -171,10 +171,13 @@ class Engine:
     def close(self) -> None:
         """Write summary.json and close the files (safe to call twice)."""
         if self.recorder:
-            if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
-                self.recorder.save(self._checkpoint(self.world.to_json(self.state)))
-            self.recorder.close(self.summary())
-            self.recorder = None
+            summary = self.summary()
+            recorder, self.recorder = self.recorder, None  # closed once, even when its files cannot be written
+            try:
+                if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
+                    recorder.save(self._checkpoint(self.world.to_json(self.state)))
+            finally:
+                recorder.close(summary)
 
     # --- resume ------------------------------------------------------------------------------------
     @classmethod

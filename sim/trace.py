@@ -6,6 +6,7 @@ Everything is JSON; nothing is ever unpickled.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -72,11 +73,12 @@ class Recorder:
         """Start the files of a new run. The engine saves its turn-0 checkpoint at once, so from the moment
         a trace exists a checkpoint says how much of it is good."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out)
-        trace = open(out / TRACE, "wb")
-        rec = cls(out, trace, open(out / METRICS, "w", newline=""), [])
-        rec._append_trace(dump_line({"kind": "header", **header}))
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out)
+            trace = open(out / TRACE, "wb")
+            rec = cls(out, trace, open(out / METRICS, "w", newline=""), [])
+            rec._append_trace(dump_line({"kind": "header", **header}))
         return rec
 
     @classmethod
@@ -103,6 +105,10 @@ class Recorder:
         return rec
 
     def write(self, turn: Turn, checkpoint: dict) -> None:
+        with writing(self.out):
+            self._write(turn, checkpoint)
+
+    def _write(self, turn: Turn, checkpoint: dict) -> None:
         self._append_trace(dump_line(turn))  # orjson writes dataclasses natively, no intermediate dicts
         row = {"turn": float(turn.turn), **flatten(turn.metrics)}
         lines = io.StringIO()
@@ -132,12 +138,32 @@ class Recorder:
             "trace_sha256": self._digests[0].hexdigest(),
             "metrics_sha256": self._digests[1].hexdigest(),
         }
-        write_json_atomic(self.out / CHECKPOINT, {**data, "checkpoint_sha256": checkpoint_digest(data)})
+        with writing(self.out):
+            write_json_atomic(self.out / CHECKPOINT, {**data, "checkpoint_sha256": checkpoint_digest(data)})
 
     def close(self, summary: dict) -> None:
-        write_json_atomic(self.out / SUMMARY, summary)
-        self._trace.close()
-        self._metrics.close()
+        try:
+            with writing(self.out):
+                write_json_atomic(self.out / SUMMARY, summary)
+        finally:
+            for f in (self._trace, self._metrics):
+                with contextlib.suppress(OSError):  # already said: a full disk fails the flush again
+                    f.close()
+
+
+class CannotWrite(UserError):
+    """A run's files could not be written (a full disk, a file system gone read-only); its last checkpoint
+    is good, so the run resumes from there once they can."""
+
+
+@contextlib.contextmanager
+def writing(out: Path):
+    """OSError while writing a run's files, as a CannotWrite line that says how to go on."""
+    try:
+        yield
+    except OSError as exc:
+        raise CannotWrite(f"cannot write to {out}: {exc.strerror or exc}; the run stopped at its last checkpoint "
+                          "and continues with --resume once the files can be written") from None
 
 
 def _cell(value: float | None) -> str:

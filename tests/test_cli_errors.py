@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.trace import checkpoint_digest
+from sim.trace import checkpoint_digest, load_trace
 
 RUN = ["run", "--quiet", "--turns", "4"]
 
@@ -241,3 +241,32 @@ def test_set_values_are_read_by_their_declared_types(tmp_path):
     assert (config["pebbles"], config["aids"], config["season_turns"]) == (30, "", 3)
     assert config["schema"] == "creature" and config["economy"]  # every parameter recorded, defaults too
     assert main(["replay", str(out / "trace.jsonl")]) == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 200 kB file system (tmpfs), which a 60-turn run fills: needs root, like a real full disk needs a disk."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_one_error_line_and_the_run_resumes_where_there_is_room(small_disk, tmp_path, capsys):
+    out = small_disk / "run"
+    for argv in (["run", "--quiet", "--turns", "60", "--out", str(out)],
+                 ["run", "--quiet", "--turns", "60", "--resume", "--out", str(out)]):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "No space left on device" in err[0] and "--resume" in err[0], err
+    roomy = tmp_path / "roomy"
+    shutil.copytree(out, roomy)
+    assert main(["run", "--quiet", "--resume", "--out", str(roomy)]) == 0  # the length it was started with
+    assert main(["run", "--quiet", "--turns", "60", "--out", str(tmp_path / "whole")]) == 0
+    _, resumed = load_trace(roomy / "trace.jsonl")
+    _, whole = load_trace(tmp_path / "whole" / "trace.jsonl")
+    assert [t.state for t in resumed] == [t.state for t in whole] and len(whole) == 60
