@@ -17,7 +17,7 @@ from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
 from sim.fork import MAX_SEED, header_config, legends_of, patrons_of, read_source
-from sim.trace import CHECKPOINT, TRACE, DamagedRun, dump_line, read_checkpoint, read_header
+from sim.trace import CHECKPOINT, TRACE, DamagedRun, check_run_files, dump_line, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
 EXPORTERS = "smallworlds.exporters"
@@ -96,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and (os.path.lexists(out / TRACE) or os.path.lexists(out / CHECKPOINT)):
         engine, turns = resume_engine(out, args)
     else:
-        if os.path.lexists(out / TRACE):
-            raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        check_run_files(out, fresh=True)
         turns = DEFAULT_TURNS if args.turns is None else args.turns
         check_writable(out)
         config = run_config(args, turns=turns)
@@ -205,6 +204,7 @@ def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
     """The engine of the run recorded in `out`, positioned where it stopped, and the turns it plays in all
     (--turns, or the length the run was started with). A run killed before its first checkpoint (its trace
     holds only the header) starts again exactly as its header records it."""
+    check_run_files(out, fresh=False)
     if not os.path.lexists(out / CHECKPOINT):
         if past_header(out / TRACE):
             raise UsageError(f"cannot resume {out}: it has a {TRACE} but no {CHECKPOINT} (deleted?), so nothing "
@@ -337,8 +337,9 @@ def check_replay_out(out: Path, source: Path, command: str = "replay") -> None:
     if out.resolve() == source.parent.resolve():
         raise UsageError(f"{command} --out {out} is the folder of the trace being read, and writing there "
                          "would overwrite it: pick another folder")
-    if (out / TRACE).exists():
+    if os.path.lexists(out / TRACE):
         raise UsageError(f"{command} --out {out} already holds a run: pick another folder")
+    check_run_files(out, fresh=True)
     check_writable(out)
 
 

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.codec import plain
-from sim.errors import UserError
+from sim.errors import UsageError, UserError
 from sim.metrics import flatten
 from sim.records import Turn
 
@@ -198,6 +199,35 @@ class Checkpoint(BaseModel):
     metrics_sha256: str
 
 
+RUN_FILES = (TRACE, METRICS, SUMMARY, CHECKPOINT)
+
+
+def check_run_files(out: Path, fresh: bool) -> None:
+    """A run writes only its own files. `fresh` (a new run, a replay or a fork): none of RUN_FILES may be in
+    `out` at all. Resumed: the trace and metrics, appended in place, must be plain files of their own (not a
+    symbolic link to another run's file or dangling outside the folder, not a hard link shared with another
+    file); the checkpoint and summary, replaced whole, must not be folders. UsageError or DamagedRun (one
+    line), before anything is written."""
+    for name in RUN_FILES:
+        try:
+            st = os.lstat(out / name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot use {out}: cannot read {name} ({exc.strerror or exc})") from None
+        what = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                else "not a plain file" if not stat.S_ISREG(st.st_mode)
+                else "a hard link shared with another file" if st.st_nlink > 1 else None)
+        if fresh and name == TRACE and what is None:
+            raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        if fresh:
+            raise UsageError(f"{out} already holds {name}" + (f" ({what})" if what else "") + ", which a new run "
+                             "would write over: pick another --out, or remove it")
+        if what and (name in (TRACE, METRICS) or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))):
+            raise DamagedRun(f"cannot resume {out}: its {name} is {what}, and a run writes only its own files; "
+                             "start the run again with another --out")
+
+
 def read_checkpoint(out: str | Path) -> dict:
     """DIR/checkpoint.json, checked against the files it points into: each must be at least as long as the
     checkpoint says, the trace must end a line there, and that line must be the checkpoint's last turn (or
@@ -297,6 +327,9 @@ def read_header(path: str | Path) -> dict:
     """The header of a trace; DamagedRun (one line: what is wrong) for anything that is not a trace."""
     path = Path(path)
     if os.path.isdir(path):
+        if path.name == TRACE or os.path.lexists(path / TRACE):
+            inner = path if path.name == TRACE else path / TRACE
+            raise DamagedRun(f"{inner} is not a trace file but a folder or another kind of file")
         raise DamagedRun(f"{path} is a folder: pass the trace inside it ({path / TRACE})")
     try:
         with open(path, "rb") as f:

@@ -66,6 +66,27 @@ def _events(*events):
     return _edit_line(2, lambda turn: turn.update(events=list(events) if events != (None,) else None))
 
 
+def _replace(name: str, kind: str, alone: bool = False):
+    """The run's file `name` replaced by a folder, a symbolic link (to another run's file, or dangling outside
+    the folder) or a hard link to another run's file; `alone`: the run's other files removed."""
+    def setup(run: Path):
+        other = run.parent / "other"
+        if not other.exists():
+            assert main(["run", "--quiet", "--turns", "2", "--out", str(other)]) == 0
+        for path in run.iterdir():
+            if path.name == name or alone:
+                path.unlink()
+        if kind == "folder":
+            (run / name).mkdir()
+        elif kind == "symlink":
+            (run / name).symlink_to(other / name)
+        elif kind == "dangling":
+            (run / name).symlink_to(run.parent / "outside.jsonl")
+        else:
+            os.link(other / name, run / name)
+    return setup
+
+
 def _council(tmp: Path, spec) -> str:
     path = tmp / "council.json"
     path.write_text(json.dumps(spec))
@@ -157,6 +178,23 @@ CASES = [
      "the trace header's config cannot be used (turns must be a whole number"),
     ("replay header turns -5", _edit_line(0, lambda h: h["config"].update(turns=-5)), ["replay"],
      "the trace header's config cannot be used (turns must be a whole number, at least 0 (got -5))"),
+    ("metrics a folder, resumed", _replace("metrics.csv", "folder"), [*RUN, *RESUME], "metrics.csv is a folder"),
+    ("summary a folder, resumed", _replace("summary.json", "folder"), [*RUN, *RESUME], "summary.json is a folder"),
+    ("trace a folder, resumed", _replace("trace.jsonl", "folder"), [*RUN, *RESUME], "trace.jsonl is a folder"),
+    ("metrics a symlink, resumed", _replace("metrics.csv", "symlink"), [*RUN, *RESUME], "a symbolic link"),
+    ("metrics a hard link, resumed", _replace("metrics.csv", "hardlink"), [*RUN, *RESUME], "a hard link shared"),
+    ("trace dangling, resumed", _replace("trace.jsonl", "dangling"), [*RUN, *RESUME], "trace.jsonl is a symbolic"),
+    ("trace dangling, new run", _replace("trace.jsonl", "dangling", alone=True), RUN,
+     "already holds trace.jsonl (a symbolic link)"),
+    ("metrics a folder, new run", _replace("metrics.csv", "folder", alone=True), RUN,
+     "already holds metrics.csv (a folder)"),
+    ("summary a folder, new run", _replace("summary.json", "folder", alone=True), RUN,
+     "already holds summary.json (a folder)"),
+    ("fork --out onto a symlinked metrics", _replace("metrics.csv", "symlink", alone=True),
+     ["fork", "{base}", "--at", "1", "--out", "{run}"], "already holds metrics.csv (a symbolic link)"),
+    ("fork --out onto a hard-linked metrics", _replace("metrics.csv", "hardlink", alone=True),
+     ["fork", "{base}", "--at", "1", "--out", "{run}"], "already holds metrics.csv (a hard link shared"),
+    ("replay trace a folder", _replace("trace.jsonl", "folder"), ["replay"], "is not a trace file but a folder"),
     ("view garbage line", _garbage_line, ["view", "--gif", "{tmp}/v.gif"], "line 3 is not a turn record"),
 ]
 
@@ -184,7 +222,8 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
                                                                  setup.removeprefix("replay:"))
         argv = ["replay", target]
     elif argv[:1] == ["run"]:
-        argv = [*argv, "--out", str(run if "--resume" in argv or case == "run over a run" else tmp_path / "new")]
+        into_run = "--resume" in argv or case == "run over a run" or case.endswith(", new run")
+        argv = [*argv, "--out", str(run if into_run else tmp_path / "new")]
     before = _snapshot(run)
     capsys.readouterr()
     assert main(argv) == 2
