@@ -211,7 +211,7 @@ def check_run_files(out: Path, fresh: bool) -> None:
     for name in RUN_FILES:
         try:
             st = os.lstat(out / name)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # check_writable says what is wrong with `out` itself
             continue
         except OSError as exc:
             raise UsageError(f"cannot use {out}: cannot read {name} ({exc.strerror or exc})") from None
