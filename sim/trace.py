@@ -270,6 +270,11 @@ def read_checkpoint(out: str | Path) -> dict:
     if not ok:
         raise DamagedRun(f"cannot resume {out}: {TRACE} does not end turn {checkpoint['turn'] - 1} where its "
                          f"checkpoint says ({checkpoint['trace_bytes']} bytes); {fix}")
+    # the state to go on from is the one the trace recorded last: a checkpoint re-signed after an edit (a
+    # negative purse, a short column) would otherwise resume a run that never happened
+    if record.get("initial_state" if checkpoint["turn"] == 0 else "state") != checkpoint["state"]:
+        raise DamagedRun(f"cannot resume {out}: the state in {CHECKPOINT} is not the one {TRACE} recorded for turn "
+                         f"{checkpoint['turn'] - 1}; {fix}")
     for name, key in ((TRACE, "trace"), (METRICS, "metrics")):
         if _digest(out / name, checkpoint[f"{key}_bytes"]).hexdigest() != checkpoint[f"{key}_sha256"]:
             raise DamagedRun(f"cannot resume {out}: the first {checkpoint[f'{key}_bytes']} bytes of {name} are "

@@ -1,6 +1,7 @@
 """Every mistake a user, a file or a flag can make ends in ONE `error:` line and exit code 2, never a
 traceback, and leaves the files it found exactly as they were. Table-driven: setup -> argv -> what the line
 must say."""
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,29 @@ def _edit_checkpoint(change, sign=True):
             data["checkpoint_sha256"] = checkpoint_digest(data)
         (run / "checkpoint.json").write_text(json.dumps(data))
     return setup
+
+
+def _edit_state(change, in_trace: bool):
+    """The run's last state changed by `change` in its checkpoint, and (`in_trace`) in the trace's last line
+    too, every digest recomputed: a forger who knows the file formats."""
+    def setup(run: Path):
+        data = json.loads((run / "checkpoint.json").read_text())
+        data.pop("checkpoint_sha256")
+        change(data["state"])
+        if in_trace:
+            lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
+            turn = json.loads(lines[-1])
+            turn["state"] = data["state"]
+            lines[-1] = json.dumps(turn).encode() + b"\n"
+            (run / "trace.jsonl").write_bytes(b"".join(lines))
+            data["trace_bytes"] = (run / "trace.jsonl").stat().st_size
+            data["trace_sha256"] = hashlib.sha256((run / "trace.jsonl").read_bytes()).hexdigest()
+        data["checkpoint_sha256"] = checkpoint_digest(data)
+        (run / "checkpoint.json").write_text(json.dumps(data))
+    return setup
+
+
+LOAN_TO_99 = {"from": 0, "to": 99, "pebbles": 5, "owed": 6, "due": 9}
 
 
 def _write(name: str, content: bytes):
@@ -146,7 +170,22 @@ CASES = [
      [*RUN, *RESUME], "not what the run wrote"),
     ("checkpoint bad rng", _edit_checkpoint(lambda d: d.update(rng="{}")), [*RUN, *RESUME], "does not fit"),
     ("checkpoint bad state", _edit_checkpoint(lambda d: d.update(state={"turn": 1})), [*RUN, *RESUME],
-     "does not fit"),
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint and trace bad state", _edit_state(lambda st: st.clear(), True), [*RUN, *RESUME], "does not fit"),
+    ("checkpoint re-signed, pebbles -50", _edit_state(lambda st: st["pebbles"].__setitem__(0, -50), False),
+     [*RUN, *RESUME], "the state in checkpoint.json is not the one trace.jsonl recorded for turn 2"),
+    ("checkpoint re-signed, purse 10**9", _edit_state(lambda st: st.update(purse=10**9), False), [*RUN, *RESUME],
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint re-signed, short column", _edit_state(lambda st: st["pebbles"].pop(), False), [*RUN, *RESUME],
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint re-signed, loan to 99", _edit_state(lambda st: st["loans"].append(LOAN_TO_99), False),
+     [*RUN, *RESUME], "is not the one trace.jsonl recorded"),
+    ("trace and checkpoint re-signed, pebbles -50", _edit_state(lambda st: st["pebbles"].__setitem__(0, -50), True),
+     [*RUN, *RESUME], "does not fit this world (ValueError: a creature holds negative pebbles"),
+    ("trace and checkpoint re-signed, short column", _edit_state(lambda st: st["pebbles"].pop(), True),
+     [*RUN, *RESUME], "columns of the wrong shape for 5 creatures"),
+    ("trace and checkpoint re-signed, loan to 99", _edit_state(lambda st: st["loans"].append(LOAN_TO_99), True),
+     [*RUN, *RESUME], "names a creature the wood does not have"),
     ("trace deleted", lambda run: (run / "trace.jsonl").unlink(), [*RUN, *RESUME], "no trace.jsonl"),
     ("trace truncated", _cut("trace.jsonl", 3000), [*RUN, *RESUME], "cut short"),
     ("header truncated", _cut("trace.jsonl", 50), [*RUN, *RESUME], "cut short"),

@@ -259,6 +259,9 @@ def broken(state: WoodState) -> list[str]:
         broken.append("an offer to its own maker")
     if any(len(m) > memory.MEMORY for m in state.memory) or len(state.memory) != len(state.names):
         broken.append("memory is not one bounded list per creature")
+    n = len(state.names)
+    if any(not (-1 <= x["from"] < n and 0 <= x["to"] < n) for x in [*state.loans, *state.offers]):
+        broken.append("a loan or offer names a creature the wood does not have")  # -1: the patron lends too
     return broken
 
 
