@@ -137,8 +137,11 @@ def problem(s: WoodState, i: int, action: WoodAction, d: Desk) -> str | None:
     if loan is not None:
         if loan.to not in near:
             return f"lends to {loan.to!r}, not one of its neighbours"
-        if loan.pebbles > d.free(s, i) - credit.RESERVE:
-            return f"lends {loan.pebbles} pebbles but has {d.free(s, i) - credit.RESERVE} to spare"
+        spare = d.free(s, i) - credit.RESERVE
+        if loan.pebbles > spare:
+            if spare < 1:  # not "has -3 to spare"
+                return f"lends {loan.pebbles} pebbles but has none to spare (it keeps {credit.RESERVE} for food)"
+            return f"lends {loan.pebbles} pebbles but has {spare} to spare"
     if action.accept is not None and action.accept not in takers(s, i, d):
         return f"accepts an offer {action.accept!r} did not make it (or it cannot take)"
     return None
