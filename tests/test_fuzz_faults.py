@@ -294,3 +294,14 @@ def test_a_damaged_run_resumes_correctly_or_is_refused_untouched(runs, hows):
             assert code == 0, err.getvalue()
             assert [t.state for t in load_trace(out / "trace.jsonl")[1]] == whole  # nothing silently changed
             trace_is_sound(out)
+
+
+def test_every_kind_of_damaged_trace_is_replayed_or_forked_or_refused_in_one_line():
+    """One case of each damage kind in bench/fuzz_forks.py (the long run is `python -m bench fuzz`), and runs
+    with hostile patron acts and a hostile seat, replayed and forked."""
+    from bench.fuzz_forks import TRACE_DAMAGE, fault_damaged_forks, fault_patrons
+
+    damaged = fault_damaged_forks(len(TRACE_DAMAGE) + 1)
+    assert (damaged["crashes"], damaged["corruptions"]) == (0, 0) and damaged["refused"] > len(TRACE_DAMAGE)
+    patrons = fault_patrons(2, seed=3)
+    assert (patrons["crashes"], patrons["corruptions"]) == (0, 0) and patrons["patron acts"] > 0
