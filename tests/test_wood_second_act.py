@@ -204,6 +204,9 @@ def test_the_schema_cannot_express_self_lending_over_lending_or_accepting_what_n
     general = WoodWorld(agents=5, schema="general")  # a schema that admits it: the check still refuses
     decision, _ = parse(Reply('{"orders": [], "lend": {"to": "Bramble", "pebbles": 5}}'), general, s, "Bramble")
     assert decision.status == "noop" and "not one of its neighbours" in decision.reason
+    decision, _ = parse(Reply('{"orders": [], "lend": {"to": "Clover", "pebbles": 5}}'), general, s, "Bramble")
+    assert decision.status == "noop" and decision.reason.endswith(
+        f"lends 5 pebbles but has none to spare (it keeps {credit.RESERVE} for food)")  # not "has -7 to spare"
 
 
 def fingerprint(world):

@@ -46,6 +46,9 @@ COLD = 0.35  # mood lost by a creature without fire in winter
 MOOD_PULL = 0.35  # how far mood moves towards its target each turn (mean-reverting, never a spiral)
 PRICE_PULL = 0.7  # weight of this turn's clearing price in the market price
 KEEP_GOSSIP = 12  # lines kept, at most one per speaker
+COLUMNS = ("trade", "pebbles", "stock", "mood", "ate", "cold", "asked", "unsold", "bid", "unfilled", "kinds",
+           "personality")  # one row per creature
+BY_GOOD = ("prices", "last_prices", "cleared", "best_bid", "best_ask")  # one entry per good
 SECOND_ACT = ("offers", "loans", "memory", "defaulted", "purse", "whispers")  # state fields only it uses
 
 
@@ -435,6 +438,10 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
         broken = []
+        n, g = len(state.names), len(GOODS)
+        shapes = {k: np.shape(getattr(state, k)) for k in (*COLUMNS, *BY_GOOD)}
+        if any(shapes[k] not in ((n,), (n, g)) for k in COLUMNS) or any(shapes[k] != (g,) for k in BY_GOOD):
+            return [f"columns of the wrong shape for {n} creatures and {g} goods: {shapes}"]  # the rest needs them
         if (state.pebbles < 0).any() or (state.stock < 0).any():
             broken.append("a creature holds negative pebbles or goods")
         # the patron's purse is pebbles too: lending and bribing move them, never make them
