@@ -7,6 +7,9 @@ is not JSONL that replay accepts, a refused run's files changed, or a resumed ru
 uninterrupted one.
 
     python -m bench fuzz [--replies 20000] [--seeds 200] [--turns 30] [--runs 300] [--answers 300] [--damages 500]
+                         [--patrons 100] [--forks 300] [--kills 40]
+
+The second act's seats and forks have their own cases in bench/fuzz_forks.py.
 """
 from __future__ import annotations
 
@@ -308,10 +311,18 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=300, help="whole runs fed hostile replies")
     p.add_argument("--answers", type=int, default=300, help="turns against a loopback server answering badly")
     p.add_argument("--damages", type=int, default=500, help="damaged runs to resume")
+    p.add_argument("--patrons", type=int, default=100, help="runs with hostile patron acts and seats, forked")
+    p.add_argument("--forks", type=int, default=300, help="damaged traces to replay and fork")
+    p.add_argument("--kills", type=int, default=40, help="forks SIGKILLed at random, then resumed")
     p.add_argument("--json", default=None)
     args = p.parse_args()
+    from bench.fuzz_forks import fault_damaged_forks, fault_killed_forks, fault_patrons
+
     faults = {"replies in whole runs": fault_runs(args.runs), "HTTP answers": fault_answers(args.answers),
-              "damaged files, then --resume": fault_files(args.damages)}
+              "damaged files, then --resume": fault_files(args.damages),
+              "patron acts and seats, replayed and forked": fault_patrons(args.patrons),
+              "damaged traces, replayed and forked": fault_damaged_forks(args.forks),
+              "forks killed at random, then --resume": fault_killed_forks(args.kills)}
     print("| fault fuzz | cases | crashes | corruptions |\n|---|---:|---:|---:|")
     for what, r in faults.items():
         print(f"| {what} | {r['cases']} | {r['crashes']} | {r['corruptions']} |")

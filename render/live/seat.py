@@ -118,5 +118,7 @@ class Seating:
         if self.seat is None or key[0] != self.who:
             return "you are not in that seat any more"
         if not self.seat.answer(text, turn=key[1]):
+            if self.seat.answered == key[1]:
+                return f"turn {key[1]} already has your answer; the first one counts"
             return f"too late: turn {key[1]} is no longer waiting for you"
         return f"answered for turn {key[1]}"
