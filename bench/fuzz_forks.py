@@ -24,7 +24,7 @@ from pathlib import Path
 
 from agents.backends.human import HumanBackend, Seat
 from agents.policies import scripted
-from bench.fuzz_bench import _quiet, _sound, damage, hostile_text
+from bench.fuzz_damage import damage, hostile_text, quiet, sound
 from sim import Engine
 from sim.parse import MAX_REPLY_CHARS
 from sim.policy import PolicyOptions
@@ -102,14 +102,14 @@ def fault_patrons(n: int, seed: int = 0) -> dict:
                 queued, _ = play(out, rnd, 6, seat=k % 2 == 1)
                 acts += queued
                 at = rnd.randrange(7)
-                code, _ = _quiet(["fork", str(out), "--at", str(at), "--out", str(forked), "--quiet"])
+                code, _ = quiet(["fork", str(out), "--at", str(at), "--out", str(forked), "--quiet"])
                 crashes += code != 0
                 if code == 0:
                     _, source = load_trace(out / "trace.jsonl")
                     _, fork = load_trace(forked / "trace.jsonl")
                     same = [t.state for t in fork[:at]] == [t.state for t in source[:at]]
                     long = any(len(d.reply or "") > MAX_REPLY_CHARS for t in source for d in t.decisions)
-                    corruptions += not (same and not long and _sound(out) and _sound(forked))
+                    corruptions += not (same and not long and sound(out) and sound(forked))
             except Exception:
                 crashes += 1
             shutil.rmtree(out, ignore_errors=True)
@@ -175,7 +175,7 @@ def fault_damaged_forks(n: int, seed: int = 0) -> dict:
                                (["fork", str(case), "--at", str(rnd.randrange(SOURCE_TURNS + 1)), "--out", str(forked),
                                  "--quiet"], (0,))):
                 try:
-                    code, err = _quiet(argv)
+                    code, err = quiet(argv)
                     if code == 2:
                         refused += 1
                         crashes += not (err.startswith("error: ") and err.count("\n") == 1)
@@ -183,7 +183,7 @@ def fault_damaged_forks(n: int, seed: int = 0) -> dict:
                     elif code not in fine:
                         crashes += 1
                     elif argv[0] == "fork":
-                        corruptions += not _sound(forked)
+                        corruptions += not sound(forked)
                 except Exception:
                     crashes += 1
                 shutil.rmtree(forked, ignore_errors=True)
@@ -211,7 +211,7 @@ def fault_killed_forks(n: int, seed: int = 0) -> dict:
                     "chaos", "--quiet"]
             try:
                 if at not in whole:
-                    if _quiet([*argv, "--out", str(top / f"whole{at}")])[0] != 0:
+                    if quiet([*argv, "--out", str(top / f"whole{at}")])[0] != 0:
                         raise RuntimeError(f"the fork at {at} never stopped fails")
                     whole[at] = [t.state for t in load_trace(top / f"whole{at}" / "trace.jsonl")[1]]
             except Exception:  # the fork never stopped fails already
@@ -226,14 +226,14 @@ def fault_killed_forks(n: int, seed: int = 0) -> dict:
                 unstarted += 1
                 continue
             try:
-                code, err = _quiet(["run", "--quiet", "--resume", "--out", str(out)])
+                code, err = quiet(["run", "--quiet", "--resume", "--out", str(out)])
                 if code == 2 and err.startswith("error: ") and err.count("\n") == 1:
                     refused += 1  # killed mid-header: nothing says how the fork was set up, and the line says so
                 elif code != 0:
                     crashes += 1
                 else:
                     resumed = [t.state for t in load_trace(out / "trace.jsonl")[1]]
-                    corruptions += resumed != whole[at] or not _sound(out)
+                    corruptions += resumed != whole[at] or not sound(out)
             except Exception:
                 crashes += 1
             shutil.rmtree(out)
