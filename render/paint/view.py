@@ -1,6 +1,8 @@
 """What a viewer shows of one Turn record, from the world's Portrait (sim.portrayal): figures (an agent, or a
 whole group when there are too many to draw one by one) and flows (arrows between the figures shown). The
-world decides what its agents look like; nothing here knows any world."""
+world decides what its agents look like; nothing here knows any world. A viewer finds the world's drawing
+hook with `portrayer` (a trace's world with `world_from_header`) and wraps it in `Portraits`, so each turn
+is portrayed once however many painters draw it."""
 from __future__ import annotations
 
 import threading

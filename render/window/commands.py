@@ -3,6 +3,7 @@ and every other subcommand work on the core install; the viewer (pillow, pygame)
 from __future__ import annotations
 
 import argparse
+import os
 
 from agents.backends.human import SEAT_TIMEOUT_S
 from sim.errors import MissingExtra
@@ -35,6 +36,7 @@ def add(parser: argparse.ArgumentParser) -> None:
 
 
 def view(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # a refused flag is one line, without pygame's banner
     try:
         from render.window import viewer as window
         if not args.gif:
