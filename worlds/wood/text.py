@@ -114,12 +114,17 @@ def example_for(state: WoodState, i: int, view: trader.Outlook, levers: frozense
     council that copied it froze through every winter while the trader laid in firewood). Which lacking food
     comes first turns with the creature and the turn, so creatures short of the same foods spread their bids.
     With the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask); it
-    keeps to the bands and budget the creature's schema has."""
+    keeps to the bands and budget the creature's schema has, and never asks more than the good is worth."""
     draws = [0.5] * trader.DRAWS
     draws[0] = ((i + state.turn) % len(FOODS) + 0.5) / len(FOODS)
     orders = []
     for o in trader.choose(state, i, draws, view)["orders"]:
         k, price = GOODS.index(o["good"]), o["price"]
+        revised = k == state.trade[i] and view.adaptive and state.asked[i, k] and not view.sentiment[k]
+        if o["side"] == "sell" and revised:
+            # an ask the trader revised from last turn's, never above what the good is worth to anyone: after a
+            # model's 83-pebble berries the trader's cuts would take a dozen turns to reach a price anyone pays
+            price = min(price, round(max(view.worth[k], state.best_bid[k])))
         if "crossing" in levers and o["side"] == "sell":
             price = int(state.best_bid[k]) or price
         elif "crossing" in levers:

@@ -117,8 +117,6 @@ def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict
                         0.9 * ANCHOR * CUSTOMARY[own])
             if not view.unsold[i][own]:  # it sold out: ask at least what the keenest buyer offered
                 price = max(price, state.best_bid[own])
-            # and never more than the good is worth to anyone: last turn's ask may have been a model's 83 pebbles
-            price = min(price, max(view.worth[own], state.best_bid[own]))
         if view.adaptive and own == FIREWOOD and state.season == "winter":
             price = max(price, 0.5 * view.worth[own])  # a woodcutter knows what fire is worth in the snow
         sells.append(_order("sell", own, surplus, price))
