@@ -9,6 +9,7 @@ import importlib.util
 import os
 
 from agents.backends.base import Backend, BackendUnavailable
+from sim.config import check_url
 from sim.errors import MissingExtra
 from sim.policy import PolicyOptions
 
@@ -36,6 +37,7 @@ def choose(opts: PolicyOptions) -> Backend:
 
         if not url:
             raise BackendUnavailable(f"the openai backend needs --url or {URL_ENV} (an OpenAI-compatible /v1 base URL)")
+        check_url(url)  # from the environment or a council file: not yet checked as RunConfig checks --url
         backend = OpenAIBackend(url, opts.model or "", temperature=opts.temperature, announce=opts.announce)
         backend.check()
         return backend

@@ -7,12 +7,13 @@ is not JSONL that replay accepts, a refused run's files changed, or a resumed ru
 uninterrupted one.
 
     python -m bench fuzz [--replies 20000] [--seeds 200] [--turns 30] [--runs 300] [--answers 300] [--damages 500]
+                         [--patrons 100] [--forks 300] [--kills 40]
+
+The second act's seats and forks have their own cases in bench/fuzz_forks.py.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import random
 import shutil
@@ -25,39 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-import orjson
-
 from agents.backends.openai import OpenAIBackend
 from agents.council import Council
 from agents.policies import chaos
+from bench.fuzz_forks import fault_damaged_forks, fault_killed_forks, fault_patrons
+from bench.fuzz_kit import SEEDS_OF_TEXT, damage, hostile_text, mutate, quiet, sound
 from bench.machine import write_result
 from sim import Engine, registry
-from sim.cli import main as cli
 from sim.parse import parse
 from sim.policy import PolicyOptions, Reply
 from sim.trace import load_trace
-
-SEEDS_OF_TEXT = ['{"orders": [{"side": "sell", "good": "honey", "qty": 2, "price": 9}], "say": "hi"}',
-                 '{"catch": 3, "say": "easy now"}', '{"guess": 42}', "[]", "null", "NaN", '"orders"']
-
-
-def mutate(text: str, rnd: random.Random) -> str:
-    """One random damage: cut, insert, delete, duplicate, nest, or replace with noise."""
-    k = rnd.randrange(7)
-    i = rnd.randrange(len(text) + 1)
-    if k == 0:
-        return text[:i]
-    if k == 1:
-        return text[:i] + rnd.choice(['"', "{", "}", "[", "]", ",", ":", "\\", "\x00", "NaN", "1e999", "-"]) + text[i:]
-    if k == 2:
-        return text[:i] + text[i + rnd.randrange(1, 6):]
-    if k == 3:
-        return text + text[: rnd.randrange(len(text) + 1)]
-    if k == 4:
-        return json.dumps({"reply": text}) if rnd.random() < 0.5 else "{" * 300 + text + "}" * rnd.randrange(300)
-    if k == 5:
-        return "".join(chr(rnd.randrange(0, 0x3000)) for _ in range(rnd.randrange(1, 80)))
-    return text.replace(str(rnd.randrange(10)), str(rnd.choice([-1, 10**30, 2.5, "x"])))
 
 
 def fuzz_replies(n: int, seed: int = 0) -> dict:
@@ -96,24 +74,6 @@ def chaos_runs(seeds: int, turns: int) -> list[dict]:
 
 
 # --- faults: whole runs, HTTP answers, damaged files ----------------------------------------------------
-def hostile_text(rnd: random.Random) -> str | None:
-    """A reply no model should send: mutated JSON, lone surrogates, huge or non-finite numbers, deep nesting."""
-    k = rnd.randrange(6)
-    if k == 0:
-        return mutate(rnd.choice(SEEDS_OF_TEXT), rnd) + "\ud800" * rnd.randrange(3)
-    if k == 1:
-        return json.dumps({"orders": [{"side": "sell", "good": "honey", "qty": 10 ** rnd.randrange(40),
-                                       "price": rnd.choice([1e308, -0.0, 2**70])}], "say": "x\udfff"})
-    if k == 2:
-        n = rnd.randrange(1, 30_000)
-        return "[" * n + "]" * n
-    if k == 3:
-        return "".join(chr(rnd.randrange(0xD800, 0xE000)) for _ in range(rnd.randrange(1, 20)))
-    if k == 4:
-        return json.dumps({"catch": rnd.choice([10**30, float("nan"), -1, "3"])}, ensure_ascii=rnd.random() < 0.5)
-    return None
-
-
 class _Hostile:
     name, model, is_model = "fuzz", "hostile", True
 
@@ -123,25 +83,6 @@ class _Hostile:
     def generate(self, turn, asks):
         return [Reply(hostile_text(self.rnd), prompt_tokens=self.rnd.choice([None, 10**30, -5, 12]),
                       output_tokens=self.rnd.choice([None, 2**64, 7])) for _ in asks]
-
-
-def _sound(out: Path) -> bool:
-    try:
-        lines = (out / "trace.jsonl").read_bytes().splitlines()
-        if orjson.loads(lines[0]).get("kind") != "header":
-            return False
-        for line in lines[1:]:
-            orjson.loads(line)
-    except (OSError, ValueError, IndexError):
-        return False
-    return _quiet(["replay", str(out / "trace.jsonl")])[0] == 0
-
-
-def _quiet(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = cli(argv)
-    return code, err.getvalue()
 
 
 def fault_runs(n: int, seed: int = 0) -> dict:
@@ -156,7 +97,7 @@ def fault_runs(n: int, seed: int = 0) -> dict:
             except Exception:
                 crashes += 1
                 continue
-            corruptions += not _sound(out)
+            corruptions += not sound(out)
             shutil.rmtree(out)
     return {"cases": n, "crashes": crashes, "corruptions": corruptions}
 
@@ -237,7 +178,7 @@ def fault_answers(n: int, seed: int = 0) -> dict:
                     crashes += 1
                     continue
                 wiped += any("turn failed" in (d.reason or "") for d in turn.decisions)
-                corruptions += not _sound(out)
+                corruptions += not sound(out)
                 shutil.rmtree(out)
     finally:
         backend.close()
@@ -248,22 +189,6 @@ def fault_answers(n: int, seed: int = 0) -> dict:
 FILES = ["trace.jsonl", "checkpoint.json", "metrics.csv"]
 
 
-def damage(path: Path, rnd: random.Random) -> None:
-    data = path.read_bytes()
-    at = rnd.randrange(len(data) + 1)
-    k = rnd.randrange(5)
-    if k == 0:
-        path.write_bytes(data[:at])
-    elif k == 1:
-        path.write_bytes(data[:at] + bytes([rnd.randrange(256)]) + data[at + 1:])
-    elif k == 2:
-        path.write_bytes(data + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))))
-    elif k == 3:
-        path.write_bytes(json.dumps(rnd.choice([[], {}, {"turn": 3}, "x", 10**30])).encode())
-    else:
-        path.unlink()
-
-
 def fault_files(n: int, seed: int = 0) -> dict:
     """`n` damaged copies of a 4-turn run, each resumed to 7 turns: resumed exactly as an uninterrupted run,
     or refused with one error line and every file left as it was."""
@@ -272,7 +197,7 @@ def fault_files(n: int, seed: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         top = Path(tmp)
         for name, turns in (("stopped", 4), ("whole", 7)):
-            _quiet(["run", "--quiet", "--turns", str(turns), "--seed", "3", "--out", str(top / name)])
+            quiet(["run", "--quiet", "--turns", str(turns), "--seed", "3", "--out", str(top / name)])
         whole = [t.state for t in load_trace(top / "whole" / "trace.jsonl")[1]]
         for k in range(n):
             out = top / f"case{k}"
@@ -283,7 +208,7 @@ def fault_files(n: int, seed: int = 0) -> dict:
                     damage(target, rnd)
             before = {p.name: p.read_bytes() for p in out.iterdir()}
             try:
-                code, err = _quiet(["run", "--quiet", "--turns", "7", "--resume", "--out", str(out)])
+                code, err = quiet(["run", "--quiet", "--turns", "7", "--resume", "--out", str(out)])
             except Exception:
                 crashes += 1
                 continue
@@ -293,7 +218,7 @@ def fault_files(n: int, seed: int = 0) -> dict:
                 corruptions += {p.name: p.read_bytes() for p in out.iterdir()} != before
             elif code == 0:
                 same = [t.state for t in load_trace(out / "trace.jsonl")[1]] == whole
-                corruptions += not (same and _sound(out))
+                corruptions += not (same and sound(out))
             else:
                 crashes += 1
             shutil.rmtree(out)
@@ -308,10 +233,16 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=300, help="whole runs fed hostile replies")
     p.add_argument("--answers", type=int, default=300, help="turns against a loopback server answering badly")
     p.add_argument("--damages", type=int, default=500, help="damaged runs to resume")
+    p.add_argument("--patrons", type=int, default=100, help="runs with hostile patron acts and seats, forked")
+    p.add_argument("--forks", type=int, default=300, help="damaged traces to replay and fork")
+    p.add_argument("--kills", type=int, default=40, help="forks SIGKILLed at random, then resumed")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     faults = {"replies in whole runs": fault_runs(args.runs), "HTTP answers": fault_answers(args.answers),
-              "damaged files, then --resume": fault_files(args.damages)}
+              "damaged files, then --resume": fault_files(args.damages),
+              "patron acts and seats, replayed and forked": fault_patrons(args.patrons),
+              "damaged traces, replayed and forked": fault_damaged_forks(args.forks),
+              "forks killed at random, then --resume": fault_killed_forks(args.kills)}
     print("| fault fuzz | cases | crashes | corruptions |\n|---|---:|---:|---:|")
     for what, r in faults.items():
         print(f"| {what} | {r['cases']} | {r['crashes']} | {r['corruptions']} |")

@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
 import time
 from collections.abc import Callable
 
-import jsonschema
 import numpy as np
 
 from bench.machine import machine_info
+from bench.model_profile import turn
 from sim.policy import Ask
 
 MakeAsks = Callable[[int], list[Ask]]
@@ -41,26 +40,6 @@ def wood_asks(n: int) -> list[Ask]:
     world = WoodWorld(agents=n)
     state = world.initial_state(np.random.default_rng(0))
     return [Ask(world, state, agent, 0) for agent in world.agents(state)]
-
-
-def turn(backend, asks: list[Ask], sequential: bool = False) -> dict:
-    """One turn for these asks, timed; token means and reply quality."""
-    start = time.perf_counter()
-    if sequential:
-        replies = [r for ask in asks for r in backend.generate(0, [ask])]
-    else:
-        replies = backend.generate(0, asks)
-    seconds = time.perf_counter() - start
-    valid = sum(_valid(r.text, ask.schema) for ask, r in zip(asks, replies))
-    return {
-        "agents": len(asks),
-        "seconds": round(seconds, 2),
-        "decisions_per_s": round(len(asks) / seconds, 2),
-        "prompt_tokens": _mean(r.prompt_tokens for r in replies),
-        "output_tokens": _mean(r.output_tokens for r in replies),
-        "valid_json": round(valid / len(asks), 3),
-        "errors": sum(r.error is not None for r in replies),
-    }
 
 
 def fresh_wood_asks() -> MakeAsks:
@@ -166,19 +145,6 @@ def profile_table(result: dict) -> str:
 
 def _cpu_line(m: dict) -> str:
     return f"{m.get('gpu') or m['processor']} ({m['cores']} cores; {m.get('cpu_plan', '')})"
-
-
-def _valid(text: str | None, schema: dict) -> bool:
-    try:
-        jsonschema.validate(json.loads(text), schema)
-    except (TypeError, ValueError, jsonschema.ValidationError):
-        return False
-    return True
-
-
-def _mean(values) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(statistics.mean(known), 1) if known else None
 
 
 def _ints(text: str) -> list[int]:

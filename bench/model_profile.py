@@ -20,6 +20,8 @@ import struct
 import time
 from pathlib import Path
 
+import jsonschema
+
 from sim.policy import Ask
 
 
@@ -35,6 +37,26 @@ def fresh_asks(n: int, turn: int) -> list[Ask]:
     for _ in engine.run(turn):
         pass
     return [Ask(world, engine.state, agent, turn) for agent in world.agents(engine.state)]
+
+
+def turn(backend, asks: list[Ask], sequential: bool = False) -> dict:
+    """One turn for these asks, timed; token means and reply quality."""
+    start = time.perf_counter()
+    if sequential:
+        replies = [r for ask in asks for r in backend.generate(0, [ask])]
+    else:
+        replies = backend.generate(0, asks)
+    seconds = time.perf_counter() - start
+    valid = sum(_valid(r.text, ask.schema) for ask, r in zip(asks, replies))
+    return {
+        "agents": len(asks),
+        "seconds": round(seconds, 2),
+        "decisions_per_s": round(len(asks) / seconds, 2),
+        "prompt_tokens": _mean(r.prompt_tokens for r in replies),
+        "output_tokens": _mean(r.output_tokens for r in replies),
+        "valid_json": round(valid / len(asks), 3),
+        "errors": sum(r.error is not None for r in replies),
+    }
 
 
 def _generate(backend, asks: list[Ask], **override) -> tuple[float, list]:
@@ -126,3 +148,16 @@ def table(p: dict) -> str:
         lines.append(f"| of a step: the model's arithmetic at the matmul rate | {floor_ms:.1f} ms"
                      f" | {p['arithmetic_floor_step_s'] / p['step_s']:.0%} of a step |")
     return "\n".join(lines)
+
+
+def _valid(text: str | None, schema: dict) -> bool:
+    try:
+        jsonschema.validate(json.loads(text), schema)
+    except (TypeError, ValueError, jsonschema.ValidationError):
+        return False
+    return True
+
+
+def _mean(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.mean(known), 1) if known else None

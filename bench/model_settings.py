@@ -50,8 +50,7 @@ def busy_loop() -> subprocess.Popen:
 
 def run(model: str | None, group: str, agents: int = 5, rounds: int = 3, contention: bool = False) -> dict:
     from agents.backends.vllm import VLLMBackend
-    from bench.model_bench import turn
-    from bench.model_profile import fresh_asks
+    from bench.model_profile import fresh_asks, turn
 
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     engines, startup = {}, {}
@@ -149,8 +148,7 @@ def load_arrives(model: str | None, agents: int = 5, turns: int = 4, threads: in
     import torch
 
     from agents.backends.vllm import VLLMBackend
-    from bench.model_bench import turn
-    from bench.model_profile import fresh_asks
+    from bench.model_profile import fresh_asks, turn
 
     backend = VLLMBackend(model, seed=0, threads=threads)
     turn(backend, fresh_asks(agents, 1))  # warm-up

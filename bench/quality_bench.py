@@ -1,14 +1,14 @@
-"""Decision quality of a model council in the wood: how often replies are valid, repaired or no-ops, how
-often creatures say self-defeating things, and what each of the seed project's prompt interventions and the
-per-creature schemas buy. Plus trades, Gini, and how prices answer each legend.
+"""Decision quality of a model council in the wood, over whole years, beside the scripted council on the same
+seeds: the winter fuel crisis, the woodcutter's fortune, the wealth gap, trade, and how much the model decides
+for itself (how often its replies are the worked example exactly, and where they depart).
 
-    python -m bench quality [--model ID] [--agents 5] [--turns 6] [--seeds 0,1,2] [--json PATH]
+    python -m bench quality [--model ID] [--agents 5] [--turns 60] [--seeds 0-9] [--setups 0,3]
+                            [--bank-run-seeds 0,1] [--png PATH] [--json PATH]
 
-On this CPU it runs the embedded SmolLM2-135M; on a CUDA machine with vLLM, pass nothing (Qwen2.5-3B) or
---model. Mistakes are counted from what a creature SAID (its reply, repaired), before the parse path turned
-infeasible orders into no-ops, so a schema that forbids a mistake shows up as fewer mistakes. The second
-act's deals are counted the same way: how often replies make offers, accept them and lend (per 100
-decisions), and what share of those moves is self-defeating (worlds.wood.audit.deals).
+A year is four seasons of five turns; the first winter is turns 15-19, so the default 60 turns are three
+winters. On this CPU it runs the embedded SmolLM2-135M; on a CUDA machine with vLLM, pass nothing
+(Qwen2.5-3B) or --model. Mistakes are counted from what a creature SAID (its reply, repaired), before the parse
+path turned infeasible orders into no-ops, so a schema that forbids a mistake shows up as fewer mistakes.
 """
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-import json_repair
-import numpy as np
-
-from bench.machine import write_result
-from worlds.wood.audit import DEAL_MISTAKES, DEALS, MISTAKES, deals, mistakes
+from bench import year
+from bench.machine import machine_info, write_result
+from worlds.wood.audit import DEAL_MISTAKES, DEALS, MISTAKES
 from worlds.wood.text import AIDS
 
 ALL_AIDS = ",".join(AIDS)
@@ -34,6 +32,9 @@ class Setup:
     schema: str = "creature"
     constrained: bool = True
     levers: str = ""  # the wood's market aids (worlds.wood.actions.LEVERS)
+
+    def params(self) -> dict:
+        return {"aids": self.aids, "schema": self.schema, "levers": self.levers}
 
 
 SETUPS = [
@@ -52,152 +53,162 @@ SETUPS = [
     Setup("+ crossing example", levers="crossing"),
     Setup("all levers", levers="bands,budget,book,crossing"),
 ]
-LEGEND_GOOD = {"bank_run": "honey", "tulip_mania": "mushrooms", "south_sea": "acorns", "drought": "berries",
-               "early_frost": "firewood"}
+SCRIPTED = "scripted council (the world's heuristic)"
 
 
-def play(backend, setup: Setup, agents: int, turns: int, seed: int, legends=None) -> dict:
-    """One seeded run; returns per-decision counts and the metric paths."""
-    from agents.council import Council
-    from sim import Engine
-    from worlds.wood import WoodWorld
-
-    world = WoodWorld(agents=agents, aids=setup.aids, schema=setup.schema, levers=setup.levers)
-    backend.constrained = setup.constrained
-    engine = Engine(world, Council.of(backend), seed=seed, legends=legends)
-    counts = {"decisions": 0, "valid": 0, "repaired": 0, "noop": 0, "dealing": 0, "self_defeating_deals": 0,
-              **{m: 0 for m in MISTAKES + DEALS + DEAL_MISTAKES}}
-    path = {"trades": [], "gini": [], "prices": []}
-    noops = []
-    for _ in range(turns):
-        before = engine.state
-        turn = engine.step()
-        for d in turn.decisions:
-            counts["decisions"] += 1
-            counts[d.status] += 1
-            if d.status == "noop":
-                noops.append({"turn": turn.turn, "agent": d.agent, "reason": d.reason, "reply": d.reply})
-            i = before.position[d.agent]
-            said = said_reply(d.reply)
-            orders = said.get("orders")
-            for m in mistakes(before, i, orders if isinstance(orders, list) else []):
-                counts[m] += 1
-            if world.second_act:
-                used, wrong = deals(before, i, said)
-                for m in used + wrong:
-                    counts[m] += 1
-                counts["dealing"] += bool(used)
-                counts["self_defeating_deals"] += bool(wrong)
-        path["trades"].append(turn.metrics["trades"])
-        path["gini"].append(turn.metrics["gini"])
-        path["prices"].append(turn.metrics["prices"])
-    return {"counts": counts, "noops": noops, **path}
+def seeds_from(text: str) -> list[int]:
+    """"0-9" or "0,1,5"."""
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",") if s]
 
 
-def said_reply(reply: str | None) -> dict:
-    """The reply as the model wrote it, repaired into a dict ({} when it is not one)."""
-    try:
-        data = json_repair.loads(reply or "")
-    except Exception:
-        return {}
-    return data if isinstance(data, dict) else {}
+def said_per100(runs: list[year.Run]) -> dict:
+    """Self-defeating moves per 100 decisions, and the share of dealing replies that defeat themselves."""
+    n = max(sum(sum(r.statuses.values()) for r in runs), 1)
+    total = {k: sum(r.said[k] for r in runs) for k in runs[0].said}
+    out = {f"{m}_per100": round(100 * total[m] / n, 1) for m in MISTAKES + DEALS + DEAL_MISTAKES}
+    out["dealing_pct"] = round(100 * total["dealing"] / n, 1)
+    out["self_defeating_deal_pct"] = round(100 * total["self_defeating_deals"] / max(total["dealing"], 1), 1)
+    return out
 
 
-def summarize(setup: Setup, runs: list[dict]) -> dict:
-    total = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
-    n = max(total["decisions"], 1)
-    per_run_noop = [r["counts"]["noop"] / max(r["counts"]["decisions"], 1) for r in runs]
-    return {
-        "setup": setup.label,
-        "decisions": total["decisions"],
-        **{f"{k}_pct": round(100 * total[k] / n, 1) for k in ("valid", "repaired", "noop")},
-        "noop_pct_spread": round(100 * statistics.pstdev(per_run_noop), 1),
-        **{f"{m}_per100": round(100 * total[m] / n, 1) for m in MISTAKES + DEALS + DEAL_MISTAKES},
-        # a reply may make several deals; a decision counts once when any of its deals defeats itself
-        "dealing_pct": round(100 * total["dealing"] / n, 1),
-        "self_defeating_deal_pct": round(100 * total["self_defeating_deals"] / max(total["dealing"], 1), 1),
-        "trades_per_turn": round(float(np.mean([np.mean(r["trades"]) for r in runs])), 2),
-        "median_trades_per_turn": float(np.median([t for r in runs for t in r["trades"]])),
-        "trades_by_seed": [r["trades"] for r in runs],  # each seed's trades, turn by turn
-        "gini_first": round(float(np.mean([r["gini"][0] for r in runs])), 3),
-        "gini_last": round(float(np.mean([r["gini"][-1] for r in runs])), 3),
-        "noops": [n for r in runs for n in r["noops"]],
-    }
+def progress(run: year.Run) -> str:
+    """One run in a line: what a long bench prints as each seed finishes."""
+    first = run.year_turns - 1
+    rank = year.woodcutter_rank(run, first) if len(run.trades) > first else None
+    return (f"trades/turn {statistics.mean(run.trades):.2f}, winter cold {100 * year.winter_cold(run):.0f} %, "
+            f"firewood winter/autumn {', '.join(f'{x:.2f}' for x in year.fire_ratios(run)) or '—'}, woodcutter's "
+            f"rank after winter 1: {rank or '—'}, no-ops {run.statuses['noop']}, example copied "
+            f"{run.agency.get('exact', 0)}/{run.agency.get('decisions', 0)}")
 
 
-def legend_response(backend, agents: int, turns: int, seeds: list[int], at: int = 2, setup: Setup = SETUPS[0],
-                    names: list[str] | None = None) -> list[dict]:
-    """Price of each legend's good the turn before it, and its extreme in the turns after (mean of seeds)."""
-    rows = []
-    for legend, good in LEGEND_GOOD.items():
-        if names and legend not in names:
+def council_row(label: str, runs: list[year.Run]) -> dict:
+    return {"council": label, **year.overview(runs), **said_per100(runs), "agency": year.pooled_agency(runs),
+            "seasons": year.season_rows(runs), "noops": [n for r in runs for n in r.noops]}
+
+
+def print_tables(rows: list[dict]) -> None:
+    print("\n| council | trades/turn (median) | last/first year | winter cold | firewood winter/autumn by year | "
+          "woodcutter top-2 after winter 1 | mood | wealth Gini (mean) | price level | no-op % | example copied |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        ratios = ", ".join(f"{x:.2f}" for x in r["fire_ratio_by_year"]) or "—"
+        top2 = "—" if r["woodcutter_top2_after_first_winter"] is None else f"{r['woodcutter_top2_after_first_winter']}/{r['seeds']}"
+        copied = r["agency"]["exact_share"]
+        print(f"| {r['council']} | {r['mean_trades']:.2f} ({r['median_trades']:g}) | "
+              f"{r['last_over_first_year_trades'] or 0:.2f} | {100 * r['winter_cold']:.1f} % | {ratios} | {top2} | "
+              f"{r['mood']:.2f} | {r['gini_mean']:.3f} | {r['level']:.2f} | {r['noop_pct']} | "
+              f"{'—' if copied is None else f'{100 * copied:.0f} %'} |")
+    for r in rows:
+        print(f"\n#### {r['council']}: by season (mean of {r['seeds']} seeds)\n")
+        print("| year | season | trades/turn | cold | firewood price | buy-firewood orders/turn | mood | price level | "
+              "Gini at its end | seeds whose woodcutter is richest at its end |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for s in r["seasons"]:
+            print(f"| {s['year']} | {s['season']} | {s['trades']:.2f} | {100 * s['cold']:.0f} % | {s['fire_price']:.2f} | "
+                  f"{s['fire_bids']:.2f} | {s['mood']:.2f} | {s['level']:.2f} | {s['gini_end']:.3f} | "
+                  f"{s['woodcutter_richest']}/{r['seeds']} |")
+    for r in rows:
+        agency = r["agency"]
+        if not agency["decisions"]:
             continue
-        before, extreme = [], []
-        for seed in seeds:
-            run = play(backend, setup, agents, turns, seed, legends={at: [legend]})
-            prices = [p[good] for p in run["prices"]]
-            before.append(prices[at - 1])
-            after = prices[at:]
-            extreme.append(min(after) if legend in ("bank_run",) else max(after))
-        b, e = float(np.mean(before)), float(np.mean(extreme))
-        rows.append({"legend": legend, "good": good, "price_before": round(b, 2), "price_after": round(e, 2),
-                     "change_pct": round(100 * (e - b) / b, 1)})
-    return rows
+        print(f"\n#### {r['council']}: the worked example beside each reply ({agency['decisions']} decisions, "
+              f"{agency['noop']} unreadable, {agency['exact']} exactly the example)\n")
+        print("| part | followed | changed | dropped | added |")
+        print("|---|---:|---:|---:|---:|")
+        for part, kinds in agency["parts"].items():
+            print(f"| {part} | {kinds['followed']} | {kinds['changed']} | {kinds['dropped']} | {kinds['added']} |")
+    print("\n| council | buys own good /100 | sells unheld /100 | sells winter fuel /100 | bids over purse /100 | "
+          "replies dealing % | self-defeating deals % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['council']} | {r['buys_own_good_per100']} | {r['sells_unheld_per100']} | "
+              f"{r['sells_winter_fuel_per100']} | {r['bids_over_purse_per100']} | {r['dealing_pct']} | "
+              f"{r['self_defeating_deal_pct']} |")
+    for r in rows:
+        for n in r["noops"][:20]:
+            print(f"no-op under {r['council']!r}, turn {n['turn']}, {n['agent']}: {n['reason']} (reply {n['reply']!r})")
+
+
+def targets(model: dict, bank_run: float | None, agents: int) -> list[tuple[str, bool, str]]:
+    """The model council's year, as the wood is designed to play it (issue: the model council lives the year)."""
+    ratios = model["fire_ratio_by_year"]
+    top2 = model["woodcutter_top2_after_first_winter"]
+    out = [
+        (f"firewood winter ≥ 1.5 × autumn in each year ({agents} creatures)", bool(ratios) and min(ratios) >= 1.5,
+         ", ".join(f"{x:.2f}" for x in ratios) or "no whole year played"),
+        (f"≤ 15 % of creature-turns cold in winter ({agents} creatures)", model["winter_cold"] <= 0.15,
+         f"{100 * model['winter_cold']:.1f} %"),
+        ("every reply parsed", model["noop_pct"] == 0, f"{model['noop_pct']} % no-ops"),
+    ]
+    if agents == 5:
+        out += [
+            ("woodcutter among the two richest after the first winter, ≥ 7 of 10 seeds",
+             top2 is not None and top2 >= 0.7 * model["seeds"], f"{top2}/{model['seeds']} seeds"),
+            ("median ≥ 3 market trades a turn", model["median_trades"] >= 3, f"median {model['median_trades']:g}"),
+            ("last year's trades ≥ 0.7 × the first", (model["last_over_first_year_trades"] or 0) >= 0.7,
+             f"{model['last_over_first_year_trades'] or 0:.2f}"),
+        ]
+    if bank_run is not None:
+        out.append(("bank run moves honey ≥ 30 %", abs(bank_run) >= 30, f"{bank_run:+.1f} %"))
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench quality", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model id or folder (default: Qwen2.5-3B on GPU, embedded on CPU)")
     p.add_argument("--agents", type=int, default=5)
-    p.add_argument("--turns", type=int, default=6)
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--setups", default=None, help="comma-separated setup numbers (default: all)")
-    p.add_argument("--no-legends", action="store_true")
-    p.add_argument("--legend-setup", type=int, default=0, help="the setup number the legends run under")
-    p.add_argument("--legends", default="", help=f"comma-separated legends to play (default: all of "
-                   f"{', '.join(LEGEND_GOOD)})")
-    p.add_argument("--legend-seeds", default=None, help="seeds the legends run with (default: the first two)")
+    p.add_argument("--turns", type=int, default=60, help="turns per run (20 = a year; default three winters)")
+    p.add_argument("--seeds", default="0-9", help='"0-9" or "0,1,5"')
+    p.add_argument("--setups", default="0", help="comma-separated setup numbers for the model council "
+                   "(0: all aids; 3: without the worked example; see SETUPS)")
+    p.add_argument("--no-scripted", action="store_true", help="leave out the scripted council on the same seeds")
+    p.add_argument("--bank-run-seeds", default="0,1", help="seeds for the bank-run check ('' for none)")
+    p.add_argument("--png", default=None, help="plot the first seed's year under the first setup here")
     p.add_argument("--json", default=None)
     args = p.parse_args()
+    from agents.backends.scripted import ScriptedBackend
     from agents.backends.vllm import VLLMBackend
+    from agents.council import Council
 
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = seeds_from(args.seeds)
+    info = machine_info()
+    print(f"machine: {info['processor']} ({', '.join(info.get('cpu_features', [])) or 'no flags read'}), "
+          f"{info['cores']} cores; {info['cpu_plan']}", flush=True)
     backend = VLLMBackend(args.model, seed=seeds[0])
-    chosen = [SETUPS[int(i)] for i in args.setups.split(",")] if args.setups else SETUPS
-    rows = []
-    for setup in chosen:  # a line per setup as it finishes: a long run cut short still tells what it measured
-        rows.append(summarize(setup, [play(backend, setup, args.agents, args.turns, seed) for seed in seeds]))
-        r = rows[-1]
-        print(f"done: {r['setup']}: valid {r['valid_pct']} %, no-op {r['noop_pct']} %, trades/turn "
-              f"{r['trades_per_turn']} (median {r['median_trades_per_turn']:g}), dealing {r['dealing_pct']} %",
-              file=sys.stderr, flush=True)
-    legend_seeds = [int(s) for s in args.legend_seeds.split(",")] if args.legend_seeds else seeds[:2]
-    legends = [] if args.no_legends else legend_response(backend, args.agents, args.turns, legend_seeds,
-                                                         setup=SETUPS[args.legend_setup],
-                                                         names=[n for n in args.legends.split(",") if n])
-    print(f"model {backend.model}, {args.agents} creatures, {args.turns} turns, seeds {args.seeds}\n")
-    print("| setup | valid % | repaired % | no-op % | buys own good /100 | sells unheld /100 | sells winter fuel /100 | bids over purse /100 | trades/turn (median) | Gini first → last |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for r in rows:
-        print(f"| {r['setup']} | {r['valid_pct']} | {r['repaired_pct']} | {r['noop_pct']} ± {r['noop_pct_spread']} | "
-              f"{r['buys_own_good_per100']} | {r['sells_unheld_per100']} | {r['sells_winter_fuel_per100']} | "
-              f"{r['bids_over_purse_per100']} | {r['trades_per_turn']} ({r['median_trades_per_turn']:g}) | "
-              f"{r['gini_first']} → {r['gini_last']} |")
-    print("\n| setup | replies dealing % | offers /100 | accepts /100 | loans /100 | self-defeating deals % |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['setup']} | {r['dealing_pct']} | {r['offers_per100']} | {r['accepts_per100']} | "
-              f"{r['loans_per100']} | {r['self_defeating_deal_pct']} |")
-    for r in rows:
-        for n in r["noops"]:
-            print(f"no-op in {r['setup']!r}, turn {n['turn']}, {n['agent']}: {n['reason']} (reply {(n['reply'] or '')[:160]!r})")
-    if legends:
-        print("\n| legend | good | price before | extreme after | change |")
-        print("|---|---|---:|---:|---:|")
-        for r in legends:
-            print(f"| {r['legend']} | {r['good']} | {r['price_before']} | {r['price_after']} | {r['change_pct']} % |")
+    chosen = [SETUPS[int(i)] for i in args.setups.split(",")]
+    rows, first_runs = [], None
+    for setup in chosen:  # a line per council as it finishes: a long run cut short still tells what it measured
+        backend.constrained = setup.constrained
+        runs = []
+        for seed in seeds:
+            runs.append(year.play(Council.of(backend), args.agents, args.turns, seed, **setup.params()))
+            print(f"  {setup.label}, seed {seed}: {progress(runs[-1])}", file=sys.stderr, flush=True)
+        first_runs = first_runs or runs
+        rows.append(council_row(f"model: {setup.label}", runs))
+    if not args.no_scripted:
+        runs = [year.play(Council.of(ScriptedBackend(seed)), args.agents, args.turns, seed, **chosen[0].params())
+                for seed in seeds]
+        for seed, run in zip(seeds, runs):
+            print(f"  scripted, seed {seed}: {progress(run)}", file=sys.stderr, flush=True)
+        rows.append(council_row(SCRIPTED, runs))
+    backend.constrained = chosen[0].constrained
+    bank_seeds = seeds_from(args.bank_run_seeds)
+    bank_run = year.bank_run_move(lambda seed: Council.of(backend), args.agents, bank_seeds,
+                                  **chosen[0].params()) if bank_seeds else None
+    print(f"\nmodel {backend.model}, {args.agents} creatures, {args.turns} turns, seeds {args.seeds}")
+    print_tables(rows)
+    checks = targets(rows[0], bank_run, args.agents)
+    print("\n| target (model council, first setup) | met | measured |\n|---|---|---|")
+    for name, ok, measured in checks:
+        print(f"| {name} | {'yes' if ok else '**no**'} | {measured} |")
+    if args.png and first_runs:
+        year.plot(first_runs[0], f"model council ({backend.model}), {args.agents} creatures, seed {seeds[0]}", args.png)
     write_result(args.json, "quality", model=backend.model, agents=args.agents, turns=args.turns, seeds=seeds,
-                 rows=rows, legends=legends)
+                 rows=rows, bank_run_pct=bank_run, bank_run_seeds=bank_seeds,
+                 targets=[{"target": n, "met": bool(ok), "measured": m} for n, ok, m in checks])
 
 
 if __name__ == "__main__":

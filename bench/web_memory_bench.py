@@ -40,7 +40,7 @@ def engines_alive() -> int:
 
 def held_by_gradio(demo) -> int:
     """Sessions in Gradio's per-tab State, closed or not."""
-    from app import Session
+    from render.web.session import Session
 
     return sum(isinstance(v, Session) for state in demo.state_holder.session_data.values()
                for v in state.state_data.values())
@@ -80,7 +80,8 @@ def play(url: str, seed: int, agents: int, turns: int, done: list, failed: list)
 
 
 def run(waves: int, sessions: int, agents: int, turns: int) -> dict:
-    from app import Sessions, build_demo
+    from render.web.demo import build_demo
+    from render.web.session import Sessions
 
     pool = Sessions()
     with socket.socket() as probe:
@@ -128,8 +129,8 @@ def table(result: dict) -> str:
         lines.append(f"| {r['wave']} | {r['rss_mb']} | {r['growth_mb']:+} | {r['live_worlds']} | {per_world} | "
                      f"{r['engines']} | {r['in_state']} | {r['finished']} | {r['failed']} |")
     lines.append("\nengines alive beyond the live worlds are closed sessions' worlds that something still holds; "
-                 "the pool (app.Sessions) bounds the live worlds, so memory that stays level per live world is "
-                 "memory that stays bounded")
+                 "the pool (render.web.session.Sessions) bounds the live worlds, so memory that stays level per "
+                 "live world is memory that stays bounded")
     if result["rss_mb_after_malloc_trim"] is not None:
         lines.append(f"resident after the last wave once malloc_trim(0) returned free heap pages: "
                      f"{result['rss_mb_after_malloc_trim']} MB")

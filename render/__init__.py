@@ -1,3 +1,8 @@
-"""Viewers. Everything here reads Turn records (never the live world): `view` turns a record into figures
-and flows, `scene` draws them, `charts` plots a run's metrics, `panels` writes the web page's HTML, `window`
-is the pygame desktop viewer and `gif` the headless exporter."""
+"""Viewers, in four layers; each imports only the layers above it in this list (tests/test_layers.py):
+
+    paint/    painters: a Turn record (or an action schema) in, pixels or HTML out; they read records and never
+              start or steer a run (scene, charts, panels, gif, the seat's form)
+    live/     live runs: start an engine from a RunConfig, take a person's seat in it, branch it
+    window/   the pygame desktop app (`python -m sim view`)
+    web/      the Gradio web demo (`python app.py`): session pool, controls, page layout
+"""

@@ -9,6 +9,7 @@ checks along the way that:
   supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
 - the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
 - `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
+- a worked example (`suggestion`) is inside the agent's schema and parses as a valid action;
 - `apply` and `legend` never mutate their input state;
 - the same seed and the same replies give the same run;
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
@@ -261,14 +262,19 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
 
     with report.guard(f"heuristic {at}", "return a JSON-able action dict built with the rng argument"):
         wanted = world.heuristic(state, agent, np.random.default_rng(0))
-        if not validator.is_valid(wanted):
-            error = jsonschema.exceptions.best_match(validator.iter_errors(wanted))
-            report.add(f"heuristic {at} answers {json.dumps(wanted)[:160]}, outside its action schema "
-                       f"({error.message[:120]}): the scripted baseline must obey the schema models obey")
-        decision, _ = parse(Reply(json.dumps(wanted)), world, state, agent)
-        if decision.status != "valid":
-            report.add(f"heuristic {at} answer became {decision.status} ({decision.reason}): "
+        _sent_as_reply(world, state, agent, wanted, validator, report, f"heuristic {at} answers",
+                       "the scripted baseline must obey the schema models obey",
                        "return exactly the Action's fields, feasible now")
+
+    with report.guard(f"suggestion {at}", "return None or the action dict this agent's prompt shows as its example"):
+        shown = world.suggestion(state, agent)
+        if shown is not None:
+            decision = _sent_as_reply(world, state, agent, shown, validator, report, f"suggestion {at} is",
+                                      "a model that copies the example must be able to send it",
+                                      "show an example the agent can do now")
+            if decision.status == "valid" and not isinstance(world.parts(decision.action), dict):
+                report.add(f"parts {at} returned a {type(world.parts(decision.action)).__name__}: return "
+                           "{name: value} of the action's parts")
 
     if garbage:
         expected = world.noop(agent).model_dump(mode="json")
@@ -277,6 +283,19 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
             if action.model_dump(mode="json") != expected:  # a junk object may be "repaired" into the no-op
                 report.add(f"garbage reply {text!r:.40} became {decision.status} {decision.action}, not the "
                            "no-op: give Action fields no defaults that make junk a valid action")
+
+
+def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator, report: _Report, what: str,
+                   outside: str, refused: str):
+    """An action dict the world itself wrote (its heuristic's, its worked example), checked as a model's reply
+    would be: inside the agent's schema, and valid through the parse path. Returns the parse's Decision."""
+    if not validator.is_valid(action):
+        error = jsonschema.exceptions.best_match(validator.iter_errors(action))
+        report.add(f"{what} {json.dumps(action)[:160]}, outside its action schema ({error.message[:120]}): {outside}")
+    decision, _ = parse(Reply(json.dumps(action)), world, state, agent)
+    if decision.status != "valid":
+        report.add(f"{what} {json.dumps(action)[:80]}, which became {decision.status} ({decision.reason}): {refused}")
+    return decision
 
 
 def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:

@@ -16,8 +16,8 @@ from sim import fork, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
-from sim.fork import MAX_SEED, legends_of, patrons_of, read_source
-from sim.trace import CHECKPOINT, TRACE, dump_line, read_checkpoint, read_header
+from sim.fork import MAX_SEED, header_config, legends_of, patrons_of, read_source
+from sim.trace import CHECKPOINT, TRACE, DamagedRun, check_run_files, dump_line, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
 EXPORTERS = "smallworlds.exporters"
@@ -70,11 +70,15 @@ def parse_legends(specs: list[str], world) -> dict[int, list[str]]:
     return out
 
 
+DEFAULT_TURNS = 30
+
+
 # --- run ---------------------------------------------------------------------------------------------
 def add_run(p: argparse.ArgumentParser) -> None:
     add_world_flags(p)
     add_policy_flags(p)
-    p.add_argument("--turns", type=int, default=30)
+    p.add_argument("--turns", type=int, default=None,
+                   help=f"turns in all (default: {DEFAULT_TURNS}; with --resume, as many as the run was started with)")
     p.add_argument("--seed", type=seed_value, default=0, help=f"0 to {MAX_SEED} (default: 0)")
     p.add_argument("--out", default=None, help="output directory (default: runs/WORLD-SEED)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -86,26 +90,23 @@ def add_run(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.world}-{args.seed}")
-    if args.turns < 0:
+    if args.turns is not None and args.turns < 0:
         raise UsageError("--turns must be >= 0")
     gif = gif_exporter(args.gif) if args.gif else None  # a bad --gif path fails now, not after the whole run
-    if args.resume and (out / CHECKPOINT).exists():
-        engine = resume_engine(out, args)
+    if args.resume and (os.path.lexists(out / TRACE) or os.path.lexists(out / CHECKPOINT)):
+        engine, turns = resume_engine(out, args)
     else:
-        if args.resume and past_header(out / TRACE):
-            raise UsageError(f"cannot resume {out}: it has a {TRACE} but no {CHECKPOINT} (deleted?), so nothing "
-                             "says how much of the trace is good; start the run again with another --out")
-        if not args.resume and (out / TRACE).exists():
-            raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        check_run_files(out, fresh=True)
+        turns = DEFAULT_TURNS if args.turns is None else args.turns
         check_writable(out)
-        config = run_config(args, turns=args.turns)
+        config = run_config(args, turns=turns)
         check_fits(config)
         world = config.make_world()
         legends = parse_legends(args.legend, world)
-        check_legends_happen(legends, args.turns)
+        check_legends_happen(legends, turns)
         policy = config.make_policy(announce=_say(args.quiet))
         engine = Engine(world, policy, seed=config.seed, out=out, legends=legends, config=config.to_json())
-    metrics = [turn.metrics for turn in progress(engine.run(args.turns), args.turns - engine.turn, args.quiet)]
+    metrics = [turn.metrics for turn in progress(engine.run(turns), turns - engine.turn, args.quiet)]
     if not args.quiet:
         print_summary(metrics, out)
     if gif:
@@ -199,14 +200,41 @@ def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
                      council=args.council, temperature=args.temperature, **fixed)
 
 
-def resume_engine(out: Path, args: argparse.Namespace) -> Engine:
-    checkpoint = read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
-    header = read_header(out / TRACE)
-    config = RunConfig.from_json(header["config"])
+def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
+    """The engine of the run recorded in `out`, positioned where it stopped, and the turns it plays in all
+    (--turns, or the length the run was started with). A run killed before its first checkpoint (its trace
+    holds only the header) starts again exactly as its header records it."""
+    check_run_files(out, fresh=False)
+    if not os.path.lexists(out / CHECKPOINT):
+        if past_header(out / TRACE):
+            raise UsageError(f"cannot resume {out}: it has a {TRACE} but no {CHECKPOINT} (deleted?), so nothing "
+                             "says how much of the trace is good; start the run again with another --out")
+        try:
+            header = read_header(out / TRACE)
+        except DamagedRun:
+            raise DamagedRun(f"cannot resume {out}: its {TRACE} holds no whole header (the run was stopped as it "
+                             f"began), so nothing says how it was set up; remove {out / TRACE} and start it "
+                             "again") from None
+        checkpoint = None
+    else:
+        checkpoint = read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
+        header = read_header(out / TRACE)
+    config = header_config(out / TRACE, header)
+    turns = args.turns if args.turns is not None else config.turns
+    if turns is None:
+        raise UsageError(f"{out} was recorded without a length: say how many turns to play in all with --turns")
     check_writable(out)
     refuse_changed_flags(args, config, header)
-    policy = fork.policy_of(config, checkpoint["turn"], announce=_say(args.quiet))  # a fork may still replay
-    return Engine.resume(out, config.make_world(), policy)
+    policy = fork.policy_of(config, checkpoint["turn"] if checkpoint else 0, announce=_say(args.quiet))
+    if checkpoint:
+        return Engine.resume(out, config.make_world(), policy), turns
+    try:  # the new start writes the header again (over the old one), as it was but for the versions
+        return Engine(config.make_world(), policy, seed=config.seed, out=out, config=config.to_json(),
+                      legends={int(t): n for t, n in (header.get("legends") or {}).items()},
+                      patrons={int(t): n for t, n in (header.get("patrons") or {}).items()}), turns
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise DamagedRun(f"cannot resume {out}: the legends or patron acts its header schedules cannot be read "
+                         f"({fork.first_error(exc)}); start the run again with another --out") from None
 
 
 RESUMED_FLAGS = ("world", "agents", "seed", "policy", "backend", "model", "url", "council", "temperature")
@@ -309,8 +337,9 @@ def check_replay_out(out: Path, source: Path, command: str = "replay") -> None:
     if out.resolve() == source.parent.resolve():
         raise UsageError(f"{command} --out {out} is the folder of the trace being read, and writing there "
                          "would overwrite it: pick another folder")
-    if (out / TRACE).exists():
+    if os.path.lexists(out / TRACE):
         raise UsageError(f"{command} --out {out} already holds a run: pick another folder")
+    check_run_files(out, fresh=True)
     check_writable(out)
 
 

@@ -10,7 +10,11 @@ importing one another.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import math
+import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -36,13 +40,23 @@ class RunConfig:
     temperature: float = 0.7
     fork_of: str | None = None  # a fork: the trace whose first fork_at turns it replayed (see sim.fork)
     fork_at: int | None = None
+    fork_sha256: str | None = None  # sha256 of the source's header and first fork_at turn lines, as forked
 
     def __post_init__(self):
         # checked once, here, so every entry point fails the same way on the same mistake
         object.__setattr__(self, "agents", agent_count(self.agents))
         object.__setattr__(self, "params", typed_params(self.world, dict(self.params)))
-        if self.turns is not None and self.turns < 0:
-            raise UsageError("--turns must be >= 0")
+        if self.turns is not None and not _whole(self.turns, 0):
+            raise UsageError(f"turns must be a whole number, at least 0 (got {self.turns!r})")
+        if self.fork_at is not None and not _whole(self.fork_at, 0):
+            raise UsageError(f"fork_at must be a whole number, at least 0 (got {self.fork_at!r})")
+        for name in ("policy", "backend", "model", "url", "council", "fork_of", "fork_sha256"):
+            value = getattr(self, name)
+            if not isinstance(value, str) and (value is not None or name in ("policy", "backend")):
+                raise UsageError(f"{name} must be text (got {value!r})")
+        object.__setattr__(self, "temperature", temperature_value(self.temperature))
+        if self.url:
+            check_url(self.url)
 
     def to_json(self) -> dict[str, Any]:
         """The trace header's form: flat, world parameters beside the run's own keys (as world.config())."""
@@ -71,6 +85,36 @@ class RunConfig:
 
     def make_policy(self, factory: Callable[[str, PolicyOptions], Any] | None = None, **extra: Any):
         return (factory or make_policy)(self.policy, self.options(**extra))
+
+
+MAX_TEMPERATURE = 2.0  # OpenAI's bound; a small model past it writes noise, not a bolder policy
+
+
+def temperature_value(value: Any) -> float:
+    """A sampling temperature from 0 to MAX_TEMPERATURE; UsageError for NaN, infinities, negatives and the rest."""
+    try:
+        number = float(value) if not isinstance(value, (bool, str)) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not 0 <= number <= MAX_TEMPERATURE:  # False for NaN too
+        raise UsageError(f"temperature must be a number from 0 to {MAX_TEMPERATURE:g} (got {value!r})")
+    return number
+
+
+def check_url(url: str) -> None:
+    """UsageError, saying what is wrong, for a server URL that no HTTP client can use (a bracket left open,
+    a port past 65535, no host, another scheme)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # raises for a port that is not a port
+    except ValueError as exc:
+        raise UsageError(f"--url {url!r} is not a URL ({exc}); e.g. http://127.0.0.1:8000/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url {url!r} is not an http(s) URL with a host; e.g. http://127.0.0.1:8000/v1")
+
+
+def _whole(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def world_params(pairs: list[str]) -> dict[str, Any]:
@@ -121,7 +165,7 @@ def agent_count(value: Any) -> int | None:
 
 def make_policy(name: str, opts: PolicyOptions):
     """The policy registered as `name` (entry point group "smallworlds.policies"), built from `opts`."""
-    return registry.load(registry.POLICIES, name)(opts)
+    return registry.load_plugin(registry.POLICIES, name)(opts)
 
 
 def add_policy_flags(p: argparse.ArgumentParser, inherited: bool = False) -> None:
@@ -143,7 +187,10 @@ def add_policy_flags(p: argparse.ArgumentParser, inherited: bool = False) -> Non
 
 
 def check_writable(out: Path) -> None:
-    """A one-line UsageError now, rather than a traceback after the first turn, when `out` cannot be written."""
+    """A one-line UsageError now, rather than a traceback after the first turn, when `out` cannot be written.
+    Leaves no trace of the check: folders it had to make are removed again (the run makes them when it
+    starts), so a command refused after this check leaves the disk as it found it."""
+    made = [p for p in (out, *out.parents) if not os.path.lexists(p)]
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -151,3 +198,7 @@ def check_writable(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+    finally:
+        for folder in made:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()

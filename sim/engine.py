@@ -18,15 +18,17 @@ from typing import Any, Iterator
 import numpy as np
 
 from sim import __version__
+from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
-from sim.parse import parse
+from sim.parse import MAX_REPLY_CHARS, parse
 from sim.policy import Ask, Batch, Policy, Reply
 from sim.records import Turn
 from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
 from sim.world import World
 
 MAX_RUMOUR_CHARS = 160
+MAX_ERROR_CHARS = 500  # a backend's reason for a missing reply, as recorded
 
 
 @contextmanager
@@ -71,8 +73,8 @@ class Engine:
                      for t, entries in (legends or {}).items()}
         for entries in scheduled.values():
             for name, _ in entries:
-                self._check_legend(world, name)
-        acts = {int(t): [self._check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
+                self.check_legend(world, name)
+        acts = {int(t): [self.check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
         self.world = world
         self.policy = policy
         self.seed = seed
@@ -84,6 +86,7 @@ class Engine:
         self.pending: list[list] = []  # [name, text] injected during play, started next turn
         self.acts = acts  # patron acts by turn
         self.acts_pending: list[dict] = []  # patron acts queued during play, applied next turn
+        self.agency = Tally()
         self.started = time.perf_counter()
         self.recorder = Recorder.create(out, self._header()) if out is not None else None
         if self.recorder:  # from the first byte of a trace on, a checkpoint says how much of it is good
@@ -93,7 +96,7 @@ class Engine:
     def inject(self, name: str, text: str | None = None) -> None:
         """Start a legend at the beginning of the next turn. `text` is a player's rumour: it is cut to
         MAX_RUMOUR_CHARS, stripped of control characters, and reaches agents only as quoted data."""
-        self._check_legend(self.world, name)
+        self.check_legend(self.world, name)
         if text is not None:
             text = clean_rumour(text)
         self.pending.append([name, text])
@@ -103,7 +106,7 @@ class Engine:
         the trace records it. Raises ValueError saying what is wrong when the world has no patron seat or
         the act is not a `world.Patron`. Safe to call while a step runs in another thread: an act queued
         during a step is applied at the start of the turn after it."""
-        act = self._check_patron(self.world, act)
+        act = self.check_patron(self.world, act)
         self.acts_pending.append(act)
         return act
 
@@ -149,6 +152,7 @@ class Engine:
         for agent, ask in zip(agents, asks):
             reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
             decision, action = parse(reply, world, self.state, agent, ask)
+            self.agency.add(world, self.state, decision)
             decisions.append(decision)
             actions[agent] = action
 
@@ -170,10 +174,13 @@ class Engine:
     def close(self) -> None:
         """Write summary.json and close the files (safe to call twice)."""
         if self.recorder:
-            if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
-                self.recorder.save(self._checkpoint(self.world.to_json(self.state)))
-            self.recorder.close(self.summary())
-            self.recorder = None
+            summary = self.summary()
+            recorder, self.recorder = self.recorder, None  # closed once, even when its files cannot be written
+            try:
+                if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
+                    recorder.save(self._checkpoint(self.world.to_json(self.state)))
+            finally:
+                recorder.close(summary)
 
     # --- resume ------------------------------------------------------------------------------------
     @classmethod
@@ -189,12 +196,15 @@ class Engine:
             self.rng = np.random.default_rng()
             self.rng.bit_generator.state = json.loads(checkpoint["rng"])
             self.state = world.from_json(checkpoint["state"])
+            broken = world.invariants(self.state, self.state, [])  # the world's own rules on its shape
+            if broken:
+                raise ValueError("; ".join(broken))
             self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
             for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
-                self._check_legend(world, name)
-            self.acts = {int(t): [self._check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
+                self.check_legend(world, name)
+            self.acts = {int(t): [self.check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
             for act in checkpoint["patron_pending"]:
-                self._check_patron(world, act)
+                self.check_patron(world, act)
         except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
             raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
                              f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
@@ -202,6 +212,7 @@ class Engine:
         self.turn = checkpoint["turn"]
         self.pending = checkpoint["pending"]
         self.acts_pending = checkpoint["patron_pending"]
+        self.agency = Tally(checkpoint.get("agency"))  # checkpoints written before the tally start it afresh
         self.started = time.perf_counter() - checkpoint["seconds"]
         self.recorder = Recorder.reopen(out, checkpoint)
 
@@ -213,6 +224,7 @@ class Engine:
             "seconds": round(time.perf_counter() - self.started, 3),
             "done": bool(self.world.done(self.state)),
             "metrics": summarize(rows),
+            "agency": self.agency.summary(),
         }
 
     # --- internals ---------------------------------------------------------------------------------
@@ -234,6 +246,7 @@ class Engine:
             "pending": self.pending,
             "patrons": {str(t): n for t, n in self.acts.items()},
             "patron_pending": list(self.acts_pending),
+            "agency": self.agency.data,
             "seconds": time.perf_counter() - self.started,
         }
 
@@ -260,13 +273,13 @@ class Engine:
         return [{"kind": "patron", "act": act}, *outcome.events]
 
     @staticmethod
-    def _check_patron(world: World, act: Any) -> dict:
+    def check_patron(world: World, act: Any) -> dict:
         if world.Patron is None:
             raise ValueError(f"world {world.name!r} has no patron seat")
         return world.Patron.model_validate(act).model_dump(mode="json")
 
     @staticmethod
-    def _check_legend(world: World, name: str) -> None:
+    def check_legend(world: World, name: str) -> None:
         if name not in world.legends:
             known = ", ".join(sorted(world.legends)) or "none"
             raise ValueError(f"unknown legend {name!r} for world {world.name!r} (known: {known})")
@@ -280,13 +293,16 @@ def clean_rumour(text: str) -> str:
 
 def clean_reply(reply: Reply) -> Reply:
     """The reply as the trace can hold it, made so BEFORE it is parsed, so that replaying the trace parses
-    exactly what this run parsed: lone surrogates in any text become U+FFFD, token counts that are not
-    sane integers (a server claiming 10**30) become None."""
+    exactly what this run parsed: text is cut to MAX_REPLY_CHARS (a model's or a person's 40 MB answer must
+    not make a 40 MB trace line) and an error to MAX_ERROR_CHARS, lone surrogates in any text become U+FFFD,
+    token counts that are not sane integers (a server claiming 10**30) become None."""
     if not isinstance(reply, Reply):
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
     is_text = isinstance(reply.text, str) or reply.text is None
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
-    return replace(reply, text=clean_text(reply.text if is_text else None), error=clean_text(_text_or_none(error)),
+    text = reply.text[:MAX_REPLY_CHARS] if is_text and reply.text is not None else None
+    error = None if error is None else str(error)[:MAX_ERROR_CHARS]
+    return replace(reply, text=clean_text(text), error=clean_text(error),
                    prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
                    model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
                    output_tokens=clean_count(reply.output_tokens))

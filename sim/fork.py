@@ -14,11 +14,15 @@ if it was cut short before T).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from pydantic import ValidationError
+
+from sim import registry
 from sim.config import RunConfig
 from sim.engine import Engine
 from sim.errors import UsageError, UserError
@@ -42,7 +46,8 @@ class Source:
 
 def read_source(trace: str | Path) -> Source:
     """The run recorded at `trace` (a trace.jsonl or the folder holding one); a one-line UserError for
-    a path that holds no trace or a trace that was damaged."""
+    a path that holds no trace or a trace that was damaged, down to the legends and patron acts its turns
+    recorded (replay and forks re-inject them, so each must be one its world can take)."""
     path = Path(trace)
     if os.path.isdir(path) and os.path.isfile(path / TRACE):  # os.path: False, not an error, when unreadable
         path = path / TRACE
@@ -50,29 +55,90 @@ def read_source(trace: str | Path) -> Source:
         raise UsageError(f"no trace at {path}")
     header = read_header(path)
     turns = list(iter_turns(path))
-    config = RunConfig.from_json(header["config"])
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
-        raise DamagedRun(f"{path}: the trace header's seed {config.seed!r} is not a seed; the trace was damaged")
+    config = header_config(path, header)
+    world = config.make_world()
+    try:
+        legends, acts = legends_of(turns), patrons_of(turns)
+    except DamagedRun as exc:
+        raise DamagedRun(f"{path}: {exc}") from None
+    for turn, entries in sorted(legends.items()):
+        for name, _ in entries:
+            if name not in world.legends:
+                raise DamagedRun(f"{path}: turn {turn} started legend {name[:40]!r}, which its world {world.name!r} "
+                                 "does not have; the trace was damaged")
+    for turn, entries in sorted(acts.items()):
+        for act in entries:
+            try:
+                Engine.check_patron(world, act)
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                raise DamagedRun(f"{path}: turn {turn} holds a patron act its world cannot take ({first_error(exc)}); "
+                                 "the trace was damaged") from None
     return Source(path, header, turns, config)
 
 
+def first_error(exc: ValueError) -> str:
+    """One short line for a ValueError; for pydantic's, its first error and where."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False, include_input=False)[0]
+        return f"{'.'.join(str(p) for p in err['loc']) or 'the act'}: {err['msg']}"[:120]
+    return " ".join(str(exc).split())[:120]
+
+
+def header_config(path: Path, header: dict) -> RunConfig:
+    """The RunConfig a trace header records; DamagedRun, naming the trace, for one that no run could have
+    written (a seed past 64 bits, `turns` that are text), rather than an error that blames a flag."""
+    try:
+        config = RunConfig.from_json(header["config"])
+    except (registry.UnknownName, registry.BrokenPlugin):  # the installation is at fault, not the trace
+        raise
+    except (UserError, TypeError, ValueError) as exc:
+        raise DamagedRun(f"{path}: the trace header's config cannot be used ({exc}); the trace was damaged") from None
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
+        raise DamagedRun(f"{path}: the trace header's seed {config.seed!r} is not a seed; the trace was damaged")
+    return config
+
+
 def legends_of(turns: list[Turn]) -> dict[int, list]:
-    """Every legend a recorded run started, with its turn and (for player rumours) its text."""
-    return _events_by_turn(turns, ("legend",), lambda event: (event["name"], event.get("text")))
+    """Every legend a recorded run started, with its turn and (for player rumours) its text. DamagedRun for
+    a legend event without a name as text."""
+    return _events_by_turn(turns, ("legend",), _legend_of)
+
+
+def _legend_of(event: dict) -> tuple[str, str | None]:
+    name, text = event.get("name"), event.get("text")
+    if not isinstance(name, str) or not isinstance(text, (str, type(None))):
+        raise DamagedRun(f"a legend event without a name and text: {str(event)[:80]}")
+    return name, text
 
 
 def patrons_of(turns: list[Turn]) -> dict[int, list[dict]]:
-    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied."""
-    return _events_by_turn(turns, ("patron", "patron_refused"), lambda event: event["act"])
+    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied.
+    The engine records an act as {"kind": "patron", "act": ...}; a world may call its own account of the act
+    "patron" too (the wood does, with what was done), so only events that carry an "act" are acts."""
+    return _events_by_turn(turns, ("patron", "patron_refused"), _act_of)
+
+
+def _act_of(event: dict) -> dict | None:
+    if "act" not in event and event.get("kind") == "patron":
+        return None  # the world's own event
+    if not isinstance(event.get("act"), dict):
+        raise DamagedRun(f"a patron event without its act: {str(event)[:80]}")
+    return event["act"]
 
 
 def _events_by_turn(turns: list[Turn], kinds: tuple[str, ...], pick: Callable[[dict], Any]) -> dict[int, list]:
-    """{turn: [pick(event) for each event of these kinds that turn]}: what replay and forks re-inject."""
+    """{turn: [pick(event) for each event of these kinds that turn, unless None]}: what replay and forks
+    re-inject. DamagedRun, naming the turn, for an event `pick` cannot read."""
     out: dict[int, list] = {}
     for turn in turns:
         for event in turn.events:
             if event.get("kind") in kinds:
-                out.setdefault(turn.turn, []).append(pick(event))
+                try:
+                    picked = pick(event)
+                except DamagedRun as exc:
+                    raise DamagedRun(f"turn {turn.turn} holds {exc}; the trace was damaged") from None
+                if picked is not None:
+                    out.setdefault(turn.turn, []).append(picked)
     return out
 
 
@@ -109,18 +175,40 @@ class ForkPolicy:
 
 
 def policy_of(config: RunConfig, turn: int = 0, factory: Callable | None = None,
-              announce: Callable[[str], None] = print):
+              announce: Callable[[str], None] = print, verify: bool = True):
     """The policy of the run `config` describes, from `turn` on. For a fork before its fork_at, that is the
     source's recorded replies up to fork_at, then its own policy (which the replay policy, too, reads from
-    the source)."""
+    the source). `verify`: check first that the source's first fork_at turns are still those the fork was
+    made from (a resumed fork replays whatever trace now sits at that path)."""
     replaying = config.fork_at is not None and turn < config.fork_at
     if config.fork_of and (replaying or config.policy == "replay") and not os.path.isfile(config.fork_of):
         raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace is "
                          "gone: fork the source again")
+    if replaying and verify and config.fork_sha256 is not None:
+        if source_digest(Path(config.fork_of), config.fork_at) != config.fork_sha256:
+            raise UsageError(f"this fork replays its source {config.fork_of} from turn {turn} on, and that trace "
+                             f"is no longer the one it was forked from (its first {config.fork_at} turns changed): "
+                             "fork the source again")
     then = config.make_policy(factory, announce=announce, trace=config.fork_of)
     if not replaying:
         return then
     return ForkPolicy(config.replace(policy="replay").make_policy(trace=config.fork_of), then, config.fork_at)
+
+
+def source_digest(path: Path, at: int) -> str | None:
+    """sha256 of a trace's header line and its first `at` turn lines; None when it has fewer whole lines
+    or cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for _ in range(at + 1):
+                line = f.readline()
+                if not line.endswith(b"\n"):
+                    return None
+                digest.update(line)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int,
@@ -159,10 +247,11 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
     source = source if isinstance(source, Source) else read_source(source)
     turns = len(source.turns) if turns is None else turns
     config = source.config.replace(**dict(changes or {}), turns=turns, fork_of=str(source.path.resolve()),
-                                   fork_at=at)
+                                   fork_at=at, fork_sha256=source_digest(source.path, at))
     world = config.make_world()
     scheduled = schedule(source, at, legends, turns, world)
-    engine = Engine(world, policy_of(config, 0, factory, announce), seed=config.seed, out=out, legends=scheduled,
+    policy = policy_of(config, 0, factory, announce, verify=False)  # the source was just read
+    engine = Engine(world, policy, seed=config.seed, out=out, legends=scheduled,
                     patrons=patrons_of(source.turns[:at]), config=config.to_json())
     for recorded in source.turns[:at]:
         again = engine.step()

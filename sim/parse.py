@@ -25,7 +25,7 @@ from sim.records import Decision
 from sim.schemas import valid
 from sim.world import World
 
-MAX_REPLY_CHARS = 20_000  # longer replies are cut before repair: repair time grows with length
+MAX_REPLY_CHARS = 20_000  # longer replies are cut before they are recorded and parsed (sim.engine.clean_reply)
 
 
 def parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None = None) -> tuple[Decision, BaseModel]:

@@ -42,5 +42,23 @@ class Turn:
 
     @classmethod
     def from_json(cls, data: dict) -> "Turn":
+        """The record a trace line holds; TypeError naming the first field that is not of its kind (a damaged
+        line must not reach replay or a viewer as a turn whose events are text)."""
+        for key, kind in SHAPE.items():
+            if key in data and not _is(data[key], kind):
+                raise TypeError(f"{key} is a {type(data[key]).__name__}, not {kind[2]}")
         known = {k: data[k] for k in ("turn", "state", "events", "metrics", "legends") if k in data}
         return cls(decisions=[Decision(**d) for d in data.get("decisions", [])], **known)
+
+
+# what each key of a turn line must be: (the Python type, its items' type or None, the kind in words)
+SHAPE = {"turn": (int, None, "a turn number"), "state": (dict, None, "an object"),
+         "decisions": (list, dict, "a list of objects"), "events": (list, dict, "a list of objects"),
+         "metrics": (dict, None, "an object"), "legends": (list, str, "a list of names")}
+
+
+def _is(value: Any, kind: tuple) -> bool:
+    cls, item, _ = kind
+    if not isinstance(value, cls) or isinstance(value, bool):
+        return False
+    return item is None or all(isinstance(v, item) for v in value)

@@ -383,6 +383,7 @@ def check_settings(out: Path, settings: dict) -> None:
             raise UsageError(f"{out} holds a sweep with other {changed}: rerun it as it was, or use another --out")
         return
     check_writable(out)
+    out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=1))
 
 

@@ -6,10 +6,12 @@ Everything is JSON; nothing is ever unpickled.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,8 +19,9 @@ from typing import Any, Iterator
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.agency import Counts
 from sim.codec import plain
-from sim.errors import UserError
+from sim.errors import UsageError, UserError
 from sim.metrics import flatten
 from sim.records import Turn
 
@@ -72,11 +75,12 @@ class Recorder:
         """Start the files of a new run. The engine saves its turn-0 checkpoint at once, so from the moment
         a trace exists a checkpoint says how much of it is good."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out)
-        trace = open(out / TRACE, "wb")
-        rec = cls(out, trace, open(out / METRICS, "w", newline=""), [])
-        rec._append_trace(dump_line({"kind": "header", **header}))
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out)
+            trace = open(out / TRACE, "wb")
+            rec = cls(out, trace, open(out / METRICS, "w", newline=""), [])
+            rec._append_trace(dump_line({"kind": "header", **header}))
         return rec
 
     @classmethod
@@ -103,6 +107,10 @@ class Recorder:
         return rec
 
     def write(self, turn: Turn, checkpoint: dict) -> None:
+        with writing(self.out):
+            self._write(turn, checkpoint)
+
+    def _write(self, turn: Turn, checkpoint: dict) -> None:
         self._append_trace(dump_line(turn))  # orjson writes dataclasses natively, no intermediate dicts
         row = {"turn": float(turn.turn), **flatten(turn.metrics)}
         lines = io.StringIO()
@@ -132,12 +140,32 @@ class Recorder:
             "trace_sha256": self._digests[0].hexdigest(),
             "metrics_sha256": self._digests[1].hexdigest(),
         }
-        write_json_atomic(self.out / CHECKPOINT, {**data, "checkpoint_sha256": checkpoint_digest(data)})
+        with writing(self.out):
+            write_json_atomic(self.out / CHECKPOINT, {**data, "checkpoint_sha256": checkpoint_digest(data)})
 
     def close(self, summary: dict) -> None:
-        write_json_atomic(self.out / SUMMARY, summary)
-        self._trace.close()
-        self._metrics.close()
+        try:
+            with writing(self.out):
+                write_json_atomic(self.out / SUMMARY, summary)
+        finally:
+            for f in (self._trace, self._metrics):
+                with contextlib.suppress(OSError):  # already said: a full disk fails the flush again
+                    f.close()
+
+
+class CannotWrite(UserError):
+    """A run's files could not be written (a full disk, a file system gone read-only); its last checkpoint
+    is good, so the run resumes from there once they can."""
+
+
+@contextlib.contextmanager
+def writing(out: Path):
+    """OSError while writing a run's files, as a CannotWrite line that says how to go on."""
+    try:
+        yield
+    except OSError as exc:
+        raise CannotWrite(f"cannot write to {out}: {exc.strerror or exc}; the run stopped at its last checkpoint "
+                          "and continues with --resume once the files can be written") from None
 
 
 def _cell(value: float | None) -> str:
@@ -164,12 +192,42 @@ class Checkpoint(BaseModel):
     pending: list[list]
     patrons: dict[str, list[dict]] = {}  # patron acts by turn (absent from checkpoints of older versions)
     patron_pending: list[dict] = []
+    agency: Counts | None = None  # the agency tally so far (absent from checkpoints of older versions)
     seconds: float = Field(ge=0)
     trace_bytes: int = Field(ge=0)
     metrics_bytes: int = Field(ge=0)
     metric_columns: list[str]
     trace_sha256: str
     metrics_sha256: str
+
+
+RUN_FILES = (TRACE, METRICS, SUMMARY, CHECKPOINT)
+
+
+def check_run_files(out: Path, fresh: bool) -> None:
+    """A run writes only its own files. `fresh` (a new run, a replay or a fork): none of RUN_FILES may be in
+    `out` at all. Resumed: the trace and metrics, appended in place, must be plain files of their own (not a
+    symbolic link to another run's file or dangling outside the folder, not a hard link shared with another
+    file); the checkpoint and summary, replaced whole, must not be folders. UsageError or DamagedRun (one
+    line), before anything is written."""
+    for name in RUN_FILES:
+        try:
+            st = os.lstat(out / name)
+        except (FileNotFoundError, NotADirectoryError):  # check_writable says what is wrong with `out` itself
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot use {out}: cannot read {name} ({exc.strerror or exc})") from None
+        what = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                else "not a plain file" if not stat.S_ISREG(st.st_mode)
+                else "a hard link shared with another file" if st.st_nlink > 1 else None)
+        if fresh and name == TRACE and what is None:
+            raise UsageError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        if fresh:
+            raise UsageError(f"{out} already holds {name}" + (f" ({what})" if what else "") + ", which a new run "
+                             "would write over: pick another --out, or remove it")
+        if what and (name in (TRACE, METRICS) or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))):
+            raise DamagedRun(f"cannot resume {out}: its {name} is {what}, and a run writes only its own files; "
+                             "start the run again with another --out")
 
 
 def read_checkpoint(out: str | Path) -> dict:
@@ -214,6 +272,11 @@ def read_checkpoint(out: str | Path) -> dict:
     if not ok:
         raise DamagedRun(f"cannot resume {out}: {TRACE} does not end turn {checkpoint['turn'] - 1} where its "
                          f"checkpoint says ({checkpoint['trace_bytes']} bytes); {fix}")
+    # the state to go on from is the one the trace recorded last: a checkpoint re-signed after an edit (a
+    # negative purse, a short column) would otherwise resume a run that never happened
+    if record.get("initial_state" if checkpoint["turn"] == 0 else "state") != checkpoint["state"]:
+        raise DamagedRun(f"cannot resume {out}: the state in {CHECKPOINT} is not the one {TRACE} recorded for turn "
+                         f"{checkpoint['turn'] - 1}; {fix}")
     for name, key in ((TRACE, "trace"), (METRICS, "metrics")):
         if _digest(out / name, checkpoint[f"{key}_bytes"]).hexdigest() != checkpoint[f"{key}_sha256"]:
             raise DamagedRun(f"cannot resume {out}: the first {checkpoint[f'{key}_bytes']} bytes of {name} are "
@@ -271,6 +334,9 @@ def read_header(path: str | Path) -> dict:
     """The header of a trace; DamagedRun (one line: what is wrong) for anything that is not a trace."""
     path = Path(path)
     if os.path.isdir(path):
+        if path.name == TRACE or os.path.lexists(path / TRACE):
+            inner = path if path.name == TRACE else path / TRACE
+            raise DamagedRun(f"{inner} is not a trace file but a folder or another kind of file")
         raise DamagedRun(f"{path} is a folder: pass the trace inside it ({path / TRACE})")
     try:
         with open(path, "rb") as f:

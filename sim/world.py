@@ -145,6 +145,18 @@ class World(Generic[S, A]):
         nothing."""
         return ""
 
+    def suggestion(self, state: S, agent: str) -> dict | None:
+        """The worked example this agent's prompt shows this turn, as an action dict (a reply this agent could
+        send now), or None when its prompt shows none. The engine sets each model reply beside it, and a run's
+        summary says how often models followed it exactly and where they departed (sim.agency). Default: None."""
+        return None
+
+    def parts(self, action: dict) -> dict[str, Any]:
+        """An action dict as named parts, so a reply can be set beside the suggestion part by part: {name:
+        value}. Default: its top-level keys. A world whose action is a list of orders names each order (the
+        wood: "buy firewood" -> [qty, price])."""
+        return dict(action)
+
     def check(self, state: S, agent: str, action: A) -> str | None:
         """Why this well-formed action is infeasible for this agent now, or None if it is fine."""
         return None

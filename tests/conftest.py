@@ -77,7 +77,7 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 def scripted_demo():
     """The web demo with the scripted policy, served for real on loopback: yields its URL."""
     pytest.importorskip("gradio")
-    from app import build_demo
+    from render.web.demo import build_demo
 
     port = free_port()
     demo = build_demo(policy="scripted")

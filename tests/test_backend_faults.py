@@ -13,6 +13,7 @@ from agents.backends.base import BackendUnavailable
 from agents.backends.openai import OpenAIBackend
 from agents.council import Council
 from sim import Engine
+from sim.cli import main
 from sim.trace import load_trace
 from worlds.wood import WoodWorld
 
@@ -116,3 +117,10 @@ def test_a_dead_server_at_start_is_a_one_line_error():
 def test_a_server_without_the_model_says_which_it_serves(server):
     with pytest.raises(BackendUnavailable, match="serves: tiny"):
         OpenAIBackend(server, "qwen", timeout=1).check()
+
+
+def test_a_run_naming_no_model_is_told_which_to_name(server, tmp_path, capsys):
+    assert main(["run", "--quiet", "--policy", "llm", "--backend", "openai", "--url", server, "--turns", "1",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {server}/v1 serves tiny: name the model, e.g. --model tiny"]

@@ -99,6 +99,11 @@ class SetInState(GuessWorld):
         return SeenState(turn=0, scores={"a": 0, "b": 0}, seen={"a"})
 
 
+class ImpossibleExample(GuessWorld):
+    def suggestion(self, state, agent):
+        return {"guess": 500}  # the bug: a model that copies the example is refused
+
+
 class LooseParams(BaseModel):  # no extra="forbid", no description
     points: int = 1
 
@@ -123,6 +128,7 @@ class RenamesParams(GuessWorld):
     (UnboundedSchema(), '"additionalProperties": false'),
     (InvalidSchema(), "action_schema for player0 at turn 0 raised SchemaError: 'integr' is not valid"),
     (Forgetful(), "draw randomness only from the rng"),
+    (ImpossibleExample(), "a model that copies the example must be able to send it"),
     (BatchOutOfStep(), "answers differently from heuristic(state, agent, rng) called for each agent in turn"),
     (NoopOutsideSchema(), "let the schema admit doing nothing"),
     (Cheating(), "invariant broken at turn 0 (scripted run): points appeared from nowhere"),

@@ -1,6 +1,7 @@
 """Every mistake a user, a file or a flag can make ends in ONE `error:` line and exit code 2, never a
 traceback, and leaves the files it found exactly as they were. Table-driven: setup -> argv -> what the line
 must say."""
+import hashlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.trace import checkpoint_digest
+from sim.trace import checkpoint_digest, load_trace
 
 RUN = ["run", "--quiet", "--turns", "4"]
 
@@ -37,6 +38,29 @@ def _edit_checkpoint(change, sign=True):
     return setup
 
 
+def _edit_state(change, in_trace: bool):
+    """The run's last state changed by `change` in its checkpoint, and (`in_trace`) in the trace's last line
+    too, every digest recomputed: a forger who knows the file formats."""
+    def setup(run: Path):
+        data = json.loads((run / "checkpoint.json").read_text())
+        data.pop("checkpoint_sha256")
+        change(data["state"])
+        if in_trace:
+            lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
+            turn = json.loads(lines[-1])
+            turn["state"] = data["state"]
+            lines[-1] = json.dumps(turn).encode() + b"\n"
+            (run / "trace.jsonl").write_bytes(b"".join(lines))
+            data["trace_bytes"] = (run / "trace.jsonl").stat().st_size
+            data["trace_sha256"] = hashlib.sha256((run / "trace.jsonl").read_bytes()).hexdigest()
+        data["checkpoint_sha256"] = checkpoint_digest(data)
+        (run / "checkpoint.json").write_text(json.dumps(data))
+    return setup
+
+
+LOAN_TO_99 = {"from": 0, "to": 99, "pebbles": 5, "owed": 6, "due": 9}
+
+
 def _write(name: str, content: bytes):
     return lambda run: (run / name).write_bytes(content)
 
@@ -49,6 +73,42 @@ def _garbage_line(run: Path):
     lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
     lines[2] = b'{"turn": 1, "state": oops}\n'
     (run / "trace.jsonl").write_bytes(b"".join(lines))
+
+
+def _edit_line(number: int, change):
+    """The trace with its line `number` (0: the header) parsed, changed by `change` and written back."""
+    def setup(run: Path):
+        lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
+        data = json.loads(lines[number])
+        change(data)
+        lines[number] = json.dumps(data).encode() + b"\n"
+        (run / "trace.jsonl").write_bytes(b"".join(lines))
+    return setup
+
+
+def _events(*events):
+    return _edit_line(2, lambda turn: turn.update(events=list(events) if events != (None,) else None))
+
+
+def _replace(name: str, kind: str, alone: bool = False):
+    """The run's file `name` replaced by a folder, a symbolic link (to another run's file, or dangling outside
+    the folder) or a hard link to another run's file; `alone`: the run's other files removed."""
+    def setup(run: Path):
+        other = run.parent / "other"
+        if not other.exists():
+            assert main(["run", "--quiet", "--turns", "2", "--out", str(other)]) == 0
+        for path in run.iterdir():
+            if path.name == name or alone:
+                path.unlink()
+        if kind == "folder":
+            (run / name).mkdir()
+        elif kind == "symlink":
+            (run / name).symlink_to(other / name)
+        elif kind == "dangling":
+            (run / name).symlink_to(run.parent / "outside.jsonl")
+        else:
+            os.link(other / name, run / name)
+    return setup
 
 
 def _council(tmp: Path, spec) -> str:
@@ -83,6 +143,16 @@ CASES = [
                                                     "assign": {"honey": "s"}}), RUN, '"*"'),
     ("council unknown backend", "council:" + json.dumps({"backends": {}, "assign": {"*": "nobody"}}), RUN, "nobody"),
     ("council not json", "council:{", RUN, "council file"),
+    ("url bracket left open", None, [*RUN, "--policy", "llm", "--backend", "openai", "--url", "http://[::1"],
+     "--url 'http://[::1' is not a URL"),
+    ("url port past 65535", None, [*RUN, "--policy", "llm", "--url", "http://127.0.0.1:99999/v1"], "is not a URL"),
+    ("url without host", None, [*RUN, "--policy", "llm", "--url", "127.0.0.1:8000"], "http(s) URL with a host"),
+    ("temperature nan", None, [*RUN, "--temperature", "nan"], "temperature must be a number from 0 to 2"),
+    ("temperature inf", None, [*RUN, "--temperature", "inf"], "(got inf)"),
+    ("temperature -1", None, [*RUN, "--temperature", "-1"], "(got -1.0)"),
+    ("temperature 1e308", None, [*RUN, "--temperature", "1e308"], "from 0 to 2"),
+    ("fork temperature nan", None, ["fork", "{run}", "--at", "1", "--out", "{tmp}/new", "--temperature", "nan"],
+     "temperature must be"),
     ("gif folder missing", None, [*RUN, "--gif", "/no/such/folder/run.gif"], "does not exist"),
     ("gif is a folder", None, [*RUN, "--gif", "/tmp"], "is a folder"),
     ("checkpoint garbage", _write("checkpoint.json", b"garbage"), [*RUN, *RESUME], "not JSON"),
@@ -100,7 +170,22 @@ CASES = [
      [*RUN, *RESUME], "not what the run wrote"),
     ("checkpoint bad rng", _edit_checkpoint(lambda d: d.update(rng="{}")), [*RUN, *RESUME], "does not fit"),
     ("checkpoint bad state", _edit_checkpoint(lambda d: d.update(state={"turn": 1})), [*RUN, *RESUME],
-     "does not fit"),
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint and trace bad state", _edit_state(lambda st: st.clear(), True), [*RUN, *RESUME], "does not fit"),
+    ("checkpoint re-signed, pebbles -50", _edit_state(lambda st: st["pebbles"].__setitem__(0, -50), False),
+     [*RUN, *RESUME], "the state in checkpoint.json is not the one trace.jsonl recorded for turn 2"),
+    ("checkpoint re-signed, purse 10**9", _edit_state(lambda st: st.update(purse=10**9), False), [*RUN, *RESUME],
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint re-signed, short column", _edit_state(lambda st: st["pebbles"].pop(), False), [*RUN, *RESUME],
+     "is not the one trace.jsonl recorded"),
+    ("checkpoint re-signed, loan to 99", _edit_state(lambda st: st["loans"].append(LOAN_TO_99), False),
+     [*RUN, *RESUME], "is not the one trace.jsonl recorded"),
+    ("trace and checkpoint re-signed, pebbles -50", _edit_state(lambda st: st["pebbles"].__setitem__(0, -50), True),
+     [*RUN, *RESUME], "does not fit this world (ValueError: a creature holds negative pebbles"),
+    ("trace and checkpoint re-signed, short column", _edit_state(lambda st: st["pebbles"].pop(), True),
+     [*RUN, *RESUME], "columns of the wrong shape for 5 creatures"),
+    ("trace and checkpoint re-signed, loan to 99", _edit_state(lambda st: st["loans"].append(LOAN_TO_99), True),
+     [*RUN, *RESUME], "names a creature the wood does not have"),
     ("trace deleted", lambda run: (run / "trace.jsonl").unlink(), [*RUN, *RESUME], "no trace.jsonl"),
     ("trace truncated", _cut("trace.jsonl", 3000), [*RUN, *RESUME], "cut short"),
     ("header truncated", _cut("trace.jsonl", 50), [*RUN, *RESUME], "cut short"),
@@ -120,6 +205,35 @@ CASES = [
     ("replay garbage line", _garbage_line, ["replay"], "line 3 is not a turn record"),
     ("replay onto its source", None, ["replay", "--out", "{run}"], "would overwrite it"),
     ("replay onto another run", None, ["replay", "--out", "{base}"], "already holds a run"),
+    ("replay events null", _events(None), ["replay"], "events is a NoneType, not a list of objects"),
+    ("replay events text", _edit_line(2, lambda t: t.update(events="abc")), ["replay"], "events is a str"),
+    ("replay legend without name", _events({"kind": "legend"}), ["replay"], "turn 1 holds a legend event"),
+    ("replay legend name a list", _events({"kind": "legend", "name": [1]}), ["replay"], "a legend event without"),
+    ("replay legend unknown", _events({"kind": "legend", "name": "plague"}), ["replay"], "legend 'plague'"),
+    ("replay patron without act", _events({"kind": "patron_refused"}), ["replay"], "patron event without its act"),
+    ("replay patron bad act", _events({"kind": "patron", "act": {"do": "fly"}}), ["replay"],
+     "patron act its world cannot take (do:"),
+    ("replay header turns text", _edit_line(0, lambda h: h["config"].update(turns="abc")), ["replay"],
+     "the trace header's config cannot be used (turns must be a whole number"),
+    ("replay header turns -5", _edit_line(0, lambda h: h["config"].update(turns=-5)), ["replay"],
+     "the trace header's config cannot be used (turns must be a whole number, at least 0 (got -5))"),
+    ("metrics a folder, resumed", _replace("metrics.csv", "folder"), [*RUN, *RESUME], "metrics.csv is a folder"),
+    ("summary a folder, resumed", _replace("summary.json", "folder"), [*RUN, *RESUME], "summary.json is a folder"),
+    ("trace a folder, resumed", _replace("trace.jsonl", "folder"), [*RUN, *RESUME], "trace.jsonl is a folder"),
+    ("metrics a symlink, resumed", _replace("metrics.csv", "symlink"), [*RUN, *RESUME], "a symbolic link"),
+    ("metrics a hard link, resumed", _replace("metrics.csv", "hardlink"), [*RUN, *RESUME], "a hard link shared"),
+    ("trace dangling, resumed", _replace("trace.jsonl", "dangling"), [*RUN, *RESUME], "trace.jsonl is a symbolic"),
+    ("trace dangling, new run", _replace("trace.jsonl", "dangling", alone=True), RUN,
+     "already holds trace.jsonl (a symbolic link)"),
+    ("metrics a folder, new run", _replace("metrics.csv", "folder", alone=True), RUN,
+     "already holds metrics.csv (a folder)"),
+    ("summary a folder, new run", _replace("summary.json", "folder", alone=True), RUN,
+     "already holds summary.json (a folder)"),
+    ("fork --out onto a symlinked metrics", _replace("metrics.csv", "symlink", alone=True),
+     ["fork", "{base}", "--at", "1", "--out", "{run}"], "already holds metrics.csv (a symbolic link)"),
+    ("fork --out onto a hard-linked metrics", _replace("metrics.csv", "hardlink", alone=True),
+     ["fork", "{base}", "--at", "1", "--out", "{run}"], "already holds metrics.csv (a hard link shared"),
+    ("replay trace a folder", _replace("trace.jsonl", "folder"), ["replay"], "is not a trace file but a folder"),
     ("view garbage line", _garbage_line, ["view", "--gif", "{tmp}/v.gif"], "line 3 is not a turn record"),
 ]
 
@@ -135,7 +249,9 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
     argv = [a.format(run=run, base=base_run, tmp=tmp_path) for a in argv]
     if callable(setup):
         setup(run)
-    if argv[:1] in (["replay"], ["view"]):
+    if argv[:1] == ["fork"]:
+        pass
+    elif argv[:1] in (["replay"], ["view"]):
         argv = [argv[0], str(run / "trace.jsonl"), *argv[1:]]
     elif isinstance(setup, str) and setup.startswith("council:"):
         (tmp_path / "council.json").write_text(setup.removeprefix("council:"))
@@ -145,7 +261,8 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
                                                                  setup.removeprefix("replay:"))
         argv = ["replay", target]
     elif argv[:1] == ["run"]:
-        argv = [*argv, "--out", str(run if "--resume" in argv or case == "run over a run" else tmp_path / "new")]
+        into_run = "--resume" in argv or case == "run over a run" or case.endswith(", new run")
+        argv = [*argv, "--out", str(run if into_run else tmp_path / "new")]
     before = _snapshot(run)
     capsys.readouterr()
     assert main(argv) == 2
@@ -154,7 +271,7 @@ def test_a_mistake_is_one_error_line_and_changes_nothing(tmp_path, base_run, cap
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert says in lines[0]
     assert _snapshot(run) == before  # refused means refused: nothing rewritten, padded or cut
-    assert not (tmp_path / "new" / "trace.jsonl").exists()
+    assert not (tmp_path / "new").exists()  # not even an empty folder
 
 
 def test_the_shell_sees_exit_2_and_no_traceback(tmp_path):
@@ -202,3 +319,32 @@ def test_set_values_are_read_by_their_declared_types(tmp_path):
     assert (config["pebbles"], config["aids"], config["season_turns"]) == (30, "", 3)
     assert config["schema"] == "creature" and config["economy"]  # every parameter recorded, defaults too
     assert main(["replay", str(out / "trace.jsonl")]) == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 200 kB file system (tmpfs), which a 60-turn run fills: needs root, like a real full disk needs a disk."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_one_error_line_and_the_run_resumes_where_there_is_room(small_disk, tmp_path, capsys):
+    out = small_disk / "run"
+    for argv in (["run", "--quiet", "--turns", "60", "--out", str(out)],
+                 ["run", "--quiet", "--turns", "60", "--resume", "--out", str(out)]):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "No space left on device" in err[0] and "--resume" in err[0], err
+    roomy = tmp_path / "roomy"
+    shutil.copytree(out, roomy)
+    assert main(["run", "--quiet", "--resume", "--out", str(roomy)]) == 0  # the length it was started with
+    assert main(["run", "--quiet", "--turns", "60", "--out", str(tmp_path / "whole")]) == 0
+    _, resumed = load_trace(roomy / "trace.jsonl")
+    _, whole = load_trace(tmp_path / "whole" / "trace.jsonl")
+    assert [t.state for t in resumed] == [t.state for t in whole] and len(whole) == 60

@@ -133,7 +133,6 @@ def test_market_levers_narrow_the_schema_and_show_the_book(rng):
     import jsonschema
 
     from worlds.wood.actions import BAND, MAX_ORDERS
-    from worlds.wood.text import example_for
 
     world = WoodWorld(agents=5, levers="bands,budget,book,crossing")
     s = world.initial_state(rng)
@@ -148,8 +147,10 @@ def test_market_levers_narrow_the_schema_and_show_the_book(rng):
         qty, price = v[2]["maximum"], v[3]
         assert qty * price["maximum"] <= purse // MAX_ORDERS  # three such orders never outspend the purse
         assert BAND[0] * s.prices[k] - 1 <= price["minimum"] and price["maximum"] <= BAND[1] * s.prices[k] + 1
-    example = example_for(s, HONEY, world.levers)
-    assert example["orders"][0][3] == 8 and example["orders"][1][3] >= 5  # meets last turn's book
+    example = world.suggestion(s, clover)
+    # meets last turn's book: asks at the best bid, bids at least the best ask
+    assert [o[3] for o in example["orders"] if o[0] == "sell"] == [8]
+    assert all(o[3] >= s.best_ask[GOODS.index(o[1])] for o in example["orders"] if o[0] == "buy")
     jsonschema.validate(example, schema)
     assert "best bid/ask: acorns -/5, honey 8/-" in world.news(s)
     assert "best bid/ask" not in WoodWorld(agents=5).news(s)

@@ -10,6 +10,7 @@ import pytest
 
 from sim.cli import main
 from sim.config import RunConfig
+from sim.engine import Engine
 from sim.errors import UsageError, UserError
 from sim.fork import ForkPolicy, fork, policy_of
 from sim.trace import load_trace
@@ -113,6 +114,75 @@ def test_a_fork_cut_short_before_its_turn_resumes_by_replaying_its_source(source
         policy_of(config, 4)
 
 
+def test_a_fork_stopped_before_its_turn_refuses_a_source_that_changed_since(source, tmp_path, capsys):
+    """A fork cut short before --at replays its source again when resumed: only if that trace is still the
+    one it forked (its header and first --at turns, by digest), never whatever trace sits there now."""
+    lines = (source / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    turn3 = json.loads(lines[4])
+    turn3["state"]["altered"] = True
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "trace.jsonl").write_bytes(b"".join([*lines[:4], json.dumps(turn3).encode() + b"\n",
+                                                              *lines[5:]]))
+    cut = tmp_path / "cut"
+    with pytest.raises(UserError, match="does not replay"):
+        fork(tmp_path / "src", 8, out=cut, turns=10, announce=lambda line: None)  # stops after turn 3
+    other = tmp_path / "other"
+    assert main(["run", "--quiet", "--turns", str(TURNS), "--seed", "9", "--out", str(other)]) == 0
+    (tmp_path / "src" / "trace.jsonl").write_bytes((other / "trace.jsonl").read_bytes())
+    before = {p.name: p.read_bytes() for p in cut.iterdir()}
+    capsys.readouterr()
+    assert main(["run", "--quiet", "--out", str(cut), "--resume", "--turns", "10"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "is no longer the one it was forked from" in err[0], err
+    assert {p.name: p.read_bytes() for p in cut.iterdir()} == before
+
+
+def test_a_run_or_fork_stopped_before_its_first_checkpoint_starts_again_as_recorded(source, tmp_path):
+    """Killed between its header and its first checkpoint, a run holds only the header; --resume (without
+    --turns: the length it was started with) starts it again with the header's settings, not the defaults."""
+    runs = {"run": ["run", "--quiet", "--turns", "5", "--seed", "7", "--agents", "6", "--legend", "drought@2"],
+            "fork": ["fork", str(source), "--at", "6", "--turns", "9", "--policy", "chaos", "--quiet"]}
+    for name, argv in runs.items():
+        whole, cut = tmp_path / f"{name}-whole", tmp_path / f"{name}-cut"
+        assert main([*argv, "--out", str(whole)]) == 0
+        cut.mkdir()
+        (cut / "trace.jsonl").write_bytes((whole / "trace.jsonl").read_bytes().splitlines(keepends=True)[0])
+        assert main(["run", "--quiet", "--out", str(cut), "--resume"]) == 0
+        (header, turns), (recorded, uncut) = load_trace(cut / "trace.jsonl"), load_trace(whole / "trace.jsonl")
+        assert header["config"] == recorded["config"] and header["legends"] == recorded["legends"]
+        assert [t.state for t in turns] == [t.state for t in uncut] and len(turns) == header["config"]["turns"]
+
+
+def test_a_wood_run_whose_patron_acted_replays_and_forks(tmp_path, capsys):
+    """The engine records an act as {"kind": "patron", "act": ...}, and the wood tells what the act did in an
+    event of the same kind; only the first is re-applied (both were read as acts: KeyError 'act')."""
+    config = RunConfig(world="wood", agents=5, seed=3, turns=8)
+    engine = Engine(config.make_world(), config.make_policy(), seed=3, out=tmp_path / "patron",
+                    config=config.to_json())
+    engine.step()
+    engine.patron({"do": "lend", "to": "Bramble", "pebbles": 5, "due_in": 3})
+    engine.step()
+    engine.patron({"do": "whisper", "to": "Moss", "text": "honey will be dear"})
+    engine.patron({"do": "bribe", "to": "Nobody", "pebbles": 1})  # refused: no such creature
+    engine.step()
+    engine.patron({"do": "bribe", "to": "Clover", "pebbles": 4})
+    list(engine.run(8))
+    _, recorded = load_trace(tmp_path / "patron" / "trace.jsonl")
+    kinds = [e["kind"] for t in recorded for e in t.events if e["kind"].startswith("patron")]
+    assert kinds == ["patron", "patron", "patron", "patron", "patron_refused", "patron", "patron"]
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "patron")]) == 0
+    assert "every state identical" in capsys.readouterr().out
+    for at in (2, 4):  # after the loan; after every act
+        out = tmp_path / f"fork{at}"
+        assert main(["fork", str(tmp_path / "patron"), "--at", str(at), "--out", str(out), "--quiet"]) == 0
+        _, turns = load_trace(out / "trace.jsonl")
+        assert all(same_turn(a, b) for a, b in zip(turns[:at], recorded[:at]))
+        if at == 4:  # every act before it and the same scripted policy after: the same run
+            assert [t.state for t in turns] == [t.state for t in recorded]
+        assert main(["replay", str(out)]) == 0
+
+
 class Model(BaseHTTPRequestHandler):
     """An OpenAI-compatible server on loopback whose every creature says the same thing and trades nothing."""
 
@@ -196,14 +266,12 @@ def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and says in err[0], err
     assert (source / "trace.jsonl").read_bytes() == before
-    assert not (tmp_path / "new" / "trace.jsonl").exists()
-    if says != "unknown policy":  # refused before --out is touched (a policy is built once --out is known good)
-        assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "new").exists()  # refused, even once --out was found writable: not an empty folder
 
 
 def test_a_branch_beside_a_run_charts_both_and_leaves_nothing_behind(source):
     pytest.importorskip("matplotlib")
-    from render.branch import Branch
+    from render.live.branch import Branch
     from sim.fork import read_source
 
     run = read_source(source)

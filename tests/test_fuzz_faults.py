@@ -28,6 +28,7 @@ from agents.council import Council
 from bench.fuzz_bench import NAMES, AgentAnswers, QuietServer
 from sim import Engine
 from sim.cli import main
+from sim.parse import MAX_REPLY_CHARS
 from sim.policy import Reply
 from sim.trace import load_trace
 from worlds.commons import CommonsWorld
@@ -163,6 +164,21 @@ def test_a_malformed_usage_costs_nothing_but_its_counts(drawn_server):
     assert [d.prompt_tokens for d in turn.decisions] == [None, None, None, None, 12]
 
 
+def test_a_2_mb_reply_is_recorded_cut_to_max_reply_chars(drawn_server, tmp_path):
+    padded = json.dumps(COMPLETION)[:-1] + " " * 2_000_000 + "}"  # valid JSON, 2 MB of it whitespace
+    AgentAnswers.answers = {n: (200, json.dumps({"choices": [{"message": {"content": padded}}]}).encode())
+                            for n in NAMES}
+    backend = OpenAIBackend(drawn_server, "tiny", timeout=10, retries=0, deadline=20)
+    try:
+        list(Engine(WoodWorld(agents=5), Council.of(backend), seed=2, out=tmp_path).run(1))
+    finally:
+        backend.close()
+    line = (tmp_path / "trace.jsonl").read_bytes().splitlines()[1]
+    assert len(line) < 6 * MAX_REPLY_CHARS  # five cut replies and the rest of the turn, not 10 MB
+    assert all(d.reply == padded[:MAX_REPLY_CHARS] for d in load_trace(tmp_path / "trace.jsonl")[1][0].decisions)
+    trace_is_sound(tmp_path)
+
+
 class Drip(BaseHTTPRequestHandler):
     """Answers every request one byte at a time, slower than any deadline here allows."""
 
@@ -278,3 +294,14 @@ def test_a_damaged_run_resumes_correctly_or_is_refused_untouched(runs, hows):
             assert code == 0, err.getvalue()
             assert [t.state for t in load_trace(out / "trace.jsonl")[1]] == whole  # nothing silently changed
             trace_is_sound(out)
+
+
+def test_every_kind_of_damaged_trace_is_replayed_or_forked_or_refused_in_one_line():
+    """One case of each damage kind in bench/fuzz_forks.py (the long run is `python -m bench fuzz`), and runs
+    with hostile patron acts and a hostile seat, replayed and forked."""
+    from bench.fuzz_forks import TRACE_DAMAGE, fault_damaged_forks, fault_patrons
+
+    damaged = fault_damaged_forks(len(TRACE_DAMAGE) + 1)
+    assert (damaged["crashes"], damaged["corruptions"]) == (0, 0) and damaged["refused"] > len(TRACE_DAMAGE)
+    patrons = fault_patrons(2, seed=3)
+    assert (patrons["crashes"], patrons["corruptions"]) == (0, 0) and patrons["patron acts"] > 0

@@ -2,7 +2,7 @@
 import pytest
 from PIL import Image
 
-from render.gif import export
+from render.paint.gif import export
 from tests.conftest import run_wood
 
 

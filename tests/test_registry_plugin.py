@@ -20,11 +20,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from PIL import Image  # noqa: E402
 
-from render import gif, window  # noqa: E402
-from render.charts import charts  # noqa: E402
-from render.live import world_from_header  # noqa: E402
-from render.panels import cards_html, log_html  # noqa: E402
-from render.scene import draw  # noqa: E402
+from render.paint import gif  # noqa: E402
+from render.window import viewer as window  # noqa: E402
+from render.paint.charts import charts  # noqa: E402
+from render.paint.view import world_from_header  # noqa: E402
+from render.paint.panels import cards_html, log_html  # noqa: E402
+from render.paint.scene import draw  # noqa: E402
 from sim import Engine, sweep  # noqa: E402
 from sim.checks import check_world  # noqa: E402
 from sim.cli import main  # noqa: E402
@@ -243,7 +244,8 @@ def test_the_window_and_the_web_demo_play_it(site):
         pygame.display.quit()
     assert player.turn is not None and player.turn.metrics["price"] >= 0
     gradio = pytest.importorskip("gradio")
-    from app import Session, build_demo
+    from render.web.demo import build_demo
+    from render.web.session import Session
 
     assert isinstance(build_demo(policy="scripted"), gradio.Blocks)
     session = Session(RunConfig(world="auction", seed=3), None)
@@ -263,3 +265,41 @@ def test_a_sweep_keeps_its_numbers_and_its_survival(site, tmp_path, capsys):
     frame = sweep.load(out)
     assert {"last.pebbles_left", "mean.price", "survived"} <= set(frame.columns)
     assert not frame["survived"].any()  # every auction sells out before 40 turns
+
+
+BROKEN = {"ghost": "ghostworld_not_installed:World", "boom": "boomworld:World"}
+
+
+@pytest.fixture(scope="module")
+def broken_worlds(tmp_path_factory):
+    """Two registered worlds as a broken installation leaves them: one whose package is gone (its metadata
+    kept), one whose module raises when imported. Installed as metadata plus module, on PYTHONPATH only."""
+    site = tmp_path_factory.mktemp("broken-site")
+    info = site / "brokenworlds-0.0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenworlds\nVersion: 0.0.1\n")
+    points = "".join(f"{name} = {target}\n" for name, target in BROKEN.items())
+    (info / "entry_points.txt").write_text("[smallworlds.worlds]\n" + points)
+    (site / "boomworld.py").write_text('raise RuntimeError("the world forgot its rules")\n')
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_registered_world_is_one_error_line_everywhere(broken_worlds, tmp_path, name):
+    run = tmp_path / "run"
+    assert main(["run", "--quiet", "--turns", "2", "--out", str(run)]) == 0
+    lines = (run / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["config"]["world"] = name
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "trace.jsonl").write_bytes(json.dumps(header).encode() + b"\n" + b"".join(lines[1:]))
+    for argv in (["run", "--world", name, "--turns", "1", "--out", str(tmp_path / "new")],
+                 ["replay", str(tmp_path / "other")], ["fork", str(tmp_path / "other"), "--at", "1", "--out",
+                                                        str(tmp_path / "new")],
+                 ["sweep", "--world", name, "--seeds", "1", "--turns", "1", "--out", str(tmp_path / "new")]):
+        done = subprocess.run([sys.executable, "-m", "sim", *argv], capture_output=True, text=True, env=broken_worlds,
+                              cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, (argv, done.stderr)
+        assert done.stderr.startswith(f"error: the world {name!r} is registered by brokenworlds"), done.stderr
+        assert "reinstall or uninstall brokenworlds" in done.stderr
+        assert not (tmp_path / "new").exists()

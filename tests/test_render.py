@@ -4,8 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from render import scene
-from render.view import MAX_FIGURES, figures
+from render.paint import scene
+from render.paint.view import MAX_FIGURES, figures
 from sim import registry
 from sim.config import make_policy
 from sim.engine import Engine

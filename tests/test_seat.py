@@ -16,14 +16,14 @@ from agents.backends.human import HumanBackend, Seat
 from agents.backends.scripted import ScriptedBackend
 from agents.council import Council
 from agents.policies import scripted
-from render import form
-from render.seat import PATRON, Seating
+from render.paint import form
+from render.live.seat import PATRON, Seating
 from sim import Engine
 from sim.checks import WorldCheckError, check_world
 from sim.cli import main as cli
-from sim.parse import parse
+from sim.parse import MAX_REPLY_CHARS, parse
 from sim.policy import Ask, PolicyOptions
-from sim.trace import load_trace
+from sim.trace import dump_line, load_trace
 from sim.world import Outcome
 from worlds.template import GuessWorld
 from worlds.wood import WoodWorld
@@ -114,6 +114,27 @@ def test_a_bad_answer_is_a_recorded_noop_with_its_reason():
         mine = next(d for d in turn.decisions if d.agent == who)
         assert (mine.backend, mine.status) == ("human", "noop") and why in mine.reason, (text, mine.reason)
         assert mine.reply == text
+
+
+def test_an_answer_is_recorded_at_most_max_reply_chars_and_a_second_answer_is_told_the_first_counts():
+    engine = Engine(WoodWorld(agents=5), scripted(PolicyOptions(seed=3)), seed=3)
+    seating, who = Seating.of(engine), "Clover"
+    seating.take(who, timeout=5)
+    huge = '{"orders": [], "say": "' + "a" * 5_000_000 + '"}'
+    said = []
+
+    def person():
+        asked = wait_for(seating.asked)
+        said.extend([seating.answer(asked, huge), seating.answer(asked, '{"orders": []}')])
+
+    thread = threading.Thread(target=person, daemon=True)
+    thread.start()
+    turn = engine.step()
+    thread.join()
+    assert said == ["answered for turn 0", "turn 0 already has your answer; the first one counts"]
+    mine = next(d for d in turn.decisions if d.agent == who)
+    assert mine.reply == huge[:MAX_REPLY_CHARS] and mine.backend == "human"
+    assert len(dump_line(turn)) < 3 * MAX_REPLY_CHARS
 
 
 def test_no_answer_is_a_noop_after_the_timeout_and_the_model_batch_is_not_kept_waiting():

@@ -28,8 +28,8 @@ def until(probe, timeout: float = 30.0, every: float = 0.05):
 # --- the window --------------------------------------------------------------------------------------
 def test_window_seat_takes_a_creature_fills_its_form_and_submits():
     pygame = pytest.importorskip("pygame")
-    from render import window
-    from render.window_seat import WindowSeat
+    from render.window import viewer as window
+    from render.window.seat import WindowSeat
     from sim.config import RunConfig
 
     def key(k, text=""):
@@ -77,8 +77,8 @@ def test_window_seat_takes_a_creature_fills_its_form_and_submits():
 
 def test_window_seat_times_out_into_a_recorded_noop():
     pytest.importorskip("pygame")
-    from render import window
-    from render.window_seat import WindowSeat
+    from render.window import viewer as window
+    from render.window.seat import WindowSeat
     from sim.config import RunConfig
 
     source = window.LiveTurns(RunConfig(world="template", agents=3, seed=1, policy="scripted"), turns=3)
@@ -151,7 +151,11 @@ def test_web_seat_in_chromium(server, tmp_path: Path):
         page.click("#step")
         page.locator("#seat-submit").wait_for(timeout=30_000)
         assert "pebbles" in page.locator("#seat-observation").inner_text().lower()
+        # no orders yet: the slots are hidden until "how many" reaches them (fields 1-4 the first, 5-8 the second)
+        assert page.locator("#seat-field-1").is_hidden() and page.locator("#seat-field-5").is_hidden()
         page.locator("#seat-field-0").get_by_text("1", exact=True).click()  # one order, as the form proposes
+        page.locator("#seat-field-1").wait_for(state="visible", timeout=10_000)
+        assert page.locator("#seat-field-4").is_visible() and page.locator("#seat-field-5").is_hidden()
         page.locator("#seat-field-13 textarea").fill("a bid from a person")
         page.screenshot(path=tmp_path / "seat-form.png", full_page=True)
         page.click("#seat-submit")

@@ -1,11 +1,13 @@
 """The web demo's "branch from this turn", for real: the demo served on loopback with the scripted policy,
-driven through its API (gradio_client) and in headless Chromium (Playwright)."""
+driven through its API (gradio_client) and in headless Chromium (Playwright); the branch's trace downloads."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from sim.trace import load_trace
 
 from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
 
@@ -22,17 +24,19 @@ def test_branch_through_the_api(server):
 
     client = Client(server, verbose=False)
     try:
-        picture, said = client.predict(None, None, 5, api_name="/branch")
-        assert picture is None and "Play a few turns first" in said
+        picture, said, trace = client.predict(None, None, 5, api_name="/branch")
+        assert picture is None and trace is None and "Play a few turns first" in said
         for _ in range(4):
             client.predict("wood", 5, 3, "scripted", "auto", "", api_name="/step")
-        picture, said = client.predict(9, None, 5, api_name="/branch")
+        picture, said, _ = client.predict(9, None, 5, api_name="/branch")
         assert picture is None and "cannot branch" in said and "0 to 4" in said
-        picture, said = client.predict(2, "drought", 5, api_name="/branch")
+        picture, said, trace = client.predict(2, "drought", 5, api_name="/branch")
         assert "branch from turn 2 with drought: played 5 turns" in said
+        header, turns = load_trace(trace)  # the branch's own trace, downloaded: the run's turns, then its own
+        assert [t.turn for t in turns] == list(range(7)) and turns[2].legends == ["drought"]
         width, height = Image.open(picture).size
         assert width > 2.5 * height  # two dashboards side by side
-        picture, said = client.predict(None, None, 3, api_name="/branch")  # from the turn the tab is at
+        picture, said, _ = client.predict(None, None, 3, api_name="/branch")  # from the turn the tab is at
         assert "branch from turn 4: played 3 turns" in said
     finally:
         client.close()
@@ -63,4 +67,9 @@ def test_the_branch_control_in_chromium(server, tmp_path: Path):
         width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
         assert width > 2.5 * height  # the run's charts and the branch's, side by side
         page.screenshot(path=tmp_path / "branch.png", full_page=True)
+        with page.expect_download(timeout=30_000) as download:
+            page.click("#branch-download")
+        download.value.save_as(tmp_path / "branch.jsonl")
         browser.close()
+    _, turns = load_trace(tmp_path / "branch.jsonl")
+    assert [t.turn for t in turns] == list(range(5)) and turns[1].legends == ["bank_run"]

@@ -21,7 +21,8 @@ GRACE = 1.0  # seconds a quiet world is safe from being closed to make room
 
 @pytest.fixture(scope="module")
 def server():
-    from app import Sessions, build_demo
+    from render.web.demo import build_demo
+    from render.web.session import Sessions
 
     port = free_port()
     sessions = Sessions(limit=KEPT, grace_s=GRACE)
@@ -81,7 +82,7 @@ def test_twenty_sessions_at_once_stay_isolated_and_memory_stays_bounded(server):
 
 
 def test_the_pool_closes_the_least_recently_used_quiet_worlds_and_deletes_their_files():
-    from app import Session, Sessions
+    from render.web.session import Session, Sessions
     from sim.config import RunConfig
 
     pool = Sessions(limit=2, grace_s=0.0)
@@ -100,7 +101,7 @@ def test_the_pool_closes_the_least_recently_used_quiet_worlds_and_deletes_their_
 
 def test_the_pool_also_bounds_the_creatures_it_keeps():
     """Big worlds cost more: beyond the creature budget quiet worlds close even below the world limit."""
-    from app import Session, Sessions
+    from render.web.session import Session, Sessions
     from sim.config import RunConfig
 
     pool = Sessions(limit=10, grace_s=0.0, creatures=250)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-from app import Session
-from render.seat import Seating
+from render.web.session import Session
+from render.live.seat import Seating
 from sim.config import RunConfig
 
 

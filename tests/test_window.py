@@ -12,7 +12,8 @@ pygame = pytest.importorskip("pygame")
 
 from PIL import Image  # noqa: E402
 
-from render import commands, window  # noqa: E402
+from agents.backends.human import SEAT_TIMEOUT_S  # noqa: E402
+from render.window import commands, viewer as window  # noqa: E402
 from sim.config import RunConfig  # noqa: E402
 from sim import registry  # noqa: E402
 from sim.cli import COMMANDS, Parser  # noqa: E402
@@ -121,6 +122,20 @@ def test_command_writes_gif_live(tmp_path):
         assert gif.n_frames == 3
 
 
+def test_seat_timeout_flag_sets_how_long_a_live_world_waits_for_the_seat():
+    from sim.cli import UsageError
+
+    args = parse(["--agents", "3", "--turns", "1", "--seat-timeout", "7.5"])
+    source = window.open_source(args, None)
+    try:
+        assert window.player_of(args, source).seat.timeout == 7.5
+    finally:
+        source.close()
+    assert parse([]).seat_timeout == SEAT_TIMEOUT_S
+    with pytest.raises(UsageError, match="--seat-timeout must be more than 0"):
+        window.command(parse(["--seat-timeout", "0"]))
+
+
 def test_missing_trace_is_a_usage_error(tmp_path):
     from sim.cli import UsageError
 
@@ -129,7 +144,7 @@ def test_missing_trace_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.skipif("view" not in registry.names(COMMANDS),
-                    reason='`view` is not registered yet: add view = "render.window" under '
+                    reason='`view` is not registered yet: add view = "render.window.commands" under '
                            '[project.entry-points."smallworlds.commands"] and reinstall')
 def test_cli_view_gif(trace, tmp_path):
     out = tmp_path / "cli.gif"

@@ -204,6 +204,9 @@ def test_the_schema_cannot_express_self_lending_over_lending_or_accepting_what_n
     general = WoodWorld(agents=5, schema="general")  # a schema that admits it: the check still refuses
     decision, _ = parse(Reply('{"orders": [], "lend": {"to": "Bramble", "pebbles": 5}}'), general, s, "Bramble")
     assert decision.status == "noop" and "not one of its neighbours" in decision.reason
+    decision, _ = parse(Reply('{"orders": [], "lend": {"to": "Clover", "pebbles": 5}}'), general, s, "Bramble")
+    assert decision.status == "noop" and decision.reason.endswith(
+        f"lends 5 pebbles but has none to spare (it keeps {credit.RESERVE} for food)")  # not "has -7 to spare"
 
 
 def fingerprint(world):
@@ -280,8 +283,10 @@ def test_a_default_sixty_turn_scripted_run_shows_every_new_event_kind(tmp_path):
 
 def test_bench_quality_counts_deals_and_the_scripted_council_never_defeats_itself():
     from agents.backends.scripted import ScriptedBackend
-    from bench.quality_bench import SETUPS, play, summarize
+    from agents.council import Council
+    from bench import year
+    from bench.quality_bench import said_per100
 
-    row = summarize(SETUPS[0], [play(ScriptedBackend(0), SETUPS[0], agents=5, turns=12, seed=0)])
+    row = said_per100([year.play(Council.of(ScriptedBackend(0)), agents=5, turns=12, seed=0)])
     assert row["offers_per100"] > 0 and row["accepts_per100"] > 0 and row["loans_per100"] > 0
     assert row["self_defeating_deal_pct"] == 0

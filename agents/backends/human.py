@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from sim.parse import MAX_REPLY_CHARS
 from sim.policy import Ask, Reply
 
 SEAT_TIMEOUT_S = 60.0
@@ -38,6 +39,7 @@ class Seat:
         self._lock = threading.Condition()
         self._question: Question | None = None
         self._answer: str | None = None
+        self.answered: int | None = None  # the turn of the last answer taken (a second one is not "too late")
         self.left = False
 
     @property
@@ -53,7 +55,8 @@ class Seat:
             q = self._question
             if q is None or (turn is not None and q.turn != turn) or self._answer is not None:
                 return False
-            self._answer = str(text)
+            self._answer = str(text)[:MAX_REPLY_CHARS]  # the engine records no more; hold no more either
+            self.answered = q.turn
             self._lock.notify_all()
             return True
 

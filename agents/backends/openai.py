@@ -81,7 +81,8 @@ class OpenAIBackend:
             r = future.result(timeout=budget + 1)
             r.raise_for_status()
             data = r.json().get("data", [])
-            served = [m.get("id") for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+            served = [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)
+                      ] if isinstance(data, list) else []
         except (TimeoutError, concurrent.futures.TimeoutError):
             future.cancel()
             raise BackendUnavailable(f"the server at {self.base_url} did not answer /models within {budget:.0f} s: "
@@ -90,6 +91,9 @@ class OpenAIBackend:
             raise BackendUnavailable(
                 f"no OpenAI-compatible server answers at {self.base_url} ({type(e).__name__}): start one or fix the URL"
             ) from None
+        if served and not self.model:
+            raise BackendUnavailable(f"{self.base_url} serves {', '.join(served)}: name the model, e.g. --model "
+                                     f"{served[0]}")
         if served and self.model not in served:
             raise BackendUnavailable(f"{self.base_url} does not serve {self.model}; it serves: {', '.join(served)}")
 

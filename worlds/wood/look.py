@@ -1,18 +1,20 @@
 """How the wood is drawn: creatures as their animals around a market stall, coloured by the good they make,
 with their pebbles, wealth, mood and larder; goods flying seller -> buyer for every trade; seasons and
-snow; prices on the ticker. Reads only a Turn record (the state's JSON form), as every viewer must."""
+snow; prices on the ticker; and the year's story in the title every viewer shows (the top bar, the web
+log's turn heads): how near winter is, who is cold, what firewood costs and what the woodcutters hold.
+Reads only a Turn record (the state's JSON form), as every viewer must."""
 from __future__ import annotations
 
 from sim.portrayal import Arrow, Glyph, Portrait, Theme, describe
 from sim.records import Turn
-from worlds.wood.state import GOODS
+from worlds.wood.state import FIREWOOD, GOODS, turns_to_winter
 
 COLOURS = {"acorns": (176, 125, 58), "honey": (244, 196, 48), "berries": (142, 68, 173),
            "mushrooms": (231, 76, 60), "firewood": (107, 66, 38)}
 BOOKKEEPING = ("eat", "rot", "make", "burn")  # charted, not logged
 
 
-def portrait(turn: Turn) -> Portrait:
+def portrait(turn: Turn, season_turns: int = 5) -> Portrait:
     s = turn.state
     prices = s["cleared"] if "cleared" in s else s["prices"]  # wealth at the price goods last changed hands at
     decided = {d.agent: d.action for d in turn.decisions}
@@ -26,8 +28,34 @@ def portrait(turn: Turn) -> Portrait:
                              action=orders(decided.get(name)))
     season = s.get("season", "")
     theme = Theme(background="market", season=season, weather="snow" if season == "winter" else "",
-                  colours=COLOURS, title=season.capitalize(), spread="wealth")
+                  colours=COLOURS, title=story(s, season_turns), spread="wealth")
     return Portrait(glyphs, trades(turn), theme, banner(turn), log(turn))
+
+
+def story(s: dict, season_turns: int) -> str:
+    """The winter fuel crisis in one line, for the state after a turn: "Winter · 2 of 5 cold · firewood 9.5 ▲
+    · woodcutter Thorn 31 pebbles", or before it "Autumn · winter in 3 turns · firewood 4.0"."""
+    season = str(s.get("season", ""))
+    try:
+        price, before = float(s["prices"][FIREWOOD]), float(s["last_prices"][FIREWOOD])
+        cutters = [i for i, k in enumerate(s["trade"]) if k == FIREWOOD]
+        purses = sorted(((int(s["pebbles"][i]), s["names"][i]) for i in cutters), reverse=True)
+        cold, n = sum(1 for c in s["cold"] if c), len(s["names"])
+    except (KeyError, IndexError, TypeError, ValueError):  # a record from another version: the season alone
+        return season.capitalize()
+    trend = " ▲" if price > before * 1.05 else " ▼" if price < before * 0.95 else ""
+    parts = [season.capitalize()]
+    if season == "winter":
+        parts.append(f"{cold} of {n} cold" if cold else "no one cold")
+    elif isinstance(s.get("turn"), int):
+        left = turns_to_winter(season, s["turn"], season_turns)
+        parts.append("winter next turn" if left == 1 else f"winter in {left} turns")
+    parts.append(f"firewood {price:.1f}{trend}")
+    if len(purses) == 1:
+        parts.append(f"woodcutter {purses[0][1]} {purses[0][0]} pebbles")
+    elif purses:
+        parts.append(f"woodcutters hold {sum(p for p, _ in purses)} pebbles ({purses[0][1]} {purses[0][0]})")
+    return " · ".join(parts)
 
 
 def orders(action: dict | None) -> str:

@@ -137,8 +137,11 @@ def problem(s: WoodState, i: int, action: WoodAction, d: Desk) -> str | None:
     if loan is not None:
         if loan.to not in near:
             return f"lends to {loan.to!r}, not one of its neighbours"
-        if loan.pebbles > d.free(s, i) - credit.RESERVE:
-            return f"lends {loan.pebbles} pebbles but has {d.free(s, i) - credit.RESERVE} to spare"
+        spare = d.free(s, i) - credit.RESERVE
+        if loan.pebbles > spare:
+            if spare < 1:  # not "has -3 to spare"
+                return f"lends {loan.pebbles} pebbles but has none to spare (it keeps {credit.RESERVE} for food)"
+            return f"lends {loan.pebbles} pebbles but has {spare} to spare"
     if action.accept is not None and action.accept not in takers(s, i, d):
         return f"accepts an offer {action.accept!r} did not make it (or it cannot take)"
     return None
@@ -259,6 +262,9 @@ def broken(state: WoodState) -> list[str]:
         broken.append("an offer to its own maker")
     if any(len(m) > memory.MEMORY for m in state.memory) or len(state.memory) != len(state.names):
         broken.append("memory is not one bounded list per creature")
+    n = len(state.names)
+    if any(not (-1 <= x["from"] < n and 0 <= x["to"] < n) for x in [*state.loans, *state.offers]):
+        broken.append("a loan or offer names a creature the wood does not have")  # -1: the patron lends too
     return broken
 
 

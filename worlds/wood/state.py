@@ -82,3 +82,11 @@ class WoodState:
     def wealth(self) -> np.ndarray:
         """Pebbles plus goods valued at the price they last changed hands at (not at a quote nobody met)."""
         return self.pebbles + self.stock @ self.cleared
+
+
+def turns_to_winter(season: str, turn: int, season_turns: int) -> int:
+    """Turns from `turn` (played in `season`) to the next winter's first turn; 0 in winter."""
+    if season == "winter":
+        return 0
+    year = 4 * season_turns
+    return (3 * season_turns - turn % year) % year

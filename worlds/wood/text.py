@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from worlds.wood import legends
-from worlds.wood.actions import MAX_ORDERS, MAX_QTY, SAY_CHARS, price_band
+from worlds.wood import trader
+from worlds.wood.actions import MAX_ORDERS, SAY_CHARS, price_band
 from worlds.wood.credit import RATE
-from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
+from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState, turns_to_winter
 
 EXAMPLE = {"orders": [["sell", "honey", 2, 9], ["buy", "berries", 1, 6]], "say": "Fresh honey, cheap!"}
 
@@ -36,13 +36,6 @@ DEALS = "\n" + "\n".join([
 ])
 
 
-def turns_to_winter(state: WoodState, season_turns: int) -> int:
-    if state.season == "winter":
-        return 0
-    year = 4 * season_turns
-    return (3 * season_turns - state.turn % year) % year
-
-
 AIDS = ("never_buy", "shortfall", "example")  # the seed project's prompt interventions, each can be switched off
 
 
@@ -64,10 +57,11 @@ def news(state: WoodState, levers: frozenset[str] = frozenset()) -> str:
 
 
 def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = frozenset(AIDS),
-            levers: frozenset[str] = frozenset(), deals: list[str] = ()) -> str:
+            deals: list[str] = (), example: dict | None = None) -> str:
     """What creature i alone reads this turn (after the news). `aids` picks which prompt interventions it gets:
-    the never-buy line, the shortfall roster and the worked example of a good trade in its own terms. `deals`:
-    the second act's lines (neighbours, offers, debts, memory, whispers), before the example."""
+    the never-buy line and the shortfall roster; `example` is the worked example of a good turn in its own
+    terms (example_for), None when it is not shown. `deals`: the second act's lines (neighbours, offers,
+    debts, memory, whispers), before the example."""
     own = int(state.trade[i])
     stock = state.stock[i]
     held = ", ".join(f"{GOODS[k]} {int(stock[k])}" for k in range(len(GOODS)) if stock[k] > 0) or "nothing"
@@ -81,9 +75,9 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
         _fuel_line(state, i, own, season_turns),
     ]
     lines.extend(line for line in deals if line)
-    if "example" in aids:
+    if example is not None:
         # compact JSON, as the reply is written: every token here is paid once per creature
-        lines.append(f"For example: {json.dumps(example_for(state, i, levers), separators=(',', ':'))}")
+        lines.append(f"For example: {json.dumps(example, separators=(',', ':'))}")
     return "\n".join(lines)
 
 
@@ -105,7 +99,7 @@ def _fuel_line(state: WoodState, i: int, own: int, season_turns: int) -> str:
         return f"You are a woodcutter: sell firewood, keep {min(wood, 2)} for yourself in winter."
     if state.season == "winter":
         return f"Winter: burn 1 firewood per turn. You have {wood}." + (" Buy firewood now!" if wood < 2 else "")
-    return f"Winter in {turns_to_winter(state, season_turns)} turns; you have {wood} firewood."
+    return f"Winter in {turns_to_winter(state.season, state.turn, season_turns)} turns; you have {wood} firewood."
 
 
 def _trend(state: WoodState, k: int) -> str:
@@ -113,31 +107,26 @@ def _trend(state: WoodState, k: int) -> str:
     return "up" if now > before * 1.05 else "down" if now < before * 0.95 else "steady"
 
 
-def example_for(state: WoodState, i: int, levers: frozenset[str] = frozenset()) -> dict:
-    """A one-line worked example in this creature's own terms, as a reply is written: sell its product (what it
-    holds beyond two turns of its own eating), buy a food it lacks. With the "crossing" lever its prices meet
-    last turn's book (ask at the best bid, bid at the best ask), and it keeps to the bands and budget the
-    creature's schema has."""
-    own = int(state.trade[i])
-    wanted = [k for k in range(len(FOODS)) if k != own and state.stock[i, k] == 0] or [
-        k for k in range(len(FOODS)) if k != own]
-    # creatures short of the same foods are shown different ones, so their bids spread over every market
-    want = wanted[(i + state.turn) % len(wanted)]
-    # a rumour moves the example's prices as it moves minds: a bank run's honey is offered cheap
-    mood = legends.sentiment(state.effects, state.turn)
-    ask = max(1, int(np.ceil(state.prices[own] * max(0.1, 1 + mood[own]))))
-    bid = max(1, int(np.ceil(state.prices[want] * 1.1 * max(0.1, 1 + mood[want]))))
-    if "crossing" in levers:
-        ask = int(state.best_bid[own]) or ask
-        bid = max(bid, int(state.best_ask[want]))
-    ask = int(np.clip(ask, *price_band(state, GOODS[own], levers)))
-    bid = int(np.clip(bid, *price_band(state, GOODS[want], levers)))
-    if "budget" in levers:
-        bid = max(1, min(bid, int(state.pebbles[i]) // MAX_ORDERS))
-    # a small model copies the example's quantities: offering 2 whatever it held left one seller's 2 units
-    # against up to four bidders while its store rotted (an acorn maker sat on 12)
-    held = int(state.stock[i, own])
-    sell = [["sell", GOODS[own], min(held, MAX_QTY, max(2, held - 2)), ask]] if held else []
+def example_for(state: WoodState, i: int, view: trader.Outlook, levers: frozenset[str] = frozenset()) -> dict:
+    """A one-line worked example in this creature's own terms, as a reply is written: the scripted trader's
+    orders (trader.choose) with its random draws held at their middle, so the example and the scripted council
+    follow one set of rules and cannot drift apart (the example once only ever bought a food, and a model
+    council that copied it froze through every winter while the trader laid in firewood). Which lacking food
+    comes first turns with the creature and the turn, so creatures short of the same foods spread their bids.
+    With the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask); it
+    keeps to the bands and budget the creature's schema has."""
+    draws = [0.5] * trader.DRAWS
+    draws[0] = ((i + state.turn) % len(FOODS) + 0.5) / len(FOODS)
+    orders = []
+    for o in trader.choose(state, i, draws, view)["orders"]:
+        k, price = GOODS.index(o["good"]), o["price"]
+        if "crossing" in levers and o["side"] == "sell":
+            price = int(state.best_bid[k]) or price
+        elif "crossing" in levers:
+            price = max(price, int(state.best_ask[k]))
+        price = int(np.clip(price, *price_band(state, o["good"], levers)))
+        if "budget" in levers and o["side"] == "buy":
+            price = max(1, min(price, int(state.pebbles[i]) // (MAX_ORDERS * o["qty"])))
+        orders.append([o["side"], o["good"], o["qty"], price])
     # no "say": a creature that says nothing is heard through its orders, and spends no tokens on a line
-    return {"orders": [*sell, ["buy", GOODS[want], 1, bid]]}
-
+    return {"orders": orders}

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, MAX_PRICE, MAX_QTY
-from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState
-from worlds.wood.text import turns_to_winter
+from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState, turns_to_winter
 
 CUSTOMARY = [4.0, 10.0, 5.0, 6.0, 4.0]  # the prices the wood is used to, per good
 SCARCITY_PREMIUM = 1.8  # most a creature pays over the customary price when it is short
@@ -67,7 +66,7 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
     elif state.season == "winter":
         fuel = 2
     else:
-        fuel = 3 if turns_to_winter(state, season_turns) <= season_turns else 0
+        fuel = 3 if turns_to_winter(state.season, state.turn, season_turns) <= season_turns else 0
     worth = [c * (1.0 + s) * SCARCITY_PREMIUM for c, s in zip(CUSTOMARY, sentiment)]
     keep = fuel
     if adaptive:  # firewood laid in early is bought only cheaply; in the snow it is worth far more
@@ -118,6 +117,8 @@ def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict
                         0.9 * ANCHOR * CUSTOMARY[own])
             if not view.unsold[i][own]:  # it sold out: ask at least what the keenest buyer offered
                 price = max(price, state.best_bid[own])
+            # and never more than the good is worth to anyone: last turn's ask may have been a model's 83 pebbles
+            price = min(price, max(view.worth[own], state.best_bid[own]))
         if view.adaptive and own == FIREWOOD and state.season == "winter":
             price = max(price, 0.5 * view.worth[own])  # a woodcutter knows what fire is worth in the snow
         sells.append(_order("sell", own, surplus, price))

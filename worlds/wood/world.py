@@ -46,6 +46,9 @@ COLD = 0.35  # mood lost by a creature without fire in winter
 MOOD_PULL = 0.35  # how far mood moves towards its target each turn (mean-reverting, never a spiral)
 PRICE_PULL = 0.7  # weight of this turn's clearing price in the market price
 KEEP_GOSSIP = 12  # lines kept, at most one per speaker
+COLUMNS = ("trade", "pebbles", "stock", "mood", "ate", "cold", "asked", "unsold", "bid", "unfilled", "kinds",
+           "personality")  # one row per creature
+BY_GOOD = ("prices", "last_prices", "cleared", "best_bid", "best_ask")  # one entry per good
 SECOND_ACT = ("offers", "loans", "memory", "defaulted", "purse", "whispers")  # state fields only it uses
 
 
@@ -149,10 +152,30 @@ class WoodWorld(World[WoodState, WoodAction]):
     def agents(self, state: WoodState) -> list[str]:
         return state.names
 
+    def outlook(self, state: WoodState) -> trader.Outlook:
+        """What every creature believes in this state (one per state, shared by the trader and the examples)."""
+        if self._outlook[0] is not state:
+            self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
+        return self._outlook[1]
+
     def observe(self, state: WoodState, agent: str) -> str:
         i = state.position[agent]
         deals = offers.lines(state, i, self.desk(state)) if self.second_act else []
-        return text.observe(state, i, self.season_turns, self.aids, self.levers, deals)
+        return text.observe(state, i, self.season_turns, self.aids, deals, self.suggestion(state, agent))
+
+    def suggestion(self, state: WoodState, agent: str) -> dict | None:
+        """The scripted trader's orders for this creature, its draws held at their middle (text.example_for),
+        shown as the worked example when the "example" aid is on."""
+        if "example" not in self.aids:
+            return None
+        return text.example_for(state, state.position[agent], self.outlook(state), self.levers)
+
+    def parts(self, action: dict) -> dict:
+        """Each order by its side and good ("buy firewood": [qty, price]) and each deal by its key; what a
+        creature says is its own and left out."""
+        out = {f"{o[0]} {o[1]}": o[2:] for o in action.get("orders") or [] if isinstance(o, list) and len(o) == 4}
+        out.update((k, v) for k, v in action.items() if k not in ("orders", "say"))
+        return out
 
     def news(self, state: WoodState) -> str:
         if self._news[0] is not state:  # one text per state, however many creatures read it
@@ -180,9 +203,7 @@ class WoodWorld(World[WoodState, WoodAction]):
     def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
         then the trader and the dealer for each, over one outlook and one desk."""
-        if self._outlook[0] is not state:  # one outlook per state, shared by all its creatures
-            self._outlook = (state, trader.outlook(state, self.season_turns, adaptive=self.living))
-        view = self._outlook[1]
+        view = self.outlook(state)
         desk = self.desk(state) if self.second_act else None
         jitter = rng.random((len(agents), trader.DRAWS)).tolist()
         out = {}
@@ -400,7 +421,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         }
 
     def portray(self, turn: Turn) -> Portrait:
-        return look.portrait(turn)
+        return look.portrait(turn, self.season_turns)
 
     def to_json(self, state: WoodState) -> dict:
         data = super().to_json(state)
@@ -417,6 +438,10 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def invariants(self, state: WoodState, previous: WoodState, events: list[dict]) -> list[str]:
         broken = []
+        n, g = len(state.names), len(GOODS)
+        shapes = {k: np.shape(getattr(state, k)) for k in (*COLUMNS, *BY_GOOD)}
+        if any(shapes[k] not in ((n,), (n, g)) for k in COLUMNS) or any(shapes[k] != (g,) for k in BY_GOOD):
+            return [f"columns of the wrong shape for {n} creatures and {g} goods: {shapes}"]  # the rest needs them
         if (state.pebbles < 0).any() or (state.stock < 0).any():
             broken.append("a creature holds negative pebbles or goods")
         # the patron's purse is pebbles too: lending and bribing move them, never make them

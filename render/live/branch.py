@@ -10,10 +10,11 @@ from typing import Callable
 
 from PIL import Image
 
-from render.charts import compare
-from render.view import Portray
+from render.paint.charts import compare
+from render.paint.view import Portray
 from sim.fork import Source, fork
 from sim.records import Turn
+from sim.trace import TRACE
 
 MAX_AHEAD = 200  # turns a branch may play; its turns are kept (slimmed) for the charts
 
@@ -21,14 +22,16 @@ MAX_AHEAD = 200  # turns a branch may play; its turns are kept (slimmed) for the
 class Branch:
     """A fork of `source` whose turns from `at` on (None: the turn after the source's last) are its own,
     starting `legend` (if any) at `at`, `ahead` turns long. Its policy is the source's, built by `factory`
-    (as RunConfig.make_policy's). Raises sim.errors.UserError (a turn outside the source, a policy that
-    cannot start) or ValueError (an unknown legend), leaving nothing behind."""
+    (as RunConfig.make_policy's); its folder lies under `root` (None: the system's temp folder). Raises
+    sim.errors.UserError (a turn outside the source, a policy that cannot start) or ValueError (an unknown
+    legend), leaving nothing behind."""
 
     def __init__(self, source: Source, at: int | None, legend: str | None, ahead: int, *,
-                 factory: Callable | None = None, announce: Callable[[str], None] = lambda line: None):
+                 factory: Callable | None = None, announce: Callable[[str], None] = lambda line: None,
+                 root: Path | None = None):
         self.at = len(source.turns) if at is None else at
         self.legend, self.ahead = legend, max(1, min(ahead, MAX_AHEAD))
-        self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-branch-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="smallworlds-branch-", dir=root))
         try:
             self.engine = fork(source, self.at, out=self.dir / "run", legends={self.at: [legend]} if legend else None,
                                turns=self.at + self.ahead, factory=factory, announce=announce)
@@ -47,6 +50,11 @@ class Branch:
             self.turns[-1] = dataclasses.replace(self.turns[-1], state={}, decisions=[], events=[])
         self.turns.append(turn)
         return turn
+
+    @property
+    def trace(self) -> Path:
+        """The branch's own trace: the source's turns before `at`, then the branch's (read it between steps)."""
+        return self.dir / "run" / TRACE
 
     @property
     def title(self) -> str:

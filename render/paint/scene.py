@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from render import look
-from render.view import Figure, Flow, Portray, figures, flows, portrayed
+from render.paint import look
+from render.paint.view import Figure, Flow, Portray, figures, flows, portrayed
 from sim.portrayal import Portrait
 from sim.records import ENGINE_METRICS, Turn
 

@@ -53,19 +53,34 @@ def reply(form: list[Field], values: list) -> dict:
     """The reply a filled form stands for. Slots past an array's "how many" are left out; a value the person
     typed wrong (text in a number) is passed on as typed, for the parse path to refuse with its reason."""
     out: dict = {}
-    counts: dict[tuple, int] = {}
-    for f, value in zip(form, values):
-        # a slot past its array's "how many"; a tuple's positions have no such field and are always kept
-        if any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path)):
+    for f, value, past in zip(form, values, hidden(form, values)):
+        if past:
             continue
         # an optional part the person left blank is not sent, as a model leaves out a key it has no use for
         if f.kind == "count":
-            counts[f.path] = max(0, _whole(value) or 0)
-            if counts[f.path] or not f.omittable:
+            if _count(value) or not f.omittable:
                 _put(out, f.path, [])
         elif not (f.omittable and (value is None or value == "")):
             _put(out, f.path, _read(f, value))
     return out
+
+
+def hidden(form: list[Field], values: list) -> list[bool]:
+    """For each field, whether it lies in an array slot past its array's "how many" as `values` set it (the
+    window greys these fields, the web page hides them, `reply` leaves them out). A tuple's positions have
+    no "how many" and are always shown; the slots of an array inside a hidden slot are hidden too."""
+    counts: dict[tuple, int] = {}
+    out = []
+    for f, value in zip(form, values):
+        past = any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path))
+        out.append(past)
+        if f.kind == "count":
+            counts[f.path] = 0 if past else _count(value)
+    return out
+
+
+def _count(value: Any) -> int:
+    return max(0, _whole(value) or 0)
 
 
 def fit(schema: dict, data: Any) -> Any:

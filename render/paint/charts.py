@@ -13,8 +13,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from render import look
-from render.view import Portray, portrayed
+from render.paint import look
+from render.paint.view import Portray, portrayed
 from sim.portrayal import Portrait
 from sim.records import ENGINE_METRICS, Turn
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from agents.backends.human import SEAT_TIMEOUT_S
 from sim.errors import MissingExtra
 
 HELP = "watch a trace or a live run in a pygame window, or write it as a GIF"
@@ -26,15 +27,20 @@ def add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--frames-per-turn", type=int, default=None,
                         help="animation frames per turn (default: 24 in the window, 4 in a GIF)")
+    parser.add_argument("--seat-timeout", type=float, default=SEAT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"live: how long the world waits for a seat you took (t) before it no-ops "
+                             f"(default: {SEAT_TIMEOUT_S:g})")
     parser.add_argument("--gif", default=None, metavar="PATH", help="write an animated GIF instead of a window")
     parser.set_defaults(func=view)
 
 
 def view(args: argparse.Namespace) -> int:
     try:
-        from render import window
+        from render.window import viewer as window
         if not args.gif:
             import pygame  # noqa: F401  (a GIF needs only pillow)
     except ModuleNotFoundError as exc:
         raise MissingExtra.of("the GIF export" if args.gif else "the desktop viewer", exc) from exc
+    if args.gif and args.trace is None and args.turns is None:
+        args.turns = GIF_TURNS
     return window.command(args)

@@ -3,14 +3,33 @@ whole group when there are too many to draw one by one) and flows (arrows betwee
 world decides what its agents look like; nothing here knows any world."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
+from sim.config import RunConfig
 from sim.portrayal import Portrait, portrait
 from sim.records import Turn
+from sim.world import World
 
+KEEP_PORTRAITS = 64  # Portraits a viewer keeps made: the web log shows 40 turns, the scene two
 MAX_FIGURES = 60  # beyond this a scene draws one figure per group: 1000 sprites are noise, not a picture
 Portray = Callable[[Turn], Portrait]  # a world's `portray`, or the default sim.portrayal.portrait
+
+
+def world_from_header(header: dict) -> World | None:
+    """The world a trace was recorded in, rebuilt from its header (None if it is not installed here)."""
+    try:
+        return RunConfig.from_json(header.get("config", {})).make_world()
+    except Exception:
+        return None
+
+
+def portrayer(world: World | None) -> Portray | None:
+    """How to draw turns of `world`: its own `portray` hook, or None (the default portrait) when the world
+    is not installed here."""
+    return world.portray if world is not None else None
 
 
 @dataclass
@@ -48,6 +67,31 @@ def portrayed(turn: Turn, portray: Portray | None = None) -> Portrait:
         except Exception:
             pass
     return portrait(turn)
+
+
+class Portraits:
+    """A world's `portray` that makes each turn's Portrait once: the scene (this turn and the one before, in
+    every animation frame), the cards, the log (40 turns) and the charts of one web turn asked for 49
+    Portraits of 41 turns each time before. Hand one of these to every painter in place of the hook; it keeps
+    the `keep` most recently asked turns (held, so a turn's id is not reused while it is kept)."""
+
+    def __init__(self, portray: Portray | None, keep: int = KEEP_PORTRAITS):
+        self.portray, self.keep = portray, keep
+        self.made: OrderedDict[int, tuple[Turn, Portrait]] = OrderedDict()
+        self.lock = threading.Lock()  # a tab's branch charts its run while the run plays on
+
+    def __call__(self, turn: Turn) -> Portrait:
+        with self.lock:
+            found = self.made.get(id(turn))
+            if found is not None and found[0] is turn:
+                self.made.move_to_end(id(turn))
+                return found[1]
+        drawn = portrayed(turn, self.portray)
+        with self.lock:
+            self.made[id(turn)] = (turn, drawn)
+            while len(self.made) > self.keep:
+                self.made.popitem(last=False)
+        return drawn
 
 
 def creatures(turn: Turn, look: Portrait) -> list[Figure]:

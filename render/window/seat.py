@@ -1,6 +1,6 @@
 """The desktop window's seat: `t` takes a seat (each press moves to the next agent, then the patron, then
 leaves), and while the world asks the seat, a panel over the scene shows the agent's observation and the
-form built from its own action schema (render/form.py).
+form built from its own action schema (render/paint/form.py).
 
     keys in the form   ↑/↓ (or tab) field · ←/→ change the value (choices cycle, numbers step)
                        typing edits a text field (backspace deletes) · enter submits
@@ -14,8 +14,8 @@ import textwrap
 from PIL import Image, ImageDraw
 
 from agents.backends.human import SEAT_TIMEOUT_S
-from render import form, look
-from render.seat import PATRON, Asked, Seating
+from render.paint import form, look
+from render.live.seat import PATRON, Asked, Seating
 
 PANEL_W = 380
 ROW = 18
@@ -98,11 +98,8 @@ class WindowSeat:
             look.text_box(d, (10, y), line, 11, fill=(70, 70, 70), anchor="lm")
             y += 14
         y += 6
-        counts = {}
-        for k, (f, value) in enumerate(zip(asked.fields, self.values)):
-            hidden = any(isinstance(p, int) and p >= counts.get(f.path[:i], 0) for i, p in enumerate(f.path))
-            if f.kind == "count":
-                counts[f.path] = value or 0
+        greyed = form.hidden(asked.fields, self.values)
+        for k, (f, value, hidden) in enumerate(zip(asked.fields, self.values, greyed)):
             if y > height - 2 * ROW:
                 break
             if k == self.focus:

@@ -8,9 +8,8 @@ from typing import Iterable
 
 from PIL import Image, ImageDraw
 
-from render import scene
-from render.live import portrayer, world_from_header
-from render.view import Portray
+from render.paint import scene
+from render.paint.view import Portraits, Portray, portrayer, world_from_header
 from sim.records import Turn
 from sim.trace import load_trace
 
@@ -27,7 +26,8 @@ def ease(x: float) -> float:
 def frames(turns: Iterable[Turn], *, frames_per_turn: int = 4, size: tuple[int, int] = (640, 400),
            portray: Portray | None = None) -> Iterable[Image.Image]:
     """`frames_per_turn` pictures per turn, the last one at t = 1 (the turn as recorded), drawn with the
-    world's `portray` hook (None: the default portrait)."""
+    world's `portray` hook (None: the default portrait), each turn portrayed once."""
+    portray = Portraits(portray, keep=2)
     prev = None
     for turn in turns:
         for k in range(1, frames_per_turn + 1):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from render.view import Portray
 from sim.config import RunConfig
 from sim.engine import Engine
 from sim.policy import Ask, Batch, PolicyOptions, Reply
@@ -48,20 +47,6 @@ def open_run(config: RunConfig, out=None, *, legends: dict[int, list] | None = N
         policy = Unavailable(problem)
     engine = Engine(world, policy, seed=config.seed, out=out, legends=legends, config=config.to_json())
     return Live(engine, world, problem)
-
-
-def world_from_header(header: dict) -> World | None:
-    """The world a trace was recorded in, rebuilt from its header (None if it is not installed here)."""
-    try:
-        return RunConfig.from_json(header.get("config", {})).make_world()
-    except Exception:
-        return None
-
-
-def portrayer(world: World | None) -> Portray | None:
-    """How to draw turns of `world`: its own `portray` hook, or None (the default portrait) when the world
-    is not installed here."""
-    return world.portray if world is not None else None
 
 
 def policy_problem(turn: Turn) -> str | None:

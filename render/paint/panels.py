@@ -4,8 +4,8 @@ is escaped."""
 from __future__ import annotations
 
 from html import escape
-from render import look
-from render.view import Figure, Portray, figures, portrayed
+from render.paint import look
+from render.paint.view import Figure, Portray, figures, portrayed
 from sim.records import Turn
 
 LOG_TURNS = 40

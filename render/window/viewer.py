@@ -2,7 +2,7 @@
 engine steps in a background thread, and animates each turn with `scene.draw(turn, prev, t)`.
 
     keys   space pause · s / → one turn (paused) · + / - speed · l start the next legend (live) · q / esc quit
-           t take a seat (live; again: the next agent, the patron, then leave): render/window_seat.py
+           t take a seat (live; again: the next agent, the patron, then leave): render/window/seat.py
 
 The loop (`loop`) runs a given number of frames with scripted events, so tests drive it headless under
 SDL_VIDEODRIVER=dummy. With --gif nothing opens: the frames go to a GIF instead.
@@ -20,10 +20,10 @@ from typing import Mapping
 
 from PIL import Image, ImageDraw
 
-from render import gif, look, scene
-from render.commands import GIF_TURNS
-from render.live import open_run, policy_problem, portrayer, world_from_header
-from render.window_seat import PANEL_W, WindowSeat
+from render.paint import gif, look, scene
+from render.live.run import open_run, policy_problem
+from render.paint.view import Portraits, portrayer, world_from_header
+from render.window.seat import PANEL_W, WindowSeat
 from sim.config import RunConfig, world_params
 from sim.errors import UsageError
 from sim.records import Turn
@@ -259,6 +259,7 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
     w, h = screen.get_size()
     size = (w, h - HUD)
     last_key, hud_key = None, None
+    portray = Portraits(portrayer(player.source.world), keep=2)  # a turn is drawn in many frames, portrayed once
     n = 0
     while not player.quit and (frames is None or n < frames):
         for event in (events or {}).get(n, []):
@@ -280,7 +281,7 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
             key = (id(player.turn), round(player.phase, 4))
             if key != last_key:
                 picture = scene.draw(player.turn, player.prev, player.t(), size=size,
-                                     portray=portrayer(player.source.world))
+                                     portray=portray)
                 screen.blit(_surface(picture), (0, 0))
                 last_key = key
         if player.seat and player.seat.asked:
@@ -304,7 +305,7 @@ def open_window(size: tuple[int, int] = SIZE, title: str = "smallworlds"):
     return pygame.display.set_mode((size[0], size[1] + HUD))
 
 
-# --- the command (flags in render/commands.py) -----------------------------------------------------
+# --- the command (flags in render/window/commands.py) ----------------------------------------------
 def command(args: argparse.Namespace) -> int:
     if args.fps < 1:
         raise UsageError("--fps must be >= 1")
@@ -312,6 +313,8 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError("--frames-per-turn must be >= 1")
     if args.turns is not None and args.turns < 0:
         raise UsageError("--turns must be >= 0")
+    if not args.seat_timeout > 0:
+        raise UsageError("--seat-timeout must be more than 0 seconds")
     trace = Path(args.trace) if args.trace else None
     if trace is not None and not trace.is_file():
         raise UsageError(f"no trace at {trace}")
@@ -320,10 +323,7 @@ def command(args: argparse.Namespace) -> int:
     source = open_source(args, trace)
     try:
         screen = open_window(title=f"smallworlds · {trace or args.world}")
-        player = Player(source, frames_per_turn=args.frames_per_turn or 24,
-                        seat=WindowSeat(source) if source.live else None)
-        if source.problem:
-            player.say(source.problem, frames=10 * args.fps)
+        player = player_of(args, source)
         try:
             loop(player, screen, fps=args.fps)
         finally:
@@ -335,6 +335,16 @@ def command(args: argparse.Namespace) -> int:
 
         pygame.display.quit()
     return 0
+
+
+def player_of(args: argparse.Namespace, source: TraceTurns | LiveTurns) -> Player:
+    """The window's player for `source` as the flags set it: its pace and, for a live run, a seat the world
+    waits --seat-timeout seconds for."""
+    player = Player(source, frames_per_turn=args.frames_per_turn or 24,
+                    seat=WindowSeat(source, args.seat_timeout) if source.live else None)
+    if source.problem:
+        player.say(source.problem, frames=10 * args.fps)
+    return player
 
 
 def open_source(args: argparse.Namespace, trace: Path | None) -> TraceTurns | LiveTurns:
@@ -365,7 +375,7 @@ def write_gif(args: argparse.Namespace, trace: Path | None) -> int:
             run = open_run(live_config(args), out=tmp)
             if run.problem:
                 print(f"warning: {run.problem}")
-            if not list(run.engine.run(GIF_TURNS if args.turns is None else args.turns)):
+            if not list(run.engine.run(args.turns)):
                 raise UsageError("no turns to draw: pass --turns 1 or more")
             out = gif.export(Path(tmp) / "trace.jsonl", args.gif, frames_per_turn=fpt)
     print(f"wrote {out}")

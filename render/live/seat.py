@@ -1,6 +1,6 @@
 """A person's seat in a live run, shared by the web demo and the window: take an agent's seat (its decisions
 go to the human backend through the council; every other agent keeps its backend) or the patron's (acts
-queued on the engine for the next turn), see what to answer as a form (render/form.py), answer, leave.
+queued on the engine for the next turn), see what to answer as a form (render/paint/form.py), answer, leave.
 
     seating = Seating.of(engine)          one per engine, so every viewer of a run finds the same seat
     seating.take("Clover", timeout=60)    or seating.take(PATRON)
@@ -19,7 +19,7 @@ from typing import Any
 
 from agents.backends.human import SEAT_TIMEOUT_S, HumanBackend, Seat
 from agents.council import Council
-from render import form
+from render.paint import form
 from sim.engine import Engine
 
 PATRON = "the patron"
@@ -118,5 +118,7 @@ class Seating:
         if self.seat is None or key[0] != self.who:
             return "you are not in that seat any more"
         if not self.seat.answer(text, turn=key[1]):
+            if self.seat.answered == key[1]:
+                return f"turn {key[1]} already has your answer; the first one counts"
             return f"too late: turn {key[1]} is no longer waiting for you"
         return f"answered for turn {key[1]}"
