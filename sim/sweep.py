@@ -318,8 +318,6 @@ def sweep(args: argparse.Namespace) -> int:
     out = Path(args.out or f"sweeps/{args.world}")
     base = RunConfig(world=args.world, turns=args.turns, policy=args.policy, backend=args.backend,
                      model=args.model, url=args.url, temperature=args.temperature, council=args.council)
-    if args.address and args.executor != "ray":
-        raise UsageError(f"--address is the Ray cluster to join: it needs --executor ray, not {args.executor}")
     executor = executors.make(args.executor, executors.ExecutorOptions(
         out=out, workers=args.workers, address=args.address,
         shares_model=args.policy in MODEL_POLICIES or bool(args.council),

@@ -29,7 +29,7 @@ class ExecutorOptions:
 
     out: Path  # the sweep's results directory (cells write their traces under out/cells)
     workers: int = 1  # pool: worker processes; ray: CPUs of the local cluster it starts
-    address: str | None = None  # ray: an existing cluster to join instead of starting one
+    address: str | None = None  # an existing cluster to join instead of starting one (executors that have one)
     shares_model: bool = False  # the cells load a language model: run them where it loads once
     announce: Callable[[str], None] = field(default=lambda line: None)  # one line: where the cells run
 
@@ -55,6 +55,12 @@ def make(name: str, options: ExecutorOptions) -> Executor:
             raise
         raise MissingExtra.of(f"--executor {name}", exc) from None
     return getattr(loaded, factory)(options)
+
+
+def no_address(name: str, options: ExecutorOptions) -> None:
+    """For the factories of executors that join no cluster: an --address given to them is a mistake."""
+    if options.address:
+        raise UsageError(f"--address names a cluster to join, which --executor {name} has none of (try ray)")
 
 
 def one_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sim.errors import MissingExtra, UserError
-from sim.executors import ExecutorOptions, Outcome, one_line
+from sim.executors import ExecutorOptions, Outcome, no_address, one_line
 
 APP_NAME = "smallworlds"  # the app modal_deploy.py deploys; agents.backends.modal finds its Model class here too
 FUNCTION = "run_cell"
@@ -74,6 +74,7 @@ def _has_token() -> bool:
 
 
 def make(options: ExecutorOptions) -> ModalMap:
+    no_address("modal", options)
     try:
         import modal  # noqa: F401  (checked here, so a missing extra is said before the sweep starts)
     except ModuleNotFoundError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Iterator
 
-from sim.executors import ExecutorOptions, Outcome
+from sim.executors import ExecutorOptions, Outcome, no_address
 
 
 class ProcessPool:
@@ -26,6 +26,7 @@ class ProcessPool:
 
 
 def make(options: ExecutorOptions) -> ProcessPool:
+    no_address("pool", options)
     workers = options.workers
     if options.shares_model and workers > 1:
         options.announce("a model policy: running cells one at a time in this process (--workers 1) "

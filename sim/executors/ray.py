@@ -8,6 +8,8 @@ back to this driver, which writes them to DIR/results.jsonl as tasks finish; eac
 disk of the node that ran it, at the cell's path (put DIR on a shared filesystem to gather them). A task
 never raises for a world's error (`attempt` turns it into the cell's error); a task Ray itself loses (a
 worker or node that died) comes back as that cell's error too. Killing the driver ends its tasks with it.
+Each task builds its cell's policy, so a model policy should talk to model servers (--backend openai --url,
+or a council file spreading a backend over several) rather than load a model in every task.
 
 Measured with Ray 2.60 on 2 cores: a local cluster starts in ~4 s and stops in ~1.5 s. Its servers listen on
 every interface whatever node address is asked for (there is no loopback-only setting), guarded by the
