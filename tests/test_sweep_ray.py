@@ -42,10 +42,16 @@ class KillsItsWorker:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A local Ray cluster of two CPUs, driven by this process; yields its address for other drivers."""
+    """A local Ray cluster of two CPUs, driven by this process; yields its address for other drivers (which
+    inherit the RAY_AUTH_MODE=token that ray.init sets here, as a cluster's clients must have it)."""
+    before = os.environ.get("RAY_AUTH_MODE")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+    if before is None:
+        os.environ.pop("RAY_AUTH_MODE", None)
+    else:
+        os.environ["RAY_AUTH_MODE"] = before
 
 
 def test_failed_cells_are_recorded_with_their_error_and_retried(cluster, tmp_path):
