@@ -22,7 +22,8 @@ import pytest
 from agents.backends.base import BackendUnavailable
 from agents.backends.spread import Spread
 from agents.policies import council_from_file
-from sim.policy import PolicyOptions
+from bench.model_bench import wood_asks
+from sim.policy import PolicyOptions, Reply
 from tests.conftest import free_port
 
 READY_WITHIN = 240  # seconds; ~17 s alone, much more while other engines load the cores
@@ -40,6 +41,28 @@ def test_agents_are_dealt_round_robin_or_by_size():
     assert Spread([Named("a"), Named("b")], sizes=[1, 3]).deal(1) == [1]
     assert Spread([Named("a"), Named("b")]).calls(1) == 1 and Spread([Named("a"), Named("b")]).calls(7) == 2
     assert Spread([Named("a"), Named("b")]).describe(["X", "Y", "Z"]) == {"X": "a", "Y": "b", "Z": "a"}
+
+
+def test_a_server_that_fails_costs_only_its_own_agents():
+    class Echo(Named):
+        def generate(self, turn, asks):
+            return [Reply(text=ask.agent, server=self.base_url) for ask in asks]
+
+    class Broken(Named):
+        def generate(self, turn, asks):
+            raise ConnectionError("gone")
+
+    class Short(Named):
+        def generate(self, turn, asks):
+            return []
+
+    asks = wood_asks(5)
+    replies = Spread([Echo("a"), Broken("b"), Short("c")]).generate(0, asks)
+    assert [r.text for r in replies] == ["Bramble", None, None, "Moss", None]
+    assert [r.server for r in replies] == ["a", "b", "c", "a", "b"]
+    assert replies[1].error == "openai failed: ConnectionError: gone"
+    assert replies[2].error == "openai returned 0 replies for 1 agents"
+    assert Spread([Echo("a")]).generate(0, []) == []
 
 
 @pytest.mark.parametrize("spec, says", [

@@ -53,6 +53,8 @@ class Spread:
         return len(set(self.deal(n)))
 
     def generate(self, turn: int, asks: Sequence[Ask]) -> list[Reply]:
+        if not asks:
+            return []
         shares: dict[int, list[int]] = {}
         for position, server in enumerate(self.deal(len(asks))):
             shares.setdefault(server, []).append(position)
