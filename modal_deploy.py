@@ -4,6 +4,7 @@ and sweeps fanned out over containers.
     modal deploy modal_deploy.py                              # Model, api, demo: stay deployed
     python -m sim run --policy llm --backend modal --turns 30 # one remote Model.generate call per turn
     modal run modal_deploy.py::sweep --seeds 0-99 --grid "agents=5,50" --turns 30
+    python -m sim sweep --seeds 0-99 --set agents=5,50 --executor modal   # the same, from the sweep command
 
 Importing this file needs no Modal token and starts nothing: it only describes the App. Read at deploy time:
 SMALLWORLDS_GPU (default L4), SMALLWORLDS_MODEL (default Qwen/Qwen2.5-3B-Instruct). The endpoint's API key
@@ -19,6 +20,7 @@ from pathlib import Path
 import modal
 
 from agents.backends.modal import APP_NAME, DEFAULT_MODEL
+from sim.executors.modal import FUNCTION, SWEEPS
 
 GPU = os.environ.get("SMALLWORLDS_GPU", "L4")  # 24 GB: a 3B model in bf16 plus a large KV cache
 MODEL = os.environ.get("SMALLWORLDS_MODEL", DEFAULT_MODEL)
@@ -28,7 +30,6 @@ API_PORT = 8000
 MINUTES = 60
 ROOT = Path(__file__).parent
 HF_CACHE = "/root/.cache/huggingface"
-SWEEPS = "/sweeps"
 SWEEP_VOLUME = "smallworlds-sweeps"
 GPU_ENGINE = {"max_model_len": 8192, "gpu_memory_utilization": 0.85}
 
@@ -124,10 +125,12 @@ def demo():
 
 
 # --- sweeps --------------------------------------------------------------------------------------------
-@app.function(image=cpu_image, volumes={SWEEPS: sweeps}, timeout=30 * MINUTES, max_containers=100)
+@app.function(image=cpu_image, volumes={SWEEPS: sweeps}, timeout=30 * MINUTES, max_containers=100,
+              name=FUNCTION)  # `--executor modal` finds it by this name
 def run_cell(cell: dict) -> tuple[dict, dict | None, str | None]:
-    """One sweep cell through sim.sweep.attempt, the same code the local pool runs; in a container its
-    trace lands on the sweeps Volume, committed as soon as the episode ends."""
+    """One sweep cell through sim.sweep.attempt, the same code the local pool and Ray run; in a container
+    its trace lands on the sweeps Volume (sim.executors.modal puts it there), committed as soon as the
+    episode ends."""
     from sim.sweep import attempt
 
     outcome = attempt(cell)
@@ -137,9 +140,9 @@ def run_cell(cell: dict) -> tuple[dict, dict | None, str | None]:
 
 
 def plan(world: str, seeds: str, grid: str, turns: int, policy: str, backend: str, model: str,
-         name: str) -> tuple[list[dict], dict]:
-    """The cells of a Modal sweep (traces under /sweeps/NAME) and the settings its results directory keeps;
-    a bad grid raises sim.cli.UsageError. Axes in `grid` are separated by ';': "agents=5,50;pebbles=10,20"."""
+         out: str | Path) -> tuple[list[dict], dict]:
+    """The cells of a sweep whose results go to `out`, and the settings that directory keeps; a bad grid
+    raises sim.cli.UsageError. Axes in `grid` are separated by ';': "agents=5,50;pebbles=10,20"."""
     from sim.cli import UsageError
     from sim.config import RunConfig
     from sim.sweep import make_cells, parse_grid, parse_seeds, settings_of
@@ -148,38 +151,30 @@ def plan(world: str, seeds: str, grid: str, turns: int, policy: str, backend: st
         raise UsageError("--turns must be >= 1")
     seed_list, points = parse_seeds(seeds), parse_grid(world, [a for a in grid.split(";") if a.strip()])
     base = RunConfig(world=world, turns=turns, policy=policy, backend=backend, model=model or None)
-    return make_cells(base, points, seed_list, f"{SWEEPS}/{name}"), settings_of(base)
+    return make_cells(base, points, seed_list, out), settings_of(base)
 
 
 @app.local_entrypoint()
 def sweep(world: str = "wood", seeds: str = "0-9", grid: str = "", turns: int = 30, policy: str = "scripted",
           backend: str = "auto", model: str = "", name: str = "", out: str = ""):
-    """Fan a grid out over containers with .map. Results stream into OUT/results.jsonl as cells finish
-    (resumable, like a local sweep), traces into the sweeps Volume; the summary table is printed and written
-    to OUT/summary.csv, and both files are copied to the Volume under /NAME."""
+    """Fan a grid out over containers with .map (sim.executors.modal, the executor `python -m sim sweep
+    --executor modal` uses). Results stream into OUT/results.jsonl as cells finish (resumable, like a local
+    sweep), traces into the sweeps Volume under /NAME; the summary table is printed and written to
+    OUT/summary.csv, and both files are copied to the Volume under /NAME."""
     from sim.cli import UsageError
-    from sim.sweep import check_settings
+    from sim.executors.modal import ModalMap
+    from sim.sweep import RESULTS, SUMMARY_CSV, check_settings, collect, unfinished
 
     name = name or f"{world}-{policy}"
     local = Path(out or f"sweeps/modal-{name}")
     try:
-        cells, settings = plan(world, seeds, grid, turns, policy, backend, model, name)
+        cells, settings = plan(world, seeds, grid, turns, policy, backend, model, local)
         check_settings(local, settings)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    _collect(run_cell, cells, local, name)
-
-
-def _collect(remote, cells: list[dict], local: Path, name: str) -> None:
-    from agents.backends.modal import one_line
-    from sim.sweep import RESULTS, SUMMARY_CSV, collect, unfinished
-
     todo = unfinished(cells, local)
-    # an exception here is Modal's (a lost container, a timeout): the cell failed and a rerun retries it
-    outcomes = (({}, None, one_line(o)) if isinstance(o, BaseException) else o
-                for o in remote.map(todo, order_outputs=False, return_exceptions=True))
-    failed = collect(outcomes, len(todo), local)
+    failed = collect(ModalMap(run_cell, name).run(todo), len(todo), local)
     with sweeps.batch_upload(force=True) as upload:
         upload.put_file(local / RESULTS, f"/{name}/{RESULTS}")
         upload.put_file(local / SUMMARY_CSV, f"/{name}/{SUMMARY_CSV}")

@@ -6,6 +6,10 @@ the default; the first matching rule wins in the order: name, role, "*".
 A backend marked `interactive` (a person's seat, agents/backends/human.py) waits on someone, not on a
 model: its call runs in a thread beside the other backends' calls, so a turn takes as long as the slower of
 the person and the model batch, not both in turn. Replies are still gathered in group order.
+
+A backend spread over several servers (agents/backends/spread.py) makes one call per server it deals agents
+to, all in flight at once; the turn's model calls count each, and the trace header says which server each
+agent is dealt to.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import threading
 from typing import Mapping, Sequence
 
 from agents.backends.base import Backend
+from agents.backends.spread import Spread
 from sim.policy import Ask, Batch, Reply
 
 
@@ -57,7 +62,7 @@ class Council:
         replies: dict[str, Reply] = {}
         calls = 0
         for key, (backend, group) in groups.items():
-            calls += int(backend.is_model)
+            calls += backend.calls(len(group)) if isinstance(backend, Spread) else int(backend.is_model)
             for ask, reply in zip(group, answers[key]):
                 reply.backend = reply.backend or backend.name
                 reply.model = reply.model or backend.model
@@ -66,9 +71,15 @@ class Council:
 
     def describe(self, asks: Sequence[Ask]) -> dict[str, dict]:
         out = {}
+        spreads: dict[int, tuple[Spread, list[str]]] = {}
         for ask in asks:
             backend = self.backend_for(ask.agent, ask.role if len(self.assign) > 1 else "")
             out[ask.agent] = {"backend": backend.name, "model": backend.model}
+            if isinstance(backend, Spread):
+                spreads.setdefault(id(backend), (backend, []))[1].append(ask.agent)
+        for backend, agents in spreads.values():
+            for agent, server in backend.describe(agents).items():
+                out[agent]["server"] = server
         return out
 
 

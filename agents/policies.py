@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PositiveFloat, ValidationError, model_validator
 
 from agents.backends.base import Backend, BackendUnavailable
 from agents.backends.chaos import ChaosBackend
 from agents.backends.replay import ReplayBackend
 from agents.backends.scripted import ScriptedBackend
+from agents.backends.spread import Spread
 from agents.council import Council
 from sim.policy import PolicyOptions
 
@@ -42,6 +43,9 @@ def council_from_file(opts: PolicyOptions) -> Council:
     {"backends": {"qwen": {"backend": "openai", "url": "http://127.0.0.1:8000/v1", "model": "qwen"},
                   "heuristic": {"backend": "scripted"}},
      "assign": {"honey": "qwen", "Clover": "qwen", "*": "heuristic"}}
+
+    An openai backend may name several servers of its model, `"urls": [URL, ...]`, to spread its agents
+    over them (round robin, or in proportion to `"sizes": [N, ...]`): see agents/backends/spread.py.
     """
     path = Path(opts.council)
     try:
@@ -69,6 +73,19 @@ class BackendSpec(BaseModel):
     backend: str
     model: str | None = None
     url: str | None = None
+    urls: list[str] | None = None  # several servers of the same model: the backend's agents are spread over them
+    sizes: list[PositiveFloat] | None = None  # with urls: each server's share of the agents (default: equal)
+
+    @model_validator(mode="after")
+    def _servers(self) -> "BackendSpec":
+        if self.urls is not None:
+            if self.backend != "openai":
+                raise ValueError(f'"urls" spreads an openai backend over servers; backend {self.backend!r} has none')
+            if self.url is not None or not self.urls:
+                raise ValueError('give "url" (one server) or a non-empty "urls" (several), not both')
+        if self.sizes is not None and len(self.sizes) != len(self.urls or ()):
+            raise ValueError('"sizes" needs one number per entry of "urls"')
+        return self
 
 
 class CouncilFile(BaseModel):
@@ -78,9 +95,12 @@ class CouncilFile(BaseModel):
     assign: dict[str, str]
 
 
-def build_backend(opts: PolicyOptions, backend: str, model: str | None = None, url: str | None = None) -> Backend:
+def build_backend(opts: PolicyOptions, backend: str, model: str | None = None, url: str | None = None,
+                  urls: list[str] | None = None, sizes: list[float] | None = None) -> Backend:
     from agents.auto import choose
 
+    if urls:
+        return Spread([build_backend(opts, backend, model, one) for one in urls], sizes)
     if backend == "scripted":
         return ScriptedBackend(opts.seed)
     if backend == "chaos":

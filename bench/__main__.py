@@ -5,7 +5,7 @@ and, with --json PATH, writes its rows with the machine they came from.
     model    seconds per turn and decisions per second vs agents; batched vs sequential; constrained vs not
     quality  decision quality of a model council: valid/repaired/noop, self-defeating orders, prompt ablations
     viewer   scene render time per frame at 5, 50 and 1000 creatures
-    sweep    sweep throughput, episodes per minute, 1 and 2 workers
+    sweep    sweep throughput, episodes per minute: the process pool (1, 2 workers) and a local Ray cluster
     paths    price and Gini paths of the default run and a bank run, with plots
     fuzz     the long fuzz of the parse path and chaos councils over many seeds
     economy  the scripted economy over years: winter fuel crisis, trade and mood, legends, the commons map

@@ -156,4 +156,5 @@ def _decision(reply: Reply, agent: str, action: dict, status: str, reason: str |
         prompt=reply.prompt,
         prompt_tokens=reply.prompt_tokens,
         output_tokens=reply.output_tokens,
+        server=reply.server,
     )

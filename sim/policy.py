@@ -88,6 +88,7 @@ class Reply:
     prompt: str | None = None  # the prompt as sent, when a model backend built one
     prompt_tokens: int | None = None
     output_tokens: int | None = None
+    server: str = ""  # which server answered (its base URL), for backends that spread over several
 
 
 @dataclass

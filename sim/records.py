@@ -22,6 +22,7 @@ class Decision:
     prompt: str | None = None
     prompt_tokens: int | None = None
     output_tokens: int | None = None
+    server: str = ""  # the server that answered (its base URL) for HTTP backends; "" for in-process ones
 
 
 @dataclass

@@ -2,11 +2,12 @@
 
     --set agents=5,50 --set pebbles=10,20 --seeds 0-99   ->   4 grid points x 100 seeds = 400 cells
 
-Each cell is one episode run by `run_episode(cell)`, the one function both the local process pool and the
-Modal fan-out (modal_deploy.py) call, so a cell gives the same numbers wherever it runs. Results stream to
-DIR/results.jsonl one line per finished cell; a rerun skips the cells already there, so a killed sweep
-resumes. Each row keeps every number the world records, as `last` (its value at the end) and `mean` (its
-mean over the turns played); the table per grid point (mean and spread over seeds of every column) goes to
+Each cell is one episode run by `run_episode(cell)`, the one function every executor (sim/executors: the
+local process pool, Ray, Modal) calls, so a cell gives the same numbers wherever it runs. Results stream to
+DIR/results.jsonl one line per cell as it finishes; a rerun skips the cells finished there, so a killed sweep
+resumes. A cell that failed gets a line too, with its `error` (and no numbers), and a rerun tries it again.
+Each row keeps every number the world records, as `last` (its value at the end) and `mean` (its mean over
+the turns played); the table per grid point (mean and spread over seeds of every column) goes to
 DIR/summary.csv, and the world's `headline` columns are printed.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sim import registry
+from sim import executors, registry
 from sim.config import RunConfig, add_policy_flags, agent_count, check_writable, make_world, typed_params, world_params
 from sim.engine import Engine
 from sim.errors import UsageError
@@ -150,8 +151,8 @@ def headline(world: type[World], row: dict) -> list[str]:
 
 
 def attempt(cell: dict) -> tuple[dict, dict | None, str | None]:
-    """(cell, its row, None), or (cell, None, why) when it failed: a failed cell is reported and left out of
-    results.jsonl, so a rerun retries it. What pool workers and Modal containers run."""
+    """(cell, its row, None), or (cell, None, why) when it failed; never raises for a world's or a policy's
+    error. What every executor runs: in pool workers, Ray tasks and Modal containers."""
     try:
         return cell, run_episode(cell), None
     except Exception as exc:
@@ -160,7 +161,8 @@ def attempt(cell: dict) -> tuple[dict, dict | None, str | None]:
 
 # --- results on disk ---------------------------------------------------------------------------------
 def iter_results(out: str | Path) -> Iterator[dict]:
-    """Rows of DIR/results.jsonl; a torn last line (a sweep killed mid-write) is skipped."""
+    """Rows of DIR/results.jsonl, failed cells' lines included; a torn last line (a sweep killed mid-write)
+    is skipped."""
     path = Path(out) / RESULTS
     if not path.exists():
         return
@@ -207,6 +209,22 @@ def _cut_torn_tail(path: Path, block: int = 1 << 16) -> None:
 
 
 # --- the summary table -------------------------------------------------------------------------------
+def failure(cell: dict, error: str) -> dict:
+    """The results line of a cell that failed: which cell, and why."""
+    config = cell.get("config", {})
+    return {"key": cell["key"], "world": config.get("world"), "point": cell.get("point", {}),
+            "seed": config.get("seed"), "error": error}
+
+
+def settled(rows: Iterable[dict]) -> list[dict]:
+    """One row per cell: its finished row, else its latest failure (a cell retried by a rerun has both)."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        if "error" not in row or "error" in latest.get(row["key"], row):
+            latest[row["key"]] = row
+    return list(latest.values())
+
+
 def columns(row: dict) -> dict[str, float]:
     """A row's numbers as flat columns: "last.gini", "mean.trades", "noop_rate", "turns", "survived"."""
     flat = {f"{part}.{k}": v for part in ("last", "mean") for k, v in row.get(part, {}).items()}
@@ -219,7 +237,7 @@ def columns(row: dict) -> dict[str, float]:
 def aggregate(rows: Iterable[dict]) -> list[dict]:
     """One row per grid point (first-seen order): n, then mean and std over seeds of every column."""
     groups: dict[str, tuple[dict, dict[str, list[float]]]] = {}
-    for row in rows:
+    for row in (r for r in rows if "error" not in r):
         point = row["point"]
         ident = json.dumps(point, sort_keys=True)
         values = groups.setdefault(ident, (point, {}))[1]
@@ -259,11 +277,12 @@ def format_table(table: list[dict], shown: list[str]) -> str:
 
 def load(out: str | Path):
     """DIR/results.jsonl as a pandas DataFrame, one row per cell: grid keys, seed, every number as
-    "last.METRIC" and "mean.METRIC", noop_rate, turns (survived where the world can end), seconds, trace."""
+    "last.METRIC" and "mean.METRIC", noop_rate, turns (survived where the world can end), seconds, trace;
+    a cell that failed (and was not finished by a later rerun) has only its keys and `error`."""
     import pandas as pd
 
     rows = []
-    for row in iter_results(out):
+    for row in settled(iter_results(out)):
         flat = {**row["point"], **{k: v for k, v in row.items() if k not in ("point", "last", "mean")}}
         rows.append({**flat, **columns(row)})
     return pd.DataFrame(rows)
@@ -276,7 +295,13 @@ def add(p: argparse.ArgumentParser) -> None:
                    help="a grid axis: agents or a world parameter, with its values")
     p.add_argument("--seeds", default="0-9", help="seeds: N, A-B, or a comma list (default: 0-9)")
     p.add_argument("--turns", type=int, default=30)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (pool), or the CPUs of the local cluster --executor ray starts")
+    p.add_argument("--executor", default="pool", choices=list(executors.EXECUTORS),
+                   help="where cells run: pool (processes here), ray (a Ray cluster), modal (containers on "
+                        "Modal, after `modal deploy modal_deploy.py`)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="ray: join the running cluster at ADDR (e.g. HEAD:6379) instead of starting one here")
     p.add_argument("--out", default=None, help="output directory (default: sweeps/WORLD)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_policy_flags(p)
@@ -293,14 +318,13 @@ def sweep(args: argparse.Namespace) -> int:
     out = Path(args.out or f"sweeps/{args.world}")
     base = RunConfig(world=args.world, turns=args.turns, policy=args.policy, backend=args.backend,
                      model=args.model, url=args.url, temperature=args.temperature, council=args.council)
+    executor = executors.make(args.executor, executors.ExecutorOptions(
+        out=out, workers=args.workers, address=args.address,
+        shares_model=args.policy in MODEL_POLICIES or bool(args.council),
+        announce=lambda line: print(line, file=sys.stderr)))
     check_settings(out, settings_of(base))
     todo = unfinished(make_cells(base, points, seeds, out), out)
-    workers = args.workers
-    if (args.policy in MODEL_POLICIES or args.council) and workers > 1:
-        print(f"--policy {args.policy}: running cells one at a time in this process (--workers 1) "
-              "so the model loads once", file=sys.stderr)
-        workers = 1
-    failed = collect(run_cells(todo, workers), len(todo), out, args.quiet)
+    failed = collect(executor.run(todo) if todo else iter(()), len(todo), out, args.quiet)
     return 1 if failed else 0
 
 
@@ -310,8 +334,9 @@ def settings_of(base: RunConfig) -> dict:
 
 
 def unfinished(cells: list[dict], out: Path) -> list[dict]:
-    """The cells not yet in DIR/results.jsonl, saying so when a sweep resumes."""
-    done = {row["key"] for row in iter_results(out)}
+    """The cells not finished in DIR/results.jsonl (failed ones are tried again), saying so when a sweep
+    resumes."""
+    done = {row["key"] for row in iter_results(out) if "error" not in row}
     todo = [c for c in cells if c["key"] not in done]
     if done:
         print(f"resuming {out}: {len(cells) - len(todo)} cells already finished, {len(todo)} to run",
@@ -321,27 +346,28 @@ def unfinished(cells: list[dict], out: Path) -> list[dict]:
 
 def collect(outcomes: Iterable[tuple[dict, dict | None, str | None]], total: int, out: Path,
             quiet: bool = False) -> int:
-    """Append each finished cell's row to DIR/results.jsonl as it arrives, then print the summary table and
-    write DIR/summary.csv. Returns how many cells failed (they stay out of the results, to be retried)."""
+    """Append each cell's row to DIR/results.jsonl as it arrives (a failed cell's with its error), then print
+    the summary table of the finished ones and write DIR/summary.csv. Returns how many cells failed."""
     log = ResultLog(out)
     failed = 0
     try:
         for cell, row, error in progress(outcomes, total, quiet):
             if row is None:
                 failed += 1
-                print(f"cell {cell.get('key', '?')!r} failed: {error}", file=sys.stderr)
-            else:
-                log.append(row)
+                print(f"cell {cell['key']!r} failed: {error}", file=sys.stderr)
+                row = failure(cell, error or "no reason given")
+            log.append(row)
     finally:
         log.close()
-    rows = list(iter_results(out))
+    rows = [row for row in settled(iter_results(out)) if "error" not in row]
     table = aggregate(rows)
     write_summary(table, out / SUMMARY_CSV)
     shown = headline(registry.get_world(rows[0]["world"]), rows[0]) if rows else []
     print(format_table(table, shown))
     print(f"results in {out / RESULTS}, summary in {out / SUMMARY_CSV}")
     if failed:
-        print(f"{failed} cells failed; run the same command again to retry them", file=sys.stderr)
+        print(f"{failed} cells failed (their errors are in {out / RESULTS}); run the same command again to "
+              "retry them", file=sys.stderr)
     return failed
 
 
@@ -357,18 +383,6 @@ def check_settings(out: Path, settings: dict) -> None:
     check_writable(out)
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=1))
-
-
-def run_cells(cells: list[dict], workers: int) -> Iterator[tuple[dict, dict | None, str | None]]:
-    """Results in the order cells finish. Workers are spawned, not forked: safe with threads and model
-    engines in the parent, and the same on every OS."""
-    if workers == 1 or len(cells) <= 1:
-        yield from map(attempt, cells)
-        return
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(cells))) as pool:
-        yield from pool.imap_unordered(attempt, cells)
 
 
 def progress(items: Iterator, total: int, quiet: bool) -> Iterator:

@@ -1,6 +1,7 @@
 """Modal without a Modal account: the App builds on import with no token, a sweep cell gives the same
-numbers through run_cell as through sim.sweep, and the modal backend's request/reply handling works against
-the in-process vLLM CPU engine standing in for the deployed class."""
+numbers through run_cell as through sim.sweep, the modal executor sends `.map` plain cells whose traces go
+to the Volume and records every cell (a lost one with its error), and the modal backend's request/reply
+handling works against the in-process vLLM CPU engine standing in for the deployed class."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from agents.backends.modal import ModalBackend, TurnServer
 from agents.council import Council
 from sim import Engine, sweep
 from sim.cli import UsageError
+from sim.executors.modal import ModalMap
 from worlds.wood import WoodWorld
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,9 +47,10 @@ print(json.dumps({"app": m.app.name, "gpu": m.GPU, "model_cls": isinstance(m.Mod
 def test_run_cell_matches_run_episode(tmp_path):
     import modal_deploy
 
-    cells, settings = modal_deploy.plan("wood", "4", "agents=6;pebbles=12", 9, "scripted", "auto", "", "t")
+    cells, settings = modal_deploy.plan("wood", "4", "agents=6;pebbles=12", 9, "scripted", "auto", "", tmp_path / "t")
     [cell] = cells
-    assert cell["out"].startswith(modal_deploy.SWEEPS + "/t/") and settings["turns"] == 9
+    assert settings["turns"] == 9
+    assert ModalMap(modal_deploy.run_cell, "t").sent(cell)["out"] == f"/sweeps/t/cells/{Path(cell['out']).name}"
     here = sweep.run_episode({**cell, "out": str(tmp_path / "local")})
     got_cell, there, error = modal_deploy.run_cell.local({**cell, "out": str(tmp_path / "remote")})
     assert error is None and got_cell["key"] == cell["key"]
@@ -60,7 +63,60 @@ def test_bad_modal_grid_is_a_usage_error():
 
     for grid, seeds in (("agents=5", "7-3"), ("colour=red", "0"), ("agents=", "0")):
         with pytest.raises(UsageError):
-            modal_deploy.plan("wood", seeds, grid, 5, "scripted", "auto", "", "t")
+            modal_deploy.plan("wood", seeds, grid, 5, "scripted", "auto", "", "sweeps/t")
+
+
+class MapAtTheEdge:
+    """What Modal's `.map` gets, kept; each input then crosses as JSON and runs through run_cell's own body
+    (`.local`) with the Volume's mount point under a temporary folder. The input at `lose` comes back as
+    the exception Modal returns for an input whose container died."""
+
+    def __init__(self, volume: Path, lose: int):
+        self.volume, self.lose, self.sent = volume, lose, []
+
+    def map(self, inputs, order_outputs=True, return_exceptions=False):
+        import modal_deploy
+
+        self.sent = list(inputs)
+        assert order_outputs is False and return_exceptions is True  # stream as finished; never stop on one
+        for i, cell in enumerate(reversed(self.sent)):  # finishing out of order
+            if i == self.lose:
+                yield ConnectionError("container lost\nsecond line")
+                continue
+            crossed = json.loads(json.dumps(cell))
+            crossed["out"] = str(self.volume) + crossed["out"]
+            yield modal_deploy.run_cell.local(crossed)
+
+
+@pytest.mark.filterwarnings("ignore:The run_cell function is executing locally")  # as intended: no Volume
+def test_modal_executor_sends_plain_cells_and_records_every_one(tmp_path):
+    import modal_deploy
+
+    out = tmp_path / "results"
+    cells, _ = modal_deploy.plan("wood", "0-2", "agents=3", 6, "scripted", "auto", "", out)
+    edge = MapAtTheEdge(tmp_path / "volume", lose=1)
+    assert sweep.collect(ModalMap(edge, "mine").run(cells), 3, out, quiet=True) == 1
+
+    assert [c["out"] for c in edge.sent] == [f"/sweeps/mine/cells/{Path(c['out']).name}" for c in cells]
+    assert [{k: v for k, v in c.items() if k != "out"} for c in edge.sent] == \
+           [{k: v for k, v in c.items() if k != "out"} for c in cells]
+    rows = {row["key"]: row for row in sweep.iter_results(out)}
+    lost = cells[1]["key"]  # the second input from the end
+    assert rows[lost]["error"] == "Modal returned no result: ConnectionError: container lost"
+    for cell in (cells[0], cells[2]):
+        here = sweep.run_episode({**cell, "out": str(tmp_path / "here" / cell["key"])})
+        there = rows[cell["key"]]
+        assert there["trace"].startswith(str(tmp_path / "volume" / "sweeps" / "mine" / "cells"))
+        assert {k: v for k, v in here.items() if k not in ("seconds", "trace")} == \
+               {k: v for k, v in there.items() if k not in ("seconds", "trace")}
+
+
+def test_modal_executor_without_a_token_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sim", "sweep", "--executor", "modal", "--out", str(tmp_path / "s"),
+                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=no_token_env(tmp_path))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: no Modal token: run `modal token new`, then `modal deploy modal_deploy.py`")
+    assert not (tmp_path / "s").exists()
 
 
 def test_modal_commands_without_a_token_say_what_to_do(tmp_path):

@@ -93,7 +93,8 @@ def test_core_install_names_the_extra_a_command_needs(core_python, tmp_path):
                         (["run", "--policy", "llm", "--backend", "embedded", "--turns", "1", "--out",
                           str(tmp_path / "m")], "cpu"),
                         (["run", "--policy", "llm", "--backend", "openai", "--url", "http://127.0.0.1:9/v1",
-                          "--turns", "1", "--out", str(tmp_path / "h")], "http")):
+                          "--turns", "1", "--out", str(tmp_path / "h")], "http"),
+                        (["sweep", "--executor", "ray", "--seeds", "0", "--out", str(tmp_path / "s")], "ray")):
         failed = core(core_python, "-m", "sim", *argv, cwd=tmp_path)
         lines = failed.stderr.strip().splitlines()
         assert failed.returncode == 2 and len(lines) == 1, failed.stderr[-2000:]

@@ -15,9 +15,9 @@ from typing import Any, Callable, Sequence
 
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
+from sim.executors.modal import APP_NAME  # one app holds the Model class and the sweeps' run_cell
 from sim.policy import Ask, Reply
 
-APP_NAME = "smallworlds"
 CLASS_NAME = "Model"
 DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 DEPLOY = "modal deploy modal_deploy.py"

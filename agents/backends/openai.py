@@ -199,6 +199,7 @@ class OpenAIBackend:
             prompt=prompt,
             prompt_tokens=_count(usage.get("prompt_tokens")),
             output_tokens=_count(usage.get("completion_tokens")),
+            server=self.base_url,
         )
         if isinstance(choice, dict) and choice.get("finish_reason") == "length":
             # Kept so the parse path may still repair it, but flagged (same as the vllm backend).
@@ -206,7 +207,7 @@ class OpenAIBackend:
         return reply
 
     def _error(self, why: str, prompt: str | None) -> Reply:
-        return Reply(text=None, backend=self.name, model=self.model, error=why, prompt=prompt)
+        return Reply(text=None, backend=self.name, model=self.model, error=why, prompt=prompt, server=self.base_url)
 
 
 def _count(value: object) -> int | None:

@@ -23,7 +23,7 @@ class ReplayBackend:
             self.recorded[turn.turn] = {
                 d.agent: Reply(d.reply, backend=d.backend, model=d.model,
                                error=None if d.reply is not None else d.reason, prompt=d.prompt,
-                               prompt_tokens=d.prompt_tokens, output_tokens=d.output_tokens)
+                               prompt_tokens=d.prompt_tokens, output_tokens=d.output_tokens, server=d.server)
                 for d in turn.decisions
             }
 
