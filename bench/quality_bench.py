@@ -166,6 +166,8 @@ def main() -> None:
                    "(0: all aids; 3: without the worked example; see SETUPS; '' for the scripted council alone)")
     p.add_argument("--no-scripted", action="store_true", help="leave out the scripted council on the same seeds")
     p.add_argument("--bank-run-seeds", default="0,1", help="seeds for the bank-run check ('' for none)")
+    p.add_argument("--hoarding", default="", help="comma-separated goods: for each, the scripted council's maker of "
+                   "it made to hoard (never sell) beside it trading, same seeds")
     p.add_argument("--png", default=None, help="plot the first seed's year under the first setup here")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -209,10 +211,17 @@ def main() -> None:
     print(f"\n| target ({rows[0]['council']}) | met | measured |\n|---|---|---|")
     for name, ok, measured in checks:
         print(f"| {name} | {'yes' if ok else '**no**'} | {measured} |")
+    hoards = [year.hoarding_cost(lambda seed: Council.of(ScriptedBackend(seed)), args.agents, args.turns, seeds,
+                                 good, **params) for good in args.hoarding.split(",") if good]
+    if hoards:
+        print("\n| the first maker of | its wealth at the end, trading | hoarding | seeds where hoarding left it poorer |")
+        print("|---|---:|---:|---:|")
+        for h in hoards:
+            print(f"| {h['good']} | {h['trading']:.1f} | {h['hoarding']:.1f} | {h['poorer_in']} of {h['seeds']} |")
     if args.png and first_runs:
         year.plot(first_runs[0], f"model council ({model}), {args.agents} creatures, seed {seeds[0]}", args.png)
     write_result(args.json, "quality", model=model, agents=args.agents, turns=args.turns, seeds=seeds,
-                 rows=rows, bank_run_pct=bank_run, bank_run_seeds=bank_seeds,
+                 rows=rows, bank_run_pct=bank_run, bank_run_seeds=bank_seeds, hoarding=hoards,
                  targets=[{"target": n, "met": bool(ok), "measured": m} for n, ok, m in checks])
 
 
