@@ -1,7 +1,8 @@
 """The turn loop. An Engine owns one world's state and rng; `run` is a generator of Turn records that the
 CLI, the viewers and sweeps consume.
 
-    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply -> apply all at once
+    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply (the world's own
+    decisions in one batch) -> apply all at once
     -> metrics -> Turn record -> trace line + checkpoint (when recording)
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sim import __version__
 from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
-from sim.parse import parse
+from sim.parse import parse_all
 from sim.policy import Ask, Batch, Policy, Reply
 from sim.records import Turn
 from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
@@ -148,9 +149,9 @@ class Engine:
         """Parse every reply, apply the actions together, record the turn."""
         world = self.world
         decisions, actions = [], {}
-        for agent, ask in zip(agents, asks):
-            reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
-            decision, action = parse(reply, world, self.state, agent, ask)
+        replies = [clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
+                   for agent in agents]
+        for agent, (decision, action) in zip(agents, parse_all(replies, world, self.state, agents, asks)):
             self.agency.add(world, self.state, decision)
             decisions.append(decision)
             actions[agent] = action

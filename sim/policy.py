@@ -88,6 +88,10 @@ class Reply:
     prompt: str | None = None  # the prompt as sent, when a model backend built one
     prompt_tokens: int | None = None
     output_tokens: int | None = None
+    # the world's own decision this text was written from (an action dict from World.heuristics), set only by
+    # a backend that answers with the world's heuristic: the engine reads it without parsing the text back
+    # (World.own_actions), with exactly the result parsing would give. A model's reply never has one.
+    own: dict | None = None
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sim.metrics import gini
 from sim.portrayal import Portrait
 from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.wood import credit, dealer, legends, look, market, memory, offers, text, trader
+from worlds.wood import credit, dealer, legends, look, market, memory, offers, own, text, trader
 from worlds.wood import patron as patrons
 from worlds.wood.actions import LEVERS, FirstAction, Order, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
@@ -212,6 +212,11 @@ class WoodWorld(World[WoodState, WoodAction]):
             # orders written as a model writes them (actions.Order): [side, good, qty, price]
             out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
         return out
+
+    def own_actions(self, state: WoodState, agents: list[str], decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
+        """The scripted creatures' decisions read without their text, checked against their schemas and
+        check with plain Python (own.py); those it is unsure of are parsed."""
+        return own.actions(self, state, agents, decided)
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
         problem = next((why for _, why in self._order_problems(state, agent, action.orders) if why), None)
