@@ -24,7 +24,7 @@ FAIR_SWAP = 0.7  # least share of what it gives, by value, a swap must bring bac
 
 def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) -> dict:
     """The trader's decision with an accept, an offer and a loan added where they serve creature i."""
-    orders = [dict(o) for o in decided["orders"]]
+    orders = decided["orders"]  # never changed in place: each step below makes a new list
     out: dict = {}
     free = desk.free(s, i)  # read once: every step below needs it
     taken = _take(s, i, view, desk, free)
@@ -100,7 +100,7 @@ def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
     kept = []
     for o in orders:
         if o["side"] == "sell" and o["good"] == offer["good"]:
-            o["qty"] -= offer["qty"]
+            o = {**o, "qty": o["qty"] - offer["qty"]}
             if o["qty"] <= 0:
                 continue
         kept.append(o)
@@ -127,6 +127,8 @@ def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk,
     due_next = sum(loan["owed"] for loan in desk.owes.get(i, []) if loan["due"] == s.turn + 1)
     room = free - due_next - lending
     buys = [o for o in orders if o["side"] == "buy"]
+    if sum(o["qty"] * o["price"] for o in buys) <= max(room, 0):
+        return orders
     while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):
         buys.pop()
     return [o for o in orders if o["side"] == "sell" or o in buys]

@@ -199,14 +199,14 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
-        then the trader and the dealer for each, over one outlook and one desk."""
+        the trader for all of them at once over numpy columns, then the dealer for each, over one outlook and one
+        desk."""
         view = self.outlook(state)
         desk = self.desk(state) if self.second_act else None
-        jitter = rng.random((len(agents), trader.DRAWS)).tolist()
+        rows = [state.position[agent] for agent in agents]
+        chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
         out = {}
-        for agent, drawn in zip(agents, jitter):
-            i = state.position[agent]
-            decided = trader.choose(state, i, drawn, view)
+        for agent, i, decided in zip(agents, rows, chosen):
             if desk is not None:
                 decided = dealer.deal(state, i, decided, view, desk)
             # orders written as a model writes them (actions.Order): [side, good, qty, price]
