@@ -90,6 +90,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
         self._news: tuple[WoodState | None, str] = (None, "")
         self._desk: tuple[WoodState | None, offers.Desk | None] = (None, None)
+        self._examples: tuple[WoodState | None, list[dict]] = (None, [])
         self.second_act = bool(self.params["second_act"])
         if self.second_act:
             self.briefing = text.BRIEFING + text.DEALS
@@ -165,7 +166,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         shown as the worked example when the "example" aid is on."""
         if "example" not in self.aids:
             return None
-        return text.example_for(state, state.position[agent], self.outlook(state), self.levers)
+        if self._examples[0] is not state:  # decided for every creature at once, as the scripted trader decides
+            self._examples = (state, text.examples_for(state, range(len(state.names)), self.outlook(state), self.levers))
+        return self._examples[1][state.position[agent]]
 
     def parts(self, action: dict) -> dict:
         """Each order by its side and good ("buy firewood": [qty, price]) and each deal by its key; what a
