@@ -293,10 +293,13 @@ def clean_reply(reply: Reply) -> Reply:
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
     is_text = isinstance(reply.text, str) or reply.text is None
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
-    return replace(reply, text=clean_text(reply.text if is_text else None), error=clean_text(_text_or_none(error)),
-                   prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
-                   model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
-                   output_tokens=clean_count(reply.output_tokens))
+    clean = {"text": clean_text(reply.text if is_text else None), "error": clean_text(_text_or_none(error)),
+             "prompt": clean_text(_text_or_none(reply.prompt)), "backend": clean_text(str(reply.backend or "")),
+             "model": clean_text(str(reply.model or "")), "prompt_tokens": clean_count(reply.prompt_tokens),
+             "output_tokens": clean_count(reply.output_tokens)}
+    if all(getattr(reply, key) is value for key, value in clean.items()):
+        return reply  # already clean, as nearly every reply is: no copy
+    return replace(reply, **clean)
 
 
 def _text_or_none(value: Any) -> str | None:
