@@ -134,13 +134,13 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         price = _revised(state, rows, own, price, sent, worth)
         if winter:  # a woodcutter knows what fire is worth in the snow
             price = np.where(own == FIREWOOD, np.maximum(price, 0.5 * worth[own]), price)
+    used[at, own] |= selling
+    goods, units, asking = own.tolist(), np.minimum(surplus, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(selling).tolist():
-        k = int(own[c])
-        orders[c].append({"side": "sell", "good": GOODS[k], "qty": int(min(surplus[c], MAX_QTY)),
-                          "price": int(max(1, min(MAX_PRICE, round(float(price[c])))))})
-        used[c, k] = True
+        good, ask = GOODS[goods[c]], round(asking[c])
+        orders[c].append({"side": "sell", "good": good, "qty": units[c], "price": max(1, min(MAX_PRICE, ask))})
         if says[c] is None:
-            says[c] = LINES["sell"].format(good=GOODS[k].capitalize(), price=max(1, round(float(price[c]))))
+            says[c] = LINES["sell"].format(good=good.capitalize(), price=max(1, ask))
 
     # buy: firewood for the winter first, then foods it lacks, then speculation on a craze
     pebbles = state.pebbles[rows]
@@ -162,10 +162,10 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         price = _limit(bid)
         qty = np.minimum(qty, budget // price)
         buying = wanted & (qty > 0) & ~used[at, k]
-        craze = sent[k] > 0
+        goods, units, limits, craze = k.tolist(), qty.tolist(), price.tolist(), (sent[k] > 0).tolist()
         for c in np.flatnonzero(buying).tolist():
-            good = GOODS[int(k[c])]
-            orders[c].append({"side": "buy", "good": good, "qty": int(qty[c]), "price": int(price[c])})
+            good = GOODS[goods[c]]
+            orders[c].append({"side": "buy", "good": good, "qty": units[c], "price": limits[c]})
             if craze[c] and says[c] is None:
                 says[c] = LINES["mania"].format(good=good)
         used[at[buying], k[buying]] = True
@@ -225,8 +225,9 @@ def _limit(price: np.ndarray) -> np.ndarray:
 
 def _place(orders, says, used, placing, side: str, k: int, qty, price, line: str) -> None:
     """One order of good k for each creature where `placing`, and its line when it has none yet."""
+    used[:, k] |= placing
+    units, limits = np.minimum(qty, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(placing).tolist():
-        orders[c].append({"side": side, "good": GOODS[k], "qty": int(min(qty[c], MAX_QTY)), "price": int(price[c])})
-        used[c, k] = True
+        orders[c].append({"side": side, "good": GOODS[k], "qty": units[c], "price": limits[c]})
         if says[c] is None:
             says[c] = line
