@@ -20,6 +20,7 @@ from worlds.wood.actions import (MAX_ORDERS, MAX_PRICE, MAX_QTY, NAME_CHARS, Fir
 from worlds.wood.state import GOODS, WoodState
 
 SIDES = ("buy", "sell")
+GOOD_AT = {good: k for k, good in enumerate(GOODS)}
 SALE = ("to", "good", "qty", "price")  # an offer's keys, as the schema's two variants require them
 SWAP = ("to", "good", "qty", "want", "wqty")
 RESHAPING = frozenset({"bands", "budget"})  # levers that give a creature another schema than the one read here
@@ -34,11 +35,11 @@ def actions(world, s: WoodState, agents: list[str], decided: list[dict]) -> list
     desk = world.desk(s) if world.second_act else None
     keys = frozenset(WoodAction.model_fields if desk is not None else FirstAction.model_fields)
     at = s.position
-    return [_read(world, s, at[agent], d, view, desk, keys) if type(d) is dict else None
+    return [_read(s, at[agent], d, view, desk, keys) if type(d) is dict else None
             for agent, d in zip(agents, decided)]
 
 
-def _read(world, s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
+def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
     if not keys.issuperset(d) or type(d.get("orders")) is not list:
         return None
     own, stock, pebbles = view.trade[i], view.stock[i], view.pebbles[i]
@@ -51,9 +52,9 @@ def _read(world, s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]
         if type(o) is not list or len(o) != 4:
             return None
         side, good, qty, price = o
-        if side not in SIDES or good not in GOODS or type(qty) is not int or type(price) is not int:
+        k = _good(good)
+        if side not in SIDES or k is None or type(qty) is not int or type(price) is not int:
             return None
-        k = GOODS.index(good)
         if side == "buy":  # the schema's buy variant: not its own good, within its purse
             if k == own or not 1 <= qty <= MAX_QTY or not 1 <= price <= top:
                 return None
@@ -94,20 +95,18 @@ def _offer(s: WoodState, i: int, p, view, desk):
     if type(p) is not dict:
         return None
     shape = tuple(p)
-    if shape not in (SALE, SWAP) or not _name(p["to"]) or p["good"] not in GOODS or type(p["qty"]) is not int:
+    if shape not in (SALE, SWAP) or not _near(s, i, p["to"]) or type(p["qty"]) is not int:
         return None
-    stock = view.stock[i]
-    k = GOODS.index(p["good"])
-    if p["to"] not in _near(s, i) or stock[k] <= offers.KEEP or not 1 <= p["qty"] <= min(max(stock), MAX_QTY):
+    k, stock = _good(p["good"]), view.stock[i]
+    if k is None or stock[k] <= offers.KEEP or not 1 <= p["qty"] <= min(max(stock), MAX_QTY):
         return None
     if shape == SALE:
         if type(p["price"]) is not int or not 1 <= p["price"] <= MAX_PRICE:
             return None
         values = {"to": p["to"], "good": p["good"], "qty": p["qty"], "price": p["price"], "want": None, "wqty": None}
     else:
-        if p["want"] not in GOODS or GOODS.index(p["want"]) == view.trade[i]:
-            return None
-        if type(p["wqty"]) is not int or not 1 <= p["wqty"] <= MAX_QTY:
+        want = _good(p["want"])
+        if want is None or want == view.trade[i] or type(p["wqty"]) is not int or not 1 <= p["wqty"] <= MAX_QTY:
             return None
         values = {"to": p["to"], "good": p["good"], "qty": p["qty"], "price": None, "want": p["want"],
                   "wqty": p["wqty"]}
@@ -115,11 +114,11 @@ def _offer(s: WoodState, i: int, p, view, desk):
 
 
 def _lend(s: WoodState, i: int, p, view, desk):
-    if type(p) is not dict or tuple(p) not in (("to", "pebbles"), ("to", "pebbles", "due")) or not _name(p["to"]):
+    if type(p) is not dict or tuple(p) not in (("to", "pebbles"), ("to", "pebbles", "due")) or not _near(s, i, p["to"]):
         return None
     due = p.get("due", credit.DUE)
     spare = desk.free(s, i) - credit.RESERVE
-    if type(p["pebbles"]) is not int or type(due) is not int or p["to"] not in _near(s, i):
+    if type(p["pebbles"]) is not int or type(due) is not int:
         return None
     if not 1 <= p["pebbles"] <= min(spare, credit.MAX_LOAN) or not credit.TERM[0] <= due <= credit.TERM[1]:
         return None
@@ -128,13 +127,23 @@ def _lend(s: WoodState, i: int, p, view, desk):
 
 
 def _accept(s: WoodState, i: int, name, view, desk):
-    if not _name(name) or name not in offers.takers(s, i, desk):
+    """The maker named, when an offer of its to creature i is open and usable (offers.takers, read from the
+    outlook's columns)."""
+    if not _name(name):
         return None
-    return name, name
+    own, stock, free = view.trade[i], view.stock[i], desk.free(s, i)
+    if any(s.names[p["from"]] == name and offers.usable(own, stock, p, free) for p in desk.incoming.get(i, ())):
+        return name, name
+    return None
 
 
-def _near(s: WoodState, i: int) -> list[str]:
-    return [s.names[j] for j in offers.neighbours(len(s.names), i)]
+def _near(s: WoodState, i: int, name) -> bool:
+    """Whether `name` names one of creature i's neighbours (and fits the Action's name field)."""
+    return _name(name) and s.position.get(name, -1) in offers.neighbours(len(s.names), i)
+
+
+def _good(value) -> int | None:
+    return GOOD_AT.get(value) if type(value) is str else None
 
 
 def _name(value) -> bool:
