@@ -156,8 +156,11 @@ def _built(cls: type[BaseModel], values: dict, given: set[str]) -> BaseModel:
     but walks every field's default and alias, ~5 µs a model here, and a turn of 10 000 creatures builds
     ~30 000 of them; check_world compares what this builds with what validation builds."""
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", given)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", given)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
+
+
+_set = object.__setattr__  # past BaseModel.__setattr__, as pydantic itself sets these
