@@ -65,7 +65,7 @@ def turn_ms(agents: int, turns: int, out: str | None, second_act: bool = True) -
 
 
 def parse_us(label: str, world, repeats: int = 20) -> dict:
-    """Per-agent cost of reading the scripted replies of one state, in µs. The model path: building the agent's
+    """Per-agent cost of reading the scripted replies of one state, in µs of CPU. The model path: building the agent's
     schema (world.action_schema), checking the reply's action against it (sim.schemas.valid, part of parsing),
     and the whole parse of a reply with its schema built (text -> Action -> schema -> world.check -> Decision).
     The batch path: the same replies read as the world's own decisions (sim.parse.parse_all with Reply.own)."""
@@ -78,12 +78,12 @@ def parse_us(label: str, world, repeats: int = 20) -> dict:
     own = [Reply(r.text, own=d) for r, d in zip(replies, decided)]
     data = [world.Action.model_validate_json(r.text).model_dump(mode="json", by_alias=True) for r in replies]
 
-    def per_agent(step) -> float:
+    def per_agent(step) -> float:  # CPU time: a shared machine's other jobs do not count
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
             step()
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
         return round(1e6 * statistics.median(times) / len(agents), 1)
 
     built = per_agent(lambda: [world.action_schema(state, a) for a in agents])
@@ -121,7 +121,7 @@ def main() -> None:
     parsing = [parse_us("wood", WoodWorld(agents=1000), repeats=5),
                parse_us("wood, second_act=false", WoodWorld(agents=1000, second_act=False), repeats=5),
                parse_us("commons", CommonsWorld(agents=50))]
-    print("\n| world | agents | µs per reply, model path: schema built | schema check | whole parse (schema built) "
+    print("\n| world | agents | CPU µs per reply, model path: schema built | schema check | whole parse (schema built) "
           "| batch path (the world's own) |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in parsing:
