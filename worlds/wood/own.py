@@ -63,7 +63,7 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
         if sides.setdefault(good, side) != side:  # World.check: both buys and sells one good
             return None
         orders.append(_built(Order, {"side": side, "good": good, "qty": qty, "price": price}, set(FIELDS)))
-        dumped.append([side, good, qty, price])
+        dumped.append(o)  # [side, good, qty, price] of exact JSON types: as the Action dumps it
     deals, named = {}, {o[1] for o in dumped}
     for key, read in (("offer", _offer), ("lend", _lend), ("accept", _accept)):
         if key in d:
@@ -110,7 +110,7 @@ def _offer(s: WoodState, i: int, p, view, desk):
             return None
         values = {"to": p["to"], "good": p["good"], "qty": p["qty"], "price": None, "want": p["want"],
                   "wqty": p["wqty"]}
-    return _built(Offer, values, set(shape)), {key: p[key] for key in shape}
+    return _built(Offer, values, set(shape)), p  # its keys in the order the Offer dumps them
 
 
 def _lend(s: WoodState, i: int, p, view, desk):
