@@ -47,16 +47,12 @@ class Outlook:
     worth: list[float]  # most anyone pays: customary price stretched by sentiment and scarcity
     fuel_need: int  # firewood a non-woodcutter wants in hand now
     wood_keep: int  # firewood a woodcutter keeps back now
-    # the state's columns as Python lists: indexing numpy arrays one scalar at a time is slow
+    # the state's columns the dealer and own_actions read a creature at a time, as Python lists: indexing
+    # numpy arrays one scalar at a time is slow (choose_all reads the state's arrays whole)
     trade: list[int]
     stock: list[list[int]]
     pebbles: list[int]
-    hungry: list[bool]  # ate fewer than two foods or went cold last turn
     adaptive: bool  # traders remember last turn's orders (the living economy)
-    asked: list[list[int]]
-    unsold: list[list[int]]
-    bid: list[list[int]]
-    unfilled: list[list[int]]
 
 
 def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlook:
@@ -84,12 +80,7 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
         state.trade.tolist(),
         state.stock.tolist(),
         state.pebbles.tolist(),
-        ((state.ate < 2) | (state.cold > 0)).tolist(),
         adaptive,
-        state.asked.tolist() if adaptive else [],
-        state.unsold.tolist() if adaptive else [],
-        state.bid.tolist() if adaptive else [],
-        state.unfilled.tolist() if adaptive else [],
     )
 
 
