@@ -96,8 +96,14 @@ class Failing(GuessWorld):
         raise RuntimeError("the batch path is broken")
 
 
-def test_a_failing_batch_path_leaves_every_reply_to_parsing():
-    world = Failing(agents=3)
+class OutOfShape(GuessWorld):
+    def own_actions(self, state, agents, decided):
+        return [{"guess": 1}] * len(agents)  # the bug: a dict, not (Action, dump)
+
+
+@pytest.mark.parametrize("world_class", [Failing, OutOfShape])
+def test_a_failing_batch_path_leaves_every_reply_to_parsing(world_class):
+    world = world_class(agents=3)
     state = world.initial_state(np.random.default_rng(0))
     agents = world.agents(state)
     asks = [Ask(world, state, a, 0) for a in agents]

@@ -40,6 +40,7 @@ def actions(world, s: WoodState, agents: list[str], decided: list[dict]) -> list
 
 
 def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
+    """Creature i's decision d as (Action, dump), or None (`keys`: the Action's fields)."""
     if not keys.issuperset(d) or type(d.get("orders")) is not list:
         return None
     own, stock, pebbles = view.trade[i], view.stock[i], view.pebbles[i]
