@@ -167,7 +167,8 @@ class WoodWorld(World[WoodState, WoodAction]):
         if "example" not in self.aids:
             return None
         if self._examples[0] is not state:  # decided for every creature at once, as the scripted trader decides
-            self._examples = (state, text.examples_for(state, range(len(state.names)), self.outlook(state), self.levers))
+            rows = range(len(state.names))
+            self._examples = (state, text.examples_for(state, rows, self.outlook(state), self.levers))
         return self._examples[1][state.position[agent]]
 
     def parts(self, action: dict) -> dict:
@@ -216,7 +217,8 @@ class WoodWorld(World[WoodState, WoodAction]):
             out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
         return out
 
-    def own_actions(self, state: WoodState, agents: list[str], decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
+    def own_actions(self, state: WoodState, agents: list[str],
+                    decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
         """The scripted creatures' decisions read without their text, checked against their schemas and
         check with plain Python (own.py); those it is unsure of are parsed."""
         return own.actions(self, state, agents, decided)
