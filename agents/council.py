@@ -40,9 +40,12 @@ class Council:
 
     def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
         groups: dict[int, tuple[Backend, list[Ask]]] = {}
-        for ask in asks:
-            backend = self.backend_for(ask.agent, ask.role if len(self.assign) > 1 else "")
-            groups.setdefault(id(backend), (backend, []))[1].append(ask)
+        if len(self.assign) == 1 and asks:  # one backend for all (a scripted wood of thousands): no rule to match
+            groups[id(self.assign["*"])] = (self.assign["*"], list(asks))
+        elif asks:
+            for ask in asks:
+                backend = self.backend_for(ask.agent, ask.role)
+                groups.setdefault(id(backend), (backend, []))[1].append(ask)
         answers: dict[int, list[Reply]] = {}
 
         def answer(key: int) -> None:

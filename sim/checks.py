@@ -10,6 +10,8 @@ checks along the way that:
 - the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
 - `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
 - a worked example (`suggestion`) is inside the agent's schema and parses as a valid action;
+- the batch path for the world's own decisions (`own_actions`) gives exactly what parsing each reply's text
+  gives, reply by reply in sampled states and over a whole scripted run;
 - `apply` and `legend` never mutate their input state;
 - the same seed and the same replies give the same run;
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
@@ -32,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from sim.engine import Engine
-from sim.parse import parse
+from sim.parse import parse, parse_all
 from sim.policy import Ask, Batch, Reply
 from sim.records import Turn
 from sim.schemas import decoding_problems, example
@@ -66,6 +68,10 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         if [_comparable(s.turn) for s in scripted] != [_comparable(s.turn) for s in again]:
             report.add("same seed + same replies gave a different run: draw randomness only from the rng "
                        "passed to the hooks, and iterate in a fixed order (no sets, no id())")
+        parsed = _play(world, _Heuristic(seed, own=False), seed, turns, {}, _Report(), "")
+        if [_comparable(s.turn) for s in again] != [_comparable(s.turn) for s in parsed]:
+            report.add("a scripted run read through own_actions differs from the same run with every reply "
+                       "parsed: own_actions must give exactly what parsing gives, or None where unsure")
         steps = scripted + randomly
         sampled = [s.after for s in steps[:: max(1, len(steps) // 8)]]  # about 8 states cover both runs
         states = [world.initial_state(np.random.default_rng(seed)), *sampled]
@@ -183,8 +189,9 @@ class _Heuristic:
 
     salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristic's
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, own: bool = True):
         self.seed = seed
+        self.own = own  # hand the engine the decision beside its text, as the scripted backend does
         self.problems: list[tuple] = []  # (dedup key, message)
 
     def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
@@ -196,7 +203,8 @@ class _Heuristic:
 
     def _reply(self, ask: Ask, rng: np.random.Generator) -> Reply:
         try:
-            return Reply(json.dumps(self.answer(ask, rng)))
+            answer = self.answer(ask, rng)
+            return Reply(json.dumps(answer), own=answer if self.own else None)
         except Exception as exc:  # reported as a problem; the run goes on with this agent's no-op
             who = type(self).__name__[1:]
             self.problems.append(((who, type(exc)), f"{who} policy failed for {ask.agent} at turn {ask.turn}: "
@@ -212,6 +220,9 @@ class _RandomValid(_Heuristic):
     """Random replies that the agent's own action schema admits."""
 
     salt = (1,)
+
+    def __init__(self, seed: int):
+        super().__init__(seed, own=False)  # random replies are not the world's own
 
     def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
         return example(ask.schema, rng)
@@ -339,6 +350,41 @@ def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> N
             report.add("heuristics(state, agents, rng) answers differently from heuristic(state, agent, rng) "
                        "called for each agent in turn: draw the same numbers in the same order (one batch of "
                        "draws in agent order gives the same numbers as one draw an agent)")
+        _check_own(world, state, agents, list(together.values()), report)
+
+
+def _check_own(world: World, state: Any, agents: list[str], decided: list, report: _Report) -> None:
+    """Each of the world's own decisions read by the batch path (own_actions) gives the decision and the action
+    parsing its text gives."""
+    asks = [Ask(world, state, a, getattr(state, "turn", 0)) for a in agents]
+    replies = [Reply(json.dumps(d), own=d) for d in decided]
+    with report.guard("own_actions", "own_actions(state, agents, decided) must return one (Action, dump) or None "
+                      "per agent"):
+        read = world.own_actions(state, list(agents), decided)
+        if len(read) != len(agents):
+            report.add(f"own_actions answered for {len(read)} of {len(agents)} agents: answer for each, None "
+                       "where unsure")
+            return
+        for k, (reply, agent, ask) in enumerate(zip(replies, agents, asks)):
+            if read[k] is None:
+                continue
+            fast = parse_all([reply], world, state, [agent], [ask])[0]
+            slow = parse(Reply(reply.text), world, state, agent, ask)
+            if _same_reading(fast, slow):
+                continue
+            report.add(f"own_actions reads {agent}'s {reply.text[:120]} at turn {ask.turn} as {fast[0].status} "
+                       f"{json.dumps(fast[0].action)[:120]}, parsing its text gives {slow[0].status} "
+                       f"{json.dumps(slow[0].action)[:120]} ({slow[0].reason}): return None where the text "
+                       "would not parse as valid as is, and the action exactly as validation builds it",
+                       key="own_actions differs")
+            return
+
+
+def _same_reading(fast: tuple, slow: tuple) -> bool:
+    (d1, a1), (d2, a2) = fast, slow
+    return (_dumps(vars(d1)) == _dumps(vars(d2)) and type(a1) is type(a2) and a1 == a2
+            and a1.model_fields_set == a2.model_fields_set
+            and _dumps(a1.model_dump(mode="json")) == _dumps(a2.model_dump(mode="json")))
 
 
 def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseModel:

@@ -16,14 +16,17 @@ import numpy as np
 from pydantic import BaseModel
 
 
+PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON values as they are (exact types: not numpy's)
+
+
 def encode(obj: Any) -> Any:
     # lists first: a state's lists hold thousands of small lists (one per agent), the other kinds are few
     if isinstance(obj, (list, tuple)):
         if not obj or isinstance(obj[0], (str, int, float)):  # state lists are homogeneous: copy flat ones
             return list(obj)
         return [encode(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: encode(v) for k, v in obj.items()}
+    if isinstance(obj, dict):  # most values are plain (a loan's numbers, an effect's name): no call for them
+        return {k: v if type(v) in PLAIN else encode(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):

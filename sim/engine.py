@@ -1,7 +1,8 @@
 """The turn loop. An Engine owns one world's state and rng; `run` is a generator of Turn records that the
 CLI, the viewers and sweeps consume.
 
-    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply -> apply all at once
+    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply (the world's own
+    decisions in one batch) -> apply all at once
     -> metrics -> Turn record -> trace line + checkpoint (when recording)
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sim import __version__
 from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
-from sim.parse import MAX_REPLY_CHARS, parse
+from sim.parse import MAX_REPLY_CHARS, parse_all
 from sim.policy import Ask, Batch, Policy, Reply
 from sim.records import Turn
 from sim.trace import CHECKPOINT, DamagedRun, Recorder, read_checkpoint
@@ -149,9 +150,9 @@ class Engine:
         """Parse every reply, apply the actions together, record the turn."""
         world = self.world
         decisions, actions = [], {}
-        for agent, ask in zip(agents, asks):
-            reply = clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
-            decision, action = parse(reply, world, self.state, agent, ask)
+        replies = [clean_reply(batch.replies.get(agent) or Reply(text=None, error="the policy returned no reply"))
+                   for agent in agents]
+        for agent, (decision, action) in zip(agents, parse_all(replies, world, self.state, agents, asks)):
             self.agency.add(world, self.state, decision)
             decisions.append(decision)
             actions[agent] = action
@@ -302,10 +303,12 @@ def clean_reply(reply: Reply) -> Reply:
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
     text = reply.text[:MAX_REPLY_CHARS] if is_text and reply.text is not None else None
     error = None if error is None else str(error)[:MAX_ERROR_CHARS]
-    return replace(reply, text=clean_text(text), error=clean_text(error),
-                   prompt=clean_text(_text_or_none(reply.prompt)), backend=clean_text(str(reply.backend or "")),
-                   model=clean_text(str(reply.model or "")), prompt_tokens=clean_count(reply.prompt_tokens),
-                   output_tokens=clean_count(reply.output_tokens))
+    clean = {"text": clean_text(text), "error": clean_text(error), "prompt": clean_text(_text_or_none(reply.prompt)),
+             "backend": clean_text(str(reply.backend or "")), "model": clean_text(str(reply.model or "")),
+             "prompt_tokens": clean_count(reply.prompt_tokens), "output_tokens": clean_count(reply.output_tokens)}
+    if all(getattr(reply, key) is value for key, value in clean.items()):
+        return reply  # already clean, as nearly every reply is: no copy
+    return replace(reply, **clean)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -38,6 +38,38 @@ def parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None = 
         return _noop(reply, world, agent, f"parse error: {type(exc).__name__}: {exc}")
 
 
+def parse_all(replies: list[Reply], world: World, state: Any, agents: list[str],
+              asks: list[Ask]) -> list[tuple[Decision, BaseModel]]:
+    """`parse` for every agent's reply, in order. Replies the world's own heuristic wrote (Reply.own) are read
+    together by World.own_actions, without their text; those it does not vouch for, and every other reply,
+    are parsed one by one. Never raises."""
+    own = [k for k, reply in enumerate(replies) if reply.own is not None and reply.text is not None]
+    vouched = dict(zip(own, _own_actions(world, state, [agents[k] for k in own], [replies[k].own for k in own])))
+    out = []
+    for k, (reply, agent, ask) in enumerate(zip(replies, agents, asks)):
+        read = vouched.get(k)
+        if read is None:
+            out.append(parse(reply, world, state, agent, ask))
+        else:
+            out.append((_decision(reply, agent, read[1], "valid", None), read[0]))
+    return out
+
+
+def _own_actions(world: World, state: Any, agents: list[str], decided: list[dict]) -> list:
+    """World.own_actions, or nothing vouched for when it fails or answers out of shape (a count other than
+    the agents', an entry that is not None or (Action, dict))."""
+    if not agents:
+        return []
+    try:
+        read = list(world.own_actions(state, agents, decided))
+    except Exception:  # the full path then reads every reply, and says what is wrong with each
+        return [None] * len(agents)
+    fits = len(read) == len(agents) and all(
+        r is None or (type(r) is tuple and len(r) == 2 and isinstance(r[0], world.Action) and type(r[1]) is dict)
+        for r in read)
+    return read if fits else [None] * len(agents)
+
+
 def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) -> tuple[Decision, BaseModel]:
     text = reply.text
     if text is None:

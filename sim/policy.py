@@ -89,6 +89,10 @@ class Reply:
     prompt_tokens: int | None = None
     output_tokens: int | None = None
     server: str = ""  # which server answered (its base URL), for backends that spread over several
+    # the world's own decision this text was written from (an action dict from World.heuristics), set only by
+    # a backend that answers with the world's heuristic: the engine reads it without parsing the text back
+    # (World.own_actions), with exactly the result parsing would give. A model's reply never has one.
+    own: dict | None = None
 
 
 @dataclass

@@ -183,6 +183,16 @@ class World(Generic[S, A]):
         that a run is the same whichever a policy calls (check_world compares them). Default: that loop."""
         return {agent: self.heuristic(state, agent, rng) for agent in agents}
 
+    def own_actions(self, state: S, agents: list[str], decided: list[dict]) -> list[tuple[A, dict] | None]:
+        """The engine's batch path for the world's own decisions: `decided` is what `heuristics` answered for
+        `agents` in this state, in their order. For each, the Action and its JSON dump exactly as
+        sim.parse.parse reads the dict's JSON text when it is valid as is (read strictly, inside the agent's
+        schema, feasible now), or None where the world does not vouch for that: that reply then takes the full
+        parse path. Reading no text and building no schema is what keeps a scripted turn of thousands of
+        agents cheap; check_world compares the two paths reply by reply and run by run. Default: None for every
+        agent (every reply is parsed)."""
+        return [None] * len(agents)
+
     def metrics(self, state: S, events: list[dict]) -> dict[str, Any]:
         """World numbers recorded every turn (flat numbers, or dicts of numbers)."""
         return {}

@@ -66,6 +66,12 @@ class BatchOutOfStep(GuessWorld):
         return {a: {"guess": int(g)} for a, g in zip(agents, guesses)}
 
 
+class OwnReadWrong(GuessWorld):
+    def own_actions(self, state, agents, decided):
+        # the bug: the batch path reads every guess one higher than parsing its text does
+        return [(Guess(guess=min(d["guess"] + 1, 100)), {"guess": min(d["guess"] + 1, 100)}) for d in decided]
+
+
 class NoopOutsideSchema(GuessWorld):
     def noop(self, agent):
         return Guess.model_construct(guess=500)
@@ -130,6 +136,8 @@ class RenamesParams(GuessWorld):
     (Forgetful(), "draw randomness only from the rng"),
     (ImpossibleExample(), "a model that copies the example must be able to send it"),
     (BatchOutOfStep(), "answers differently from heuristic(state, agent, rng) called for each agent in turn"),
+    (OwnReadWrong(), "own_actions must give exactly what parsing gives, or None where unsure"),
+    (OwnReadWrong(), "return None where the text would not parse as valid as is"),
     (NoopOutsideSchema(), "let the schema admit doing nothing"),
     (Cheating(), "invariant broken at turn 0 (scripted run): points appeared from nowhere"),
     (NumpyMetrics(), "metrics must be numbers or dicts of numbers"),

@@ -11,7 +11,7 @@ from agents.policies import scripted
 from sim import Engine
 from sim.policy import Ask, PolicyOptions, heuristics
 from worlds.template import GuessWorld
-from worlds.wood import WoodWorld
+from worlds.wood import WoodWorld, text, trader
 
 
 class CountingGuess(GuessWorld):
@@ -71,3 +71,28 @@ def test_the_wood_decides_all_creatures_at_once_as_it_does_one_by_one(second_act
     together = np.random.default_rng(4)
     assert world.heuristics(state, agents, together) == one_by_one
     assert together.random() == each.random()  # and it leaves the rng where the loop would
+
+
+def wood_in_autumn(**params):
+    world = WoodWorld(agents=40, **params)
+    engine = Engine(world, scripted(PolicyOptions(seed=3)), seed=3, legends={2: ["tulip_mania"], 5: ["bank_run"]})
+    list(engine.run(12))
+    return world, engine.state
+
+
+@pytest.mark.parametrize("economy", ["living", "classic"])
+def test_the_trader_decides_all_creatures_at_once_as_it_does_one_by_one(economy):
+    world, state = wood_in_autumn(economy=economy)
+    view = world.outlook(state)
+    rows = list(range(len(state.names)))
+    draws = np.random.default_rng(5).random((len(rows), trader.DRAWS))
+    assert trader.choose_all(state, rows, draws, view) == [trader.choose(state, i, d.tolist(), view)
+                                                           for i, d in zip(rows, draws)]
+
+
+@pytest.mark.parametrize("levers", ["", "crossing", "bands,budget"])
+def test_every_creature_is_shown_its_own_worked_example(levers):
+    world, state = wood_in_autumn(levers=levers)
+    view = world.outlook(state)
+    for i, agent in enumerate(world.agents(state)):
+        assert world.suggestion(state, agent) == text.example_for(state, i, view, world.levers)

@@ -68,12 +68,7 @@ class FirstAction(BaseModel):
     @field_validator("say", mode="before")
     @classmethod
     def _one_short_line(cls, value: object) -> str:
-        # gossip reaches other creatures' prompts: keep it one printable line, short
-        text = str(value or "")
-        if text.isprintable() and len(text) <= SAY_CHARS and "  " not in text and text == text.strip():
-            return text
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
-        return " ".join(text.split())[:SAY_CHARS]
+        return one_short_line(value)
 
     @model_validator(mode="after")
     def _worth_hearing(self) -> "WoodAction":
@@ -135,6 +130,16 @@ class WoodAction(FirstAction):
     def _goods_named(self) -> frozenset[str]:
         deal = [self.offer.good, self.offer.want] if self.offer else []
         return super()._goods_named() | {g for g in deal if g}
+
+
+def one_short_line(value: object) -> str:
+    """What a creature says as the Action keeps it: gossip reaches other creatures' prompts, so one printable
+    line, short."""
+    text = str(value or "")
+    if text.isprintable() and len(text) <= SAY_CHARS and "  " not in text and text == text.strip():
+        return text
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:SAY_CHARS]
 
 
 @lru_cache(maxsize=8192)

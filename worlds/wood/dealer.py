@@ -24,7 +24,7 @@ FAIR_SWAP = 0.7  # least share of what it gives, by value, a swap must bring bac
 
 def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) -> dict:
     """The trader's decision with an accept, an offer and a loan added where they serve creature i."""
-    orders = [dict(o) for o in decided["orders"]]
+    orders = decided["orders"]  # never changed in place: each step below makes a new list
     out: dict = {}
     free = desk.free(s, i)  # read once: every step below needs it
     taken = _take(s, i, view, desk, free)
@@ -40,8 +40,10 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
         out["lend"] = lend
     orders = _keep_for_debts(s, i, orders, desk, free, lend["pebbles"] if lend else 0)
     say = decided["say"]
-    goods = frozenset([o["good"] for o in orders] + ([offer["good"]] + [offer.get("want")] if offer else []))
-    if not fit_to_hear(say, frozenset(g for g in goods if g)):
+    goods = {o["good"] for o in orders}
+    if offer:
+        goods.update(g for g in (offer["good"], offer.get("want")) if g)
+    if not fit_to_hear(say, frozenset(goods)):
         say = LINES["quiet"]
     return {"orders": orders, "say": say, **out}
 
@@ -100,7 +102,7 @@ def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
     kept = []
     for o in orders:
         if o["side"] == "sell" and o["good"] == offer["good"]:
-            o["qty"] -= offer["qty"]
+            o = {**o, "qty": o["qty"] - offer["qty"]}
             if o["qty"] <= 0:
                 continue
         kept.append(o)
@@ -124,9 +126,12 @@ def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk,
                     lending: int) -> list[dict]:
     """Bids dropped, last first, until what they could spend leaves the debts due next turn and the loan it
     offers unspent."""
-    due_next = sum(loan["owed"] for loan in desk.owes.get(i, []) if loan["due"] == s.turn + 1)
+    owes = desk.owes.get(i)
+    due_next = sum(loan["owed"] for loan in owes if loan["due"] == s.turn + 1) if owes else 0
     room = free - due_next - lending
     buys = [o for o in orders if o["side"] == "buy"]
+    if not buys or sum(o["qty"] * o["price"] for o in buys) <= max(room, 0):
+        return orders
     while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):
         buys.pop()
     return [o for o in orders if o["side"] == "sell" or o in buys]

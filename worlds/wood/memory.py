@@ -19,11 +19,15 @@ DIGEST_CHARS = 220
 
 def remember(s: WoodState, i: int, who: str, column: int, amount: int = 1) -> None:
     """Creature i notes what `who` did to it; `who` becomes its most recent memory."""
-    entries = s.memory[i]
-    old = next((e for e in entries if e[0] == who), None)
-    new = list(old) if old is not None else [who, 0, 0, 0, 0]
+    kept, new = [], [who, 0, 0, 0, 0]
+    for e in s.memory[i]:
+        if e[0] == who:
+            new = list(e)
+        else:
+            kept.append(e)
     new[column] += int(amount)
-    s.memory[i] = ([e for e in entries if e[0] != who] + [new])[-MEMORY:]
+    kept.append(new)
+    s.memory[i] = kept[-MEMORY:]
 
 
 def remember_fuel(s: WoodState, buyers: list[tuple[int, int]], sellers: list[tuple[int, int]]) -> None:

@@ -115,10 +115,21 @@ def example_for(state: WoodState, i: int, view: trader.Outlook, levers: frozense
     comes first turns with the creature and the turn, so creatures short of the same foods spread their bids.
     With the "crossing" lever its prices meet last turn's book (ask at the best bid, bid at the best ask); it
     keeps to the bands and budget the creature's schema has, and never asks more than the good is worth."""
-    draws = [0.5] * trader.DRAWS
-    draws[0] = ((i + state.turn) % len(FOODS) + 0.5) / len(FOODS)
+    return examples_for(state, [i], view, levers)[0]
+
+
+def examples_for(state: WoodState, rows: list[int], view: trader.Outlook,
+                 levers: frozenset[str] = frozenset()) -> list[dict]:
+    """example_for for the creatures in `rows`, decided together (trader.choose_all)."""
+    draws = np.full((len(rows), trader.DRAWS), 0.5)
+    draws[:, 0] = [((i + state.turn) % len(FOODS) + 0.5) / len(FOODS) for i in rows]
+    return [_example(state, i, decided["orders"], view, levers) for i, decided in
+            zip(rows, trader.choose_all(state, rows, draws, view))]
+
+
+def _example(state: WoodState, i: int, chosen: list[dict], view: trader.Outlook, levers: frozenset[str]) -> dict:
     orders = []
-    for o in trader.choose(state, i, draws, view)["orders"]:
+    for o in chosen:
         k, price = GOODS.index(o["good"]), o["price"]
         revised = k == state.trade[i] and view.adaptive and state.asked[i, k] and not view.sentiment[k]
         if o["side"] == "sell" and revised:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from worlds.wood import legends
 from worlds.wood.actions import MAX_ORDERS, MAX_PRICE, MAX_QTY
 from worlds.wood.state import FIREWOOD, FOODS, GOODS, WoodState, turns_to_winter
@@ -45,16 +47,12 @@ class Outlook:
     worth: list[float]  # most anyone pays: customary price stretched by sentiment and scarcity
     fuel_need: int  # firewood a non-woodcutter wants in hand now
     wood_keep: int  # firewood a woodcutter keeps back now
-    # the state's columns as Python lists: indexing numpy arrays one scalar at a time is slow
+    # the state's columns the dealer and own_actions read a creature at a time, as Python lists: indexing
+    # numpy arrays one scalar at a time is slow (choose_all reads the state's arrays whole)
     trade: list[int]
     stock: list[list[int]]
     pebbles: list[int]
-    hungry: list[bool]  # ate fewer than two foods or went cold last turn
     adaptive: bool  # traders remember last turn's orders (the living economy)
-    asked: list[list[int]]
-    unsold: list[list[int]]
-    bid: list[list[int]]
-    unfilled: list[list[int]]
 
 
 def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlook:
@@ -82,88 +80,144 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
         state.trade.tolist(),
         state.stock.tolist(),
         state.pebbles.tolist(),
-        ((state.ate < 2) | (state.cold > 0)).tolist(),
         adaptive,
-        state.asked.tolist() if adaptive else [],
-        state.unsold.tolist() if adaptive else [],
-        state.bid.tolist() if adaptive else [],
-        state.unfilled.tolist() if adaptive else [],
     )
 
 
 def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict:
     """Creature i's orders and line, given its DRAWS random numbers in [0, 1) (spread over its orders)."""
-    own = view.trade[i]
-    stock = view.stock[i]
-    sent, value = view.sentiment, view.value
-    markup = MARKUP.get(state.personality[i], 1.0)
-    urgency = 1.3 if view.hungry[i] else 1.1
-    sells, buys, say = [], [], None
+    return choose_all(state, [i], [jitter], view)[0]
+
+
+def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list[dict]:
+    """`choose` for the creatures in `rows` at once, each with its row of `jitter` ((len(rows), DRAWS) draws):
+    the rules over numpy columns, one step for all creatures at a time. Every price is computed with the same
+    float operations in the same order as a creature alone would (numpy and Python round halves alike), so the
+    orders are those of the one-creature rules exactly."""
+    rows = np.asarray(rows, dtype=np.int64)
+    m = rows.size
+    jitter = np.asarray(jitter, dtype=float).reshape(m, DRAWS)
+    at = np.arange(m)
+    own = state.trade[rows]
+    stock = state.stock[rows]
+    held_own = stock[at, own]
+    sent, value, worth = np.asarray(view.sentiment), np.asarray(view.value), np.asarray(view.worth)
+    winter = state.season == "winter"
+    markup = np.array([MARKUP.get(state.personality[i], 1.0) for i in rows.tolist()])
+    hungry = (state.ate[rows] < 2) | (state.cold[rows] > 0)
+    orders: list[list[dict]] = [[] for _ in range(m)]
+    says: list[str | None] = [None] * m
+    used = np.zeros((m, len(GOODS)), dtype=bool)  # goods a creature already has an order for
 
     # sell: panic-dump goods under a bad rumour, else the surplus of what it makes
-    for k, held in enumerate(stock):
-        if held > 0 and sent[k] < 0 and k != FIREWOOD:
-            sells.append(_order("sell", k, held, value[k] * 0.6))
-            say = say or LINES["panic"].format(good=GOODS[k])
-    keep = 0 if sent[own] < 0 else view.wood_keep if own == FIREWOOD else 1
-    surplus = stock[own] - keep
-    if surplus > 0 and not any(o["good"] == GOODS[own] for o in sells):
-        # perishable surplus goes cheaper; a jitter keeps every seller from asking the same
-        hurry = 0.9 if own in PERISHABLE else 1.0
-        price = value[own] * markup * hurry * (0.9 + 0.2 * jitter[-1])
-        if view.adaptive and sent[own] == 0 and view.asked[i][own]:
-            # cut, but not below what habit says buyers will pay: a seller waits for them rather than give it away
-            price = max(_revised_ask(view.asked[i][own], view.unsold[i][own], view.worth[own], state.best_bid[own]),
-                        0.9 * ANCHOR * CUSTOMARY[own])
-            if not view.unsold[i][own]:  # it sold out: ask at least what the keenest buyer offered
-                price = max(price, state.best_bid[own])
-        if view.adaptive and own == FIREWOOD and state.season == "winter":
-            price = max(price, 0.5 * view.worth[own])  # a woodcutter knows what fire is worth in the snow
-        sells.append(_order("sell", own, surplus, price))
-        say = say or LINES["sell"].format(good=GOODS[own].capitalize(), price=max(1, round(price)))
+    for k in range(len(GOODS)):
+        if sent[k] < 0 and k != FIREWOOD:
+            dumping = stock[:, k] > 0
+            _place(orders, says, used, dumping, "sell", k, stock[:, k], _limit(np.full(m, value[k] * 0.6)),
+                   LINES["panic"].format(good=GOODS[k]))
+    keep = np.where(sent[own] < 0, 0, np.where(own == FIREWOOD, view.wood_keep, 1))
+    surplus = held_own - keep
+    selling = (surplus > 0) & ~used[at, own]
+    # perishable surplus goes cheaper; a jitter keeps every seller from asking the same
+    hurry = np.where(np.isin(own, list(PERISHABLE)), 0.9, 1.0)
+    price = value[own] * markup * hurry * (0.9 + 0.2 * jitter[:, -1])
+    if view.adaptive:
+        price = _revised(state, rows, own, price, sent, worth)
+        if winter:  # a woodcutter knows what fire is worth in the snow
+            price = np.where(own == FIREWOOD, np.maximum(price, 0.5 * worth[own]), price)
+    used[at, own] |= selling
+    goods, units, asking = own.tolist(), np.minimum(surplus, MAX_QTY).tolist(), price.tolist()
+    for c in np.flatnonzero(selling).tolist():
+        good, ask = GOODS[goods[c]], round(asking[c])
+        orders[c].append({"side": "sell", "good": good, "qty": units[c], "price": max(1, min(MAX_PRICE, ask))})
+        if says[c] is None:
+            says[c] = LINES["sell"].format(good=good.capitalize(), price=max(1, ask))
 
     # buy: firewood for the winter first, then foods it lacks, then speculation on a craze
-    budget = view.pebbles[i]
-    wants = []
-    if own != FIREWOOD and view.fuel_need > stock[FIREWOOD]:
-        wants.append((FIREWOOD, view.fuel_need - stock[FIREWOOD], 1.4 if state.season == "winter" else 1.2))
-    start = int(jitter[0] * len(FOODS))  # which lacking food to try first varies by creature and turn
-    for k in FOODS_ORDER[start]:
-        if k != own and stock[k] == 0 and (sent[k] >= 0 or view.adaptive):  # scared, it still eats, cheaply
-            wants.append((k, 1, urgency))
-    wants.extend((k, 2, 1.0) for k in range(len(GOODS)) if k != own and sent[k] > 0)
-    for k, qty, push in wants:
+    pebbles = state.pebbles[rows]
+    budget = pebbles.copy()
+    wants = _wants(stock, own, sent, jitter, hungry, winter, view)
+    count = np.maximum(sum(w[0] for w in wants), 1)
+    for wanted, k, qty, push in wants:
         # bids chase the market but are capped by custom and by the purse, so prices cannot spiral
-        bid = value[k] * push * (0.95 + 0.15 * jitter[k])
+        bid = value[k] * push * (0.95 + 0.15 * jitter[at, k])
         if view.adaptive:  # a full purse bids more: prices answer to the pebbles in the wood, not only habit
-            bid = max(bid, SPEND * view.pebbles[i] / len(wants) * min(1.0, 1.0 + sent[k]))
-        if view.adaptive and k == FIREWOOD and state.season == "winter" and stock[k] == 0:
-            bid = max(bid, 0.8 * view.worth[k])  # no fire tonight: it outbids the others for warmth
-        if view.adaptive and view.unfilled[i][k]:
-            bid = max(bid, view.bid[i][k] * RAISE, view.bid[i][k] + 1)  # last turn's bid was not enough
-        bid = min(bid, view.worth[k], budget / 2)
-        price = max(1, min(MAX_PRICE, round(bid)))
-        qty = min(qty, budget // price)
-        if qty <= 0 or any(o["good"] == GOODS[k] for o in buys + sells):
-            continue
-        buys.append({"side": "buy", "good": GOODS[k], "qty": int(qty), "price": int(price)})
-        budget -= qty * price
-        if sent[k] > 0:
-            say = say or LINES["mania"].format(good=GOODS[k])
-    say = say or (LINES["buy"].format(good=buys[0]["good"]) if buys else LINES["quiet"])
-    return {"orders": (sells + buys)[:MAX_ORDERS], "say": say}
+            bid = np.maximum(bid, SPEND * pebbles / count * np.minimum(1.0, 1.0 + sent[k]))
+            if winter:  # no fire tonight: it outbids the others for warmth
+                cold = (k == FIREWOOD) & (stock[at, k] == 0)
+                bid = np.where(cold, np.maximum(bid, 0.8 * worth[k]), bid)
+            last = state.bid[rows, k]
+            # last turn's bid was not enough
+            bid = np.where(state.unfilled[rows, k] != 0, np.maximum(np.maximum(bid, last * RAISE), last + 1), bid)
+        bid = np.minimum(np.minimum(bid, worth[k]), budget / 2)
+        price = _limit(bid)
+        qty = np.minimum(qty, budget // price)
+        buying = wanted & (qty > 0) & ~used[at, k]
+        goods, units, limits, craze = k.tolist(), qty.tolist(), price.tolist(), (sent[k] > 0).tolist()
+        for c in np.flatnonzero(buying).tolist():
+            good = GOODS[goods[c]]
+            orders[c].append({"side": "buy", "good": good, "qty": units[c], "price": limits[c]})
+            if craze[c] and says[c] is None:
+                says[c] = LINES["mania"].format(good=good)
+        used[at[buying], k[buying]] = True
+        budget = np.where(buying, budget - qty * price, budget)
+    out = []
+    for made, say in zip(orders, says):
+        buys = [o for o in made if o["side"] == "buy"]
+        say = say or (LINES["buy"].format(good=buys[0]["good"]) if buys else LINES["quiet"])
+        out.append({"orders": made[:MAX_ORDERS], "say": say})
+    return out
 
 
-def _revised_ask(last: int, unsold: int, worth: float, best_bid: int) -> float:
-    """Last turn's ask, cut when some of it did not sell (halfway to the best bid, if that is further),
-    raised (at least a pebble) when it all sold."""
-    if unsold:
-        return min(last * CUT, last - 1, (last + best_bid) / 2 if best_bid else last)
-    return min(max(last * RAISE, last + 1), max(worth, last))
+def _revised(state: WoodState, rows: np.ndarray, own: np.ndarray, price: np.ndarray, sent: np.ndarray,
+             worth: np.ndarray) -> np.ndarray:
+    """The living economy's asks: last turn's ask cut when some of it did not sell (halfway to the best bid, if
+    that is further), raised (at least a pebble) when it all sold; never below what habit says buyers will pay,
+    at least the keenest bid when it sold out. Creatures that asked nothing last turn, or hear a rumour about
+    their good,
+    keep `price`."""
+    last = state.asked[rows, own]
+    unsold = state.unsold[rows, own]
+    best = state.best_bid[own]
+    worth_own = worth[own]
+    cut = np.minimum(np.minimum(last * CUT, last - 1), np.where(best != 0, (last + best) / 2, last))
+    raised = np.minimum(np.maximum(last * RAISE, last + 1), np.maximum(worth_own, last))
+    revised = np.maximum(np.where(unsold != 0, cut, raised), 0.9 * ANCHOR * np.asarray(CUSTOMARY)[own])
+    revised = np.where(unsold == 0, np.maximum(revised, best), revised)  # it sold out
+    return np.where((sent[own] == 0) & (last != 0), revised, price)
 
 
-FOODS_ORDER = [[(start + j) % len(FOODS) for j in range(len(FOODS))] for start in range(len(FOODS))]
+def _wants(stock, own, sent, jitter, hungry, winter: bool, view: Outlook) -> list[tuple]:
+    """What each creature wants to buy, in the order it bids: (wanted (m,) bool, good (m,), qty, push), one
+    entry per place in that order: firewood, the four foods from a place that varies by creature and turn,
+    then every good under a craze."""
+    m = len(own)
+    at = np.arange(m)
+    wood = np.full(m, FIREWOOD)
+    out = [((own != FIREWOOD) & (view.fuel_need > stock[:, FIREWOOD]), wood, view.fuel_need - stock[:, FIREWOOD],
+            1.4 if winter else 1.2)]
+    start = (jitter[:, 0] * len(FOODS)).astype(np.int64)  # which lacking food to try first varies
+    urgency = np.where(hungry, 1.3, 1.1)
+    for j in range(len(FOODS)):
+        k = (start + j) % len(FOODS)
+        lacking = (k != own) & (stock[at, k] == 0)
+        if not view.adaptive:  # scared, a creature of the living wood still eats, cheaply
+            lacking &= sent[k] >= 0
+        out.append((lacking, k, 1, urgency))
+    out.extend(((own != k) & (sent[k] > 0), np.full(m, k), 2, 1.0) for k in range(len(GOODS)))
+    return out
 
 
-def _order(side: str, k: int, qty: int, price: float) -> dict:
-    return {"side": side, "good": GOODS[k], "qty": int(min(qty, MAX_QTY)), "price": int(max(1, min(MAX_PRICE, round(price))))}
+def _limit(price: np.ndarray) -> np.ndarray:
+    """Limit prices as orders carry them: whole pebbles (halves rounded to even, as Python's round), 1..99."""
+    return np.clip(np.rint(price), 1, MAX_PRICE).astype(np.int64)
+
+
+def _place(orders, says, used, placing, side: str, k: int, qty, price, line: str) -> None:
+    """One order of good k for each creature where `placing`, and its line when it has none yet."""
+    used[:, k] |= placing
+    units, limits = np.minimum(qty, MAX_QTY).tolist(), price.tolist()
+    for c in np.flatnonzero(placing).tolist():
+        orders[c].append({"side": side, "good": GOODS[k], "qty": units[c], "price": limits[c]})
+        if says[c] is None:
+            says[c] = line

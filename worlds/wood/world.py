@@ -26,7 +26,7 @@ from sim.metrics import gini
 from sim.portrayal import Portrait
 from sim.records import Turn
 from sim.world import Outcome, World
-from worlds.wood import credit, dealer, legends, look, market, memory, offers, text, trader
+from worlds.wood import credit, dealer, legends, look, market, memory, offers, own, text, trader
 from worlds.wood import patron as patrons
 from worlds.wood.actions import LEVERS, FirstAction, Order, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
@@ -93,6 +93,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
         self._news: tuple[WoodState | None, str] = (None, "")
         self._desk: tuple[WoodState | None, offers.Desk | None] = (None, None)
+        self._examples: tuple[WoodState | None, list[dict]] = (None, [])
         self.second_act = bool(self.params["second_act"])
         if self.second_act:
             self.briefing = text.BRIEFING + text.DEALS
@@ -168,7 +169,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         shown as the worked example when the "example" aid is on."""
         if "example" not in self.aids:
             return None
-        return text.example_for(state, state.position[agent], self.outlook(state), self.levers)
+        if self._examples[0] is not state:  # decided for every creature at once, as the scripted trader decides
+            rows = range(len(state.names))
+            self._examples = (state, text.examples_for(state, rows, self.outlook(state), self.levers))
+        return self._examples[1][state.position[agent]]
 
     def parts(self, action: dict) -> dict:
         """Each order by its side and good ("buy firewood": [qty, price]) and each deal by its key; what a
@@ -202,19 +206,25 @@ class WoodWorld(World[WoodState, WoodAction]):
 
     def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
-        then the trader and the dealer for each, over one outlook and one desk."""
+        the trader for all of them at once over numpy columns, then the dealer for each, over one outlook and one
+        desk."""
         view = self.outlook(state)
         desk = self.desk(state) if self.second_act else None
-        jitter = rng.random((len(agents), trader.DRAWS)).tolist()
+        rows = [state.position[agent] for agent in agents]
+        chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
         out = {}
-        for agent, drawn in zip(agents, jitter):
-            i = state.position[agent]
-            decided = trader.choose(state, i, drawn, view)
+        for agent, i, decided in zip(agents, rows, chosen):
             if desk is not None:
                 decided = dealer.deal(state, i, decided, view, desk)
             # orders written as a model writes them (actions.Order): [side, good, qty, price]
             out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
         return out
+
+    def own_actions(self, state: WoodState, agents: list[str],
+                    decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
+        """The scripted creatures' decisions read without their text, checked against their schemas and
+        check with plain Python (own.py); those it is unsure of are parsed."""
+        return own.actions(self, state, agents, decided)
 
     def check(self, state: WoodState, agent: str, action: WoodAction) -> str | None:
         problem = next((why for _, why in self._order_problems(state, agent, action.orders) if why), None)
