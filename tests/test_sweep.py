@@ -45,10 +45,9 @@ def test_two_workers_match_one(tmp_path):
     assert sorted(frame["agents"].unique()) == [3, 6]
 
 
-def test_killed_sweep_resumes_and_skips_finished_cells(tmp_path):
-    out = tmp_path / "sweep"
-    args = ["--set", "agents=4", "--seeds", "0-59", "--turns", "10", "--workers", "1", "--out", str(out)]
-    results = out / sweep.RESULTS
+def killed_mid_sweep(args: list[str], results: Path) -> tuple[bytes, int]:
+    """Start `sim sweep ARGS` (60 cells), SIGKILL it once three cells are written; return the finished lines
+    of results.jsonl and how many there are."""
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", "--quiet", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -63,6 +62,14 @@ def test_killed_sweep_resumes_and_skips_finished_cells(tmp_path):
     finished = before[: before.rfind(b"\n") + 1]
     n_done = finished.count(b"\n")
     assert 3 <= n_done < 60, "the kill must land mid-sweep"
+    return finished, n_done
+
+
+def test_killed_sweep_resumes_and_skips_finished_cells(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["--set", "agents=4", "--seeds", "0-59", "--turns", "10", "--workers", "1", "--out", str(out)]
+    results = out / sweep.RESULTS
+    finished, n_done = killed_mid_sweep(args, results)
     results.write_bytes(finished + b'{"key": "agents=4 se')  # a line torn by the kill
 
     again = run_sweep(*args)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from sim.cli import main
 from sim.config import RunConfig
 from sim.executors.ray import RayCluster
 from tests.conftest import free_port
-from tests.test_sweep import run_sweep, same_numbers
+from tests.test_sweep import killed_mid_sweep, run_sweep, same_numbers
 
 
 def test_ray_gives_the_pools_numbers(tmp_path):
@@ -80,20 +79,7 @@ def test_killed_driver_resumes_on_the_same_cluster(cluster, tmp_path):
     args = ["--set", "agents=4", "--seeds", "0-59", "--turns", "10", "--executor", "ray", "--address", cluster,
             "--out", str(out)]
     results = out / sweep.RESULTS
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", "--quiet", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (results.exists() and results.read_bytes().count(b"\n") >= 3):
-            assert proc.poll() is None and time.monotonic() < deadline, "the sweep ended before it could be killed"
-            time.sleep(0.01)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    before = results.read_bytes()
-    finished = before[: before.rfind(b"\n") + 1]
-    n_done = finished.count(b"\n")
-    assert 3 <= n_done < 60, "the kill must land mid-sweep"
+    finished, n_done = killed_mid_sweep(args, results)
 
     again = run_sweep(*args)
     assert again.returncode == 0, again.stderr
