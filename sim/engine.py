@@ -197,9 +197,11 @@ class Engine:
             self.rng = np.random.default_rng()
             self.rng.bit_generator.state = json.loads(checkpoint["rng"])
             self.state = world.from_json(checkpoint["state"])
-            broken = world.invariants(self.state, self.state, [])  # the world's own rules on its shape
-            if broken:
-                raise ValueError("; ".join(broken))
+            last = checkpoint.get("last_turn")  # the world's own rules over the last recorded turn
+            if last is not None:
+                broken = world.invariants(self.state, world.from_json(last["before"]), last["events"])
+                if broken:
+                    raise ValueError("; ".join(broken))
             self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
             for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
                 self.check_legend(world, name)

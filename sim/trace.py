@@ -282,6 +282,14 @@ def read_checkpoint(out: str | Path) -> dict:
             raise DamagedRun(f"cannot resume {out}: the first {checkpoint[f'{key}_bytes']} bytes of {name} are "
                              f"not the ones its checkpoint recorded: the file was changed after the run wrote "
                              f"it; {fix}")
+    if checkpoint["turn"] > 0:  # the last turn as the world's invariants read it: the state before, the events
+        try:
+            before = orjson.loads(_line_ending_at(out / TRACE, checkpoint["trace_bytes"] - len(last)))
+            checkpoint["last_turn"] = {"before": before.get("initial_state" if checkpoint["turn"] == 1 else "state"),
+                                       "events": record.get("events")}
+        except (orjson.JSONDecodeError, AttributeError):
+            raise DamagedRun(f"cannot resume {out}: {TRACE} has no readable line before turn "
+                             f"{checkpoint['turn'] - 1}; {fix}") from None
     return checkpoint
 
 

@@ -143,3 +143,14 @@ def test_the_cli_runs_it_with_the_scripted_policy(tmp_path):
     assert len(rows) == 12 and float(rows[5]["regrowth"]) < float(rows[2]["regrowth"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["done"] is False and "sustainability" in summary["metrics"]
+
+
+def test_a_commons_run_that_caught_fish_resumes(tmp_path):
+    """Resume checks the world's invariants over the last recorded turn (the state before it and its events),
+    not a state against itself: the lake's catch ledger only adds up across a real turn."""
+    from sim.cli import main
+
+    out = str(tmp_path / "lake")
+    assert main(["run", "--world", "commons", "--turns", "3", "--out", out, "--quiet"]) == 0
+    assert main(["run", "--world", "commons", "--turns", "6", "--out", out, "--resume", "--quiet"]) == 0
+    assert len((tmp_path / "lake" / "trace.jsonl").read_text().splitlines()) == 1 + 6
