@@ -1,4 +1,4 @@
-"""`python -m sim run|replay|fork|sweep|view ...`: the headless command line.
+"""`python -m sim run|replay|fork|sweep|describe|view ...`: the headless command line.
 
 Errors a user can cause (unknown world, bad flag, unwritable --out, missing model) print one line and exit
 with code 2. Commands from other packages (the viewer's `view`) come in through the "smallworlds.commands"
@@ -12,7 +12,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from sim import fork, registry, sweep
+from sim import describe, fork, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     add_replay(sub.add_parser("replay", help="re-run a trace from its recorded replies and compare states"))
     add_fork(sub.add_parser("fork", help="continue a trace from one of its turns, with another policy or legends"))
     sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
+    describe.add(sub.add_parser("describe", help="a world's parameters, legends, metrics and action schema"))
     for ep_name in registry.names(COMMANDS):
         # a command module declares its flags and a one-line HELP, and imports what it needs only when run
         command = registry.load(COMMANDS, ep_name)
