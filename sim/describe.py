@@ -35,6 +35,14 @@ def param_facts(model: type[BaseModel]) -> list[dict[str, Any]]:
     return out
 
 
+def shown_default(fact: dict[str, Any]) -> str:
+    """A parameter's default as a person reads it: "none" for None, "empty" for ""."""
+    default = fact["default"]
+    if default is None:
+        return "none"
+    return "empty" if default == "" else str(default)
+
+
 def _kind(annotation: Any) -> tuple[str, bool, list | None]:
     """(type name, whether None is allowed, the choices of a Literal) of a parameter's annotation."""
     args = typing.get_args(annotation)
@@ -78,7 +86,7 @@ def text(f: dict[str, Any]) -> str:
     for p in f["params"]:
         kind = "one of " + ", ".join(map(str, p["choices"])) if p["type"] == "choice" else p["type"]
         bounds = [f"{sign} {p['bounds'][attr]}" for attr, sign in BOUNDS if attr in p["bounds"]]
-        said = ", ".join([kind + (" or none" if p["optional"] else ""), *bounds, f"default {p['default']}"])
+        said = ", ".join([kind + (" or none" if p["optional"] else ""), *bounds, f"default {shown_default(p)}"])
         lines.append(f"  {p['name']}: {said}" + (f" -- {p['description']}" if p["description"] else ""))
     if not f["params"]:
         lines.append("  none")

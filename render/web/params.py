@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from sim import registry
-from sim.describe import BOUNDS, param_facts
+from sim.describe import BOUNDS, param_facts, shown_default
 
 
 def about(fact: dict[str, Any]) -> str:
@@ -20,14 +20,14 @@ def about(fact: dict[str, Any]) -> str:
     kind = "one of " + ", ".join(map(str, fact["choices"])) if fact["type"] == "choice" else fact["type"]
     bounds = [f"{sign} {fact['bounds'][attr]}" for attr, sign in BOUNDS if attr in fact["bounds"]]
     blank = " (blank: default)" if fact["optional"] else ""
-    said = ", ".join([kind, *bounds, f"default {fact['default']}{blank}"])
+    said = ", ".join([kind, *bounds, f"default {shown_default(fact)}{blank}"])
     return f"{said}: {fact['description']}" if fact["description"] else said
 
 
 def box(fact: dict[str, Any]):
     """The input for one parameter. Numbers get no minimum or maximum: Gradio's own refusal names no box,
     while Controls.setup's does (the bounds are written under the box instead)."""
-    common = {"label": fact["name"], "info": about(fact), "elem_id": f"param-{fact['name']}"}
+    common = {"label": fact["name"], "info": about(fact), "elem_id": f"param-{fact['name']}", "interactive": True}
     if fact["type"] == "choice":
         return gr.Dropdown([(str(c), c) for c in fact["choices"]], value=fact["default"], **common)
     if fact["type"] == "bool":
