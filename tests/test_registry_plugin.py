@@ -1,6 +1,6 @@
 """A third-party world, installed the way a user installs one, shows up everywhere a built-in world does:
 the CLI (run, replay, prompt, describe), check_world, PettingZoo, the web demo, the window, GIFs, sweeps and
-chaos,with its own numbers, its own schema bounds and its own drawing, and no change to sim/ or render/.
+chaos, with its own numbers, its own schema bounds and its own drawing, and no change to sim/ or render/.
 
 The test writes a tiny package with a "smallworlds.worlds" entry point, pip installs it into a temporary
 target directory (no network, no build isolation, nothing left behind in the environment) and puts that
