@@ -204,8 +204,8 @@ def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
 def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
     """The engine of the run recorded in `out`, positioned where it stopped, and the turns it plays in all
     (--turns, else its length as last set: the first --turns, or a later --resume's, which summary.json and
-    the checkpoint then record). A run killed before its first checkpoint (its trace
-    holds only the header) starts again exactly as its header records it."""
+    the checkpoint then record). A run killed before its first checkpoint (its trace holds only the header)
+    starts again exactly as its header records it."""
     check_run_files(out, fresh=False)
     if not os.path.lexists(out / CHECKPOINT):
         if past_header(out / TRACE):
