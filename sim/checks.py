@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import textwrap
+import traceback
 from typing import Any, Sequence
 
 import jsonschema
@@ -42,6 +44,7 @@ from sim.world import Outcome, World
 
 EXAMPLES_PER_ASK = 4
 MAX_PROBLEMS = 40
+TRACEBACK_FRAMES = 8  # of a hook that raised, shown under its problem
 GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
            "\x00\x01\x02\xff", '{"a": ' * 50]
 
@@ -103,14 +106,18 @@ class _Report:
 
     @contextlib.contextmanager
     def guard(self, what: str, fix: str):
-        """Turn an exception inside the block into a problem instead of ending the check. `what` may name
-        an agent and turn; the same failure of the same hook elsewhere is not reported again."""
+        """Turn an exception inside the block into a problem instead of ending the check: one line saying
+        what raised and the fix, then the exception's own traceback (its innermost TRACEBACK_FRAMES frames,
+        where a hook's bug lies), indented. `what` may name an agent and turn; the same failure of the same
+        hook elsewhere is not reported again."""
         try:
             yield
         except Exception as exc:
             first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-            self.add(f"{what} raised {type(exc).__name__}: {first_line} (fix: {fix})",
-                     key=(what.split(" for ")[0], type(exc), fix))
+            inner = exc.__traceback__.tb_next  # from the block's first frame on, not this one
+            frames = "".join(traceback.format_exception(type(exc), exc, inner, limit=-TRACEBACK_FRAMES)).rstrip()
+            self.add(f"{what} raised {type(exc).__name__}: {first_line} (fix: {fix})\n"
+                     + textwrap.indent(frames, "    "), key=(what.split(" for ")[0], type(exc), fix))
 
 
 # --- the world as a whole --------------------------------------------------------------------------------
@@ -163,7 +170,7 @@ def _check_params(world: World, report: _Report) -> None:
 def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:
     """A seeded engine run, recording the state before each turn so invariants can compare."""
     steps: list[_Step] = []
-    with report.guard(f"the {label}", "see the traceback from check_world(world) run in a shell"):
+    with report.guard(f"the {label}", "the traceback below shows where it failed"):
         engine = Engine(world, policy, seed=seed, legends=legends)
         before, snapshot = engine.state, _dumps(world.to_json(engine.state))
         for turn in engine.run(turns):

@@ -1,4 +1,4 @@
-"""`python -m sim run|replay|fork|sweep|view ...`: the headless command line.
+"""`python -m sim run|replay|fork|sweep|describe|view ...`: the headless command line.
 
 Errors a user can cause (unknown world, bad flag, unwritable --out, missing model) print one line and exit
 with code 2. Commands from other packages (the viewer's `view`) come in through the "smallworlds.commands"
@@ -12,7 +12,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from sim import fork, registry, sweep
+from sim import describe, fork, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     add_replay(sub.add_parser("replay", help="re-run a trace from its recorded replies and compare states"))
     add_fork(sub.add_parser("fork", help="continue a trace from one of its turns, with another policy or legends"))
     sweep.add(sub.add_parser("sweep", help="run episodes over a grid of parameters x seeds, in parallel"))
+    describe.add(sub.add_parser("describe", help="a world's parameters, legends, metrics and action schema"))
     for ep_name in registry.names(COMMANDS):
         # a command module declares its flags and a one-line HELP, and imports what it needs only when run
         command = registry.load(COMMANDS, ep_name)
@@ -78,7 +79,7 @@ def add_run(p: argparse.ArgumentParser) -> None:
     add_world_flags(p)
     add_policy_flags(p)
     p.add_argument("--turns", type=int, default=None,
-                   help=f"turns in all (default: {DEFAULT_TURNS}; with --resume, as many as the run was started with)")
+                   help=f"turns in all (default: {DEFAULT_TURNS}; with --resume, the run's length as last set)")
     p.add_argument("--seed", type=seed_value, default=0, help=f"0 to {MAX_SEED} (default: 0)")
     p.add_argument("--out", default=None, help="output directory (default: runs/WORLD-SEED)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -202,8 +203,9 @@ def run_config(args: argparse.Namespace, **fixed) -> RunConfig:
 
 def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
     """The engine of the run recorded in `out`, positioned where it stopped, and the turns it plays in all
-    (--turns, or the length the run was started with). A run killed before its first checkpoint (its trace
-    holds only the header) starts again exactly as its header records it."""
+    (--turns, else its length as last set: the first --turns, or a later --resume's, which summary.json and
+    the checkpoint then record). A run killed before its first checkpoint (its trace holds only the header)
+    starts again exactly as its header records it."""
     check_run_files(out, fresh=False)
     if not os.path.lexists(out / CHECKPOINT):
         if past_header(out / TRACE):
@@ -220,16 +222,21 @@ def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
         checkpoint = read_checkpoint(out)  # refuses a damaged run, saying why, before anything is built or written
         header = read_header(out / TRACE)
     config = header_config(out / TRACE, header)
-    turns = args.turns if args.turns is not None else config.turns
+    # the length as last set: an earlier --resume with another --turns recorded it in the checkpoint
+    recorded = checkpoint["config"].get("turns", config.turns) if checkpoint else config.turns
+    turns = args.turns if args.turns is not None else recorded
     if turns is None:
         raise UsageError(f"{out} was recorded without a length: say how many turns to play in all with --turns")
     check_writable(out)
     refuse_changed_flags(args, config, header)
     policy = fork.policy_of(config, checkpoint["turn"] if checkpoint else 0, announce=_say(args.quiet))
     if checkpoint:
-        return Engine.resume(out, config.make_world(), policy), turns
-    try:  # the new start writes the header again (over the old one), as it was but for the versions
-        return Engine(config.make_world(), policy, seed=config.seed, out=out, config=config.to_json(),
+        engine = Engine.resume(out, config.make_world(), policy)
+        engine.config = {**engine.config, "turns": turns}  # summary.json and later checkpoints say the new length
+        return engine, turns
+    try:  # the new start writes the header again (over the old one), as it was but for the versions (and --turns)
+        return Engine(config.make_world(), policy, seed=config.seed, out=out,
+                      config={**config.to_json(), "turns": turns},
                       legends={int(t): n for t, n in (header.get("legends") or {}).items()},
                       patrons={int(t): n for t, n in (header.get("patrons") or {}).items()}), turns
     except (AttributeError, TypeError, ValueError) as exc:

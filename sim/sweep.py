@@ -2,6 +2,8 @@
 
     --set agents=5,50 --set pebbles=10,20 --seeds 0-99   ->   4 grid points x 100 seeds = 400 cells
 
+(`--agents 5,50`, as `run` spells it, is the same axis as `--set agents=5,50`.)
+
 Each cell is one episode run by `run_episode(cell)`, the one function every executor (sim/executors: the
 local process pool, Ray, Modal) calls, so a cell gives the same numbers wherever it runs. Results stream to
 DIR/results.jsonl one line per cell as it finishes; a rerun skips the cells finished there, so a killed sweep
@@ -291,6 +293,8 @@ def load(out: str | Path):
 # --- the command -------------------------------------------------------------------------------------
 def add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--world", default="wood", help="registered world name (default: wood)")
+    p.add_argument("--agents", default=None, metavar="N[,N]",
+                   help="agent counts, a grid axis like --set agents=N,N (default: the world's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                    help="a grid axis: agents or a world parameter, with its values")
     p.add_argument("--seeds", default="0-9", help="seeds: N, A-B, or a comma list (default: 0-9)")
@@ -314,7 +318,7 @@ def sweep(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be >= 1")
     seeds = parse_seeds(args.seeds)
-    points = parse_grid(args.world, args.set)
+    points = parse_grid(args.world, agents_axis(args.agents, args.set))
     out = Path(args.out or f"sweeps/{args.world}")
     base = RunConfig(world=args.world, turns=args.turns, policy=args.policy, backend=args.backend,
                      model=args.model, url=args.url, temperature=args.temperature, council=args.council)
@@ -326,6 +330,15 @@ def sweep(args: argparse.Namespace) -> int:
     todo = unfinished(make_cells(base, points, seeds, out), out)
     failed = collect(executor.run(todo) if todo else iter(()), len(todo), out, args.quiet)
     return 1 if failed else 0
+
+
+def agents_axis(agents: str | None, sets: list[str]) -> list[str]:
+    """`--agents N[,N]` as the grid axis `--set agents=N[,N]` it stands for; both at once is a mistake."""
+    if agents is None:
+        return sets
+    if any(spec.partition("=")[0] == "agents" for spec in sets):
+        raise UsageError(f"--agents {agents} and --set agents=... both give the agent counts: keep one")
+    return [f"agents={agents}", *sets]
 
 
 def settings_of(base: RunConfig) -> dict:

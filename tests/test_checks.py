@@ -162,6 +162,28 @@ def test_every_problem_is_listed_at_once():
     assert message.startswith("world 'template' failed")
 
 
+class CrashingApply(GuessWorld):
+    def apply(self, state, actions, rng):
+        if state.turn >= 2:
+            return self._settle_round(state)
+        return super().apply(state, actions, rng)
+
+    def _settle_round(self, state):
+        scores = {}
+        return scores["player0"]  # the bug, two calls deep inside the world
+
+
+def test_a_hook_that_crashes_shows_its_own_traceback():
+    """Not "see the traceback" with none to see: the problem carries the frames where the world failed."""
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(CrashingApply(), turns=4)
+    (crash,) = [p for p in caught.value.problems if p.startswith("the scripted run raised KeyError")]
+    assert "Traceback (most recent call last)" in crash and "in _settle_round" in crash
+    assert 'return scores["player0"]  # the bug' in crash and __file__ in crash
+    assert "traceback below" in crash.splitlines()[0]
+    assert "\n    Traceback" in str(caught.value)  # indented under its problem in the message
+
+
 def test_a_world_without_an_action_model_stops_early():
     class Nothing(GuessWorld):
         Action = dict

@@ -103,6 +103,22 @@ def test_cli_run_resume_continues_a_killed_run(tmp_path):
     assert [t.turn for t in iter_turns(out / "trace.jsonl")] == list(range(10))
 
 
+def test_resume_with_more_turns_updates_the_summary_and_the_next_resume(tmp_path):
+    """summary.json says the length the run was resumed to, not the first --turns, and a later --resume
+    without --turns keeps to that length."""
+    from sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--quiet", "--turns", "3", "--agents", "4", "--out", str(out)]) == 0
+    assert main(["run", "--quiet", "--turns", "6", "--resume", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["turns"] == 6 and summary["config"]["turns"] == 6
+    (out / "summary.json").unlink()
+    assert main(["run", "--quiet", "--resume", "--out", str(out)]) == 0  # nothing left to play: 6 of 6
+    assert [t.turn for t in iter_turns(out / "trace.jsonl")] == list(range(6))
+    assert json.loads((out / "summary.json").read_text())["config"]["turns"] == 6
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--world", "atlantis"], "unknown world 'atlantis'"),
     (["run", "--turns", "nope"], "invalid int value"),

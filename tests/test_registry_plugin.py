@@ -1,6 +1,6 @@
 """A third-party world, installed the way a user installs one, shows up everywhere a built-in world does:
-the CLI (run, replay, prompt), check_world, PettingZoo, the web demo, the window, GIFs, sweeps and chaos,
-with its own numbers, its own schema bounds and its own drawing, and no change to sim/ or render/.
+the CLI (run, replay, prompt, describe), check_world, PettingZoo, the web demo, the window, GIFs, sweeps and
+chaos, with its own numbers, its own schema bounds and its own drawing, and no change to sim/ or render/.
 
 The test writes a tiny package with a "smallworlds.worlds" entry point, pip installs it into a temporary
 target directory (no network, no build isolation, nothing left behind in the environment) and puts that
@@ -199,6 +199,10 @@ def test_the_cli_runs_replays_and_previews_it(site, auction_trace):
     shown = cli(site, "prompt", "--world", "auction", "--agent", "bob", "--turn", "2", "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["schema"]["properties"]["bid"]["maximum"] <= 40
+    described = cli(site, "describe", "--world", "auction", "--json")
+    assert described.returncode == 0, described.stderr
+    facts = json.loads(described.stdout)
+    assert "price" in facts["metrics"] and "bid" in facts["schema"]["properties"]
 
 
 def test_its_own_schema_is_enforced(site):

@@ -114,6 +114,16 @@ def test_a_world_that_can_end_reports_survival_and_its_own_numbers(tmp_path, cap
     assert frame.groupby("growth")["last.stock"].mean().loc[0.05] < frame.groupby("growth")["last.stock"].mean().loc[0.4]
 
 
+def test_agents_is_the_agents_axis_as_in_run(tmp_path):
+    """`--agents 3,6` sweeps what `--set agents=3,6` does (and `run` takes `--agents` the same way)."""
+    grid = ["--world", "commons", "--seeds", "0-1", "--turns", "4", "--workers", "1", "--quiet"]
+    assert main(["sweep", *grid, "--agents", "3,6", "--out", str(tmp_path / "flag")]) == 0
+    assert main(["sweep", *grid, "--set", "agents=3,6", "--out", str(tmp_path / "set")]) == 0
+    flag, by_set = same_numbers(tmp_path / "flag"), same_numbers(tmp_path / "set")
+    assert len(flag) == 4 and flag == by_set
+    assert {row["point"]["agents"] for row in flag.values()} == {3, 6}
+
+
 def test_a_world_without_a_headline_shows_its_first_numbers():
     class Plain(World):
         pass
@@ -128,6 +138,8 @@ def test_a_world_without_a_headline_shows_its_first_numbers():
     (["--set", "colour=red,blue"], "unknown key 'colour'"),
     (["--set", "agents="], "grid is empty"),
     (["--set", "agents=0,5"], "at least 1"),
+    (["--agents", "0"], "at least 1"),
+    (["--agents", "3", "--set", "agents=4"], "both give the agent counts"),
 ])
 def test_bad_grid_is_one_line(tmp_path, capsys, grid, says):
     assert main(["sweep", *grid, "--out", str(tmp_path / "bad"), "--quiet"]) == 2

@@ -13,7 +13,10 @@ gr = pytest.importorskip("gradio")
 
 from render.web.controls import Controls  # noqa: E402
 from render.web.page import lay_out  # noqa: E402
+from render.web.params import box, changed  # noqa: E402
 from render.web.session import Sessions  # noqa: E402
+from sim import registry  # noqa: E402
+from sim.describe import param_facts  # noqa: E402
 from sim.trace import load_trace  # noqa: E402
 
 WOOD = ["wood", 5, 3, "scripted", "auto", ""]
@@ -83,8 +86,56 @@ def test_legends_and_rumours_begin_next_turn(page_and_controls):
 def test_choosing_a_world_offers_its_legends_in_both_boxes(page_and_controls):
     p, do = page_and_controls
     update = do.legends("wood")
-    assert set(update) == {p.legend, p.branch_legend}
+    assert set(update) == {p.legend, p.branch_legend, p.params}
     assert "bank_run" in [c[0] for c in update[p.legend].choices]
+    assert update[p.params] == {}  # the last world's parameters are not this one's
+
+
+def test_parameter_boxes_say_type_bounds_default_and_description():
+    """One box per parameter, from the facts `python -m sim describe` prints."""
+    wood = {f["name"]: box(f) for f in param_facts(registry.get_world("wood").Params)}
+    pebbles = wood["pebbles"]
+    assert isinstance(pebbles, gr.Number) and pebbles.precision == 0 and pebbles.value == 20
+    assert pebbles.info == "int, >= 3, <= 1000000, default 20: starting pebbles per creature (each gets this +-3)"
+    assert pebbles.minimum is None  # bounds are refused by setup, naming the box, not by Gradio
+    assert isinstance(wood["schema"], gr.Dropdown) and [c[1] for c in wood["schema"].choices] == ["creature", "general"]
+    assert isinstance(wood["second_act"], gr.Checkbox) and wood["second_act"].value is True
+    assert isinstance(wood["aids"], gr.Textbox)
+    commons = {f["name"]: box(f) for f in param_facts(registry.get_world("commons").Params)}
+    capacity = commons["capacity"]  # may be left blank: a text box, since an emptied gr.Number sends 0
+    assert isinstance(capacity, gr.Textbox) and capacity.value == "" and "blank: default" in capacity.info
+    assert "(faster overshoots the capacity)" in commons["growth"].info
+
+
+def test_a_changed_box_is_kept_until_it_holds_its_default_again():
+    params = changed({}, "pebbles", 50, 20)
+    assert params == {"pebbles": 50}
+    assert changed(params, "schema", "general", "creature") == {"pebbles": 50, "schema": "general"}
+    assert changed(params, "pebbles", 20, 20) == {} and changed(params, "pebbles", 20.0, 20) == {}
+    assert changed({"capacity": "300"}, "capacity", "", None) == {}
+    assert params == {"pebbles": 50}  # Gradio's State value is replaced, never changed in place
+
+
+def test_a_new_world_is_made_with_the_tabs_parameters(page_and_controls):
+    p, do = page_and_controls
+    s = do.one(None, *WOOD, {"pebbles": 50, "second_act": False})[p.session]
+    assert s.live.world.params["pebbles"] == 50 and s.live.world.params["second_act"] is False
+    header, _ = load_trace(s.dir / "run" / "trace.jsonl")
+    assert header["config"]["pebbles"] == 50
+    renewed = do.renew(s, "commons", 4, 0, "scripted", "auto", "", {"capacity": "300", "growth": 0.5})[p.session]
+    assert renewed.live.world.params["capacity"] == 300 and renewed.live.world.params["growth"] == 0.5
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"pebbles": 2}, "pebbles=2: Input should be greater than or equal to 3"),
+    ({"schema": "ornate"}, "schema=ornate"),
+    ({"depth": 3}, "no parameter 'depth'"),
+])
+def test_a_parameter_out_of_bounds_is_one_line_naming_its_box(page_and_controls, params, says):
+    _, do = page_and_controls
+    with pytest.raises(gr.Error, match=says) as caught:
+        do.one(None, *WOOD, params)
+    assert "\n" not in str(caught.value)
 
 
 async def _play(do, p, s, turns: int, stop: str) -> list[dict]:

@@ -20,7 +20,7 @@ from render.paint.scene import draw
 from render.web.page import DEFAULT_CREATURES, Page, legends_of
 from render.web.session import FAILED_TURNS_TO_PAUSE, Session, Sessions
 from sim.config import RunConfig
-from sim.errors import UserError
+from sim.errors import UsageError, UserError
 from sim.fork import read_source
 from sim.trace import TRACE
 
@@ -33,8 +33,9 @@ MAX_SEED = 2**63 - 1
 MAX_CREATURES = 1000  # in one world of the demo
 
 
-def setup(world, agents, seed, policy, backend, model) -> RunConfig:
-    """The settings as a RunConfig, or gr.Error with one line saying what to change."""
+def setup(world, agents, seed, policy, backend, model, params=None) -> RunConfig:
+    """The settings as a RunConfig (`params`: the world parameters the tab changed, {name: value}), or gr.Error
+    with one line saying what to change; a parameter out of bounds is named, as its box is."""
     try:
         # None: a blank box
         n, seed_ = int(DEFAULT_CREATURES if agents is None else agents), int(0 if seed is None else seed)
@@ -44,8 +45,11 @@ def setup(world, agents, seed, policy, backend, model) -> RunConfig:
         raise gr.Error(f"creatures: choose 1 to {MAX_CREATURES}")
     if not 0 <= seed_ <= MAX_SEED:
         raise gr.Error(f"seed: choose 0 to {MAX_SEED}")
-    return RunConfig(world=world, agents=n, seed=seed_, policy=policy, backend=backend,
-                     model=(model or "").strip() or None)
+    try:
+        return RunConfig(world=world, agents=n, seed=seed_, policy=policy, backend=backend,
+                         model=(model or "").strip() or None, params=dict(params or {}))
+    except UsageError as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def problem_html(problem: str) -> str:
@@ -224,10 +228,11 @@ class Controls:
         return status_html(s, f"'{name}' begins next turn")
 
     def legends(self, world: str) -> dict:
-        """A new world chosen: its legends in both legend boxes."""
+        """A new world chosen: its legends in both legend boxes, and none of the last world's parameters (its
+        own boxes show their defaults)."""
         choices = legends_of(world)
         return {self.p.legend: gr.Dropdown(choices=choices, value=None),
-                self.p.branch_legend: gr.Dropdown(choices=choices, value=None)}
+                self.p.branch_legend: gr.Dropdown(choices=choices, value=None), self.p.params: {}}
 
     # --- branch from this turn: a second timeline of the tab's run, charted beside it -------------------
     async def branch_off(self, s: Session | None, b: Branch | None, at, name, ahead) -> AsyncIterator[dict]:

@@ -37,7 +37,7 @@ def build_demo(policy_factory: PolicyFactory | None = None, *, policy: str | Non
         p.speed.change(do.pace, [p.session, p.speed], None, **private)
         p.tell.click(do.tell, [p.session, p.legend], [p.status], api_name="legend")
         p.spread.click(do.spread, [p.session, p.rumour], [p.status], api_name="rumour")
-        p.world.change(do.legends, [p.world], [p.legend, p.branch_legend], **private)
+        p.world.change(do.legends, [p.world], [p.legend, p.branch_legend, p.params], **private)
         p.branch_go.click(do.branch_off, [p.session, p.branch, p.branch_at, p.branch_legend, p.branch_turns],
                           [p.branch, p.branch_charts, p.branch_status, p.branch_download], api_name="branch")
     # tabs must not queue behind each other: the shared model is the only thing they wait for

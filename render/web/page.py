@@ -8,6 +8,7 @@ import gradio as gr
 
 from render.live.branch import MAX_AHEAD
 from render.paint import panels
+from render.web.params import params_block
 from render.web.seat import seat_block
 from render.web.session import Sessions
 from sim import registry
@@ -32,6 +33,7 @@ class Page:
     policy: gr.Dropdown
     backend: gr.Dropdown
     model: gr.Textbox
+    params: gr.State
     start: gr.Button
     pause: gr.Button
     step: gr.Button
@@ -57,7 +59,7 @@ class Page:
     @property
     def settings(self) -> list:
         """The inputs a new world is made from, in Controls.setup's order."""
-        return [self.world, self.agents, self.seed, self.policy, self.backend, self.model]
+        return [self.world, self.agents, self.seed, self.policy, self.backend, self.model, self.params]
 
     @property
     def views(self) -> list:
@@ -96,6 +98,8 @@ def lay_out(sessions: Sessions, policy: str, backend: str, model: str) -> Page:
                 c["policy"] = gr.Dropdown(registry.names(registry.POLICIES), value=policy, label="policy")
                 c["backend"] = gr.Dropdown(BACKENDS, value=backend, label="backend", allow_custom_value=True)
                 c["model"] = gr.Textbox(model, label="model (blank: auto)")
+            c["params"] = gr.State({})  # the world parameters this tab changed: {name: value}
+            params_block(c["world"], c["params"])
             with gr.Row():
                 c["start"] = gr.Button("▶ Start", variant="primary", elem_id="start")
                 c["pause"] = gr.Button("❚❚ Pause", elem_id="pause")
