@@ -16,6 +16,7 @@ import numpy as np
 import json_repair
 
 from sim import Engine
+from sim.agency import Tally
 from sim.metrics import gini
 from worlds.wood import WoodWorld
 from worlds.wood.audit import DEAL_MISTAKES, DEALS, MISTAKES, deals, mistakes
@@ -150,10 +151,15 @@ def fire_ratios(run: Run) -> list[float]:
     return out
 
 
+def winter_mean(run: Run, values: list[float]) -> float:
+    """The mean of a per-turn column over the run's winter turns (0 when it played none)."""
+    kept = [v for v, season in zip(values, run.season) if season == "winter"]
+    return statistics.mean(kept) if kept else 0.0
+
+
 def winter_cold(run: Run) -> float:
     """Share of creature-turns cold, over the winter turns."""
-    cold = [c for c, s in zip(run.cold, run.season) if s == "winter"]
-    return statistics.mean(cold) if cold else 0.0
+    return winter_mean(run, run.cold)
 
 
 def woodcutter_rank(run: Run, t: int, by: str = "pebbles") -> int:
@@ -188,8 +194,7 @@ def overview(runs: list[Run]) -> dict:
         "mood": statistics.mean(statistics.mean(r.mood) for r in runs),
         "gini_mean": statistics.mean(statistics.mean(r.gini) for r in runs),
         "level": statistics.mean(statistics.mean(r.level) for r in runs),
-        "fire_bids_winter": statistics.mean(statistics.mean(b for b, s in zip(r.fire_bids, r.season) if s == "winter")
-                                            for r in runs if "winter" in r.season) if "winter" in runs[0].season else 0.0,
+        "fire_bids_winter": statistics.mean(winter_mean(r, r.fire_bids) for r in runs),
         "decisions": decisions,
         "noop_pct": round(100 * sum(r.statuses["noop"] for r in runs) / max(decisions, 1), 2),
         "repaired_pct": round(100 * sum(r.statuses["repaired"] for r in runs) / max(decisions, 1), 2),
@@ -197,18 +202,8 @@ def overview(runs: list[Run]) -> dict:
 
 
 def pooled_agency(runs: list[Run]) -> dict:
-    """The runs' agency tallies added up (sim.agency), with the exact-copy share over readable replies."""
-    total = {"decisions": 0, "exact": 0, "noop": 0, "parts": {}}
-    for r in runs:
-        for key in ("decisions", "exact", "noop"):
-            total[key] += r.agency.get(key, 0)
-        for part, kinds in r.agency.get("parts", {}).items():
-            row = total["parts"].setdefault(part, dict.fromkeys(kinds, 0))
-            for kind, n in kinds.items():
-                row[kind] += n
-    read = total["decisions"] - total["noop"]
-    total["exact_share"] = round(total["exact"] / read, 4) if read else None
-    return total
+    """The runs' agency tallies added up (sim.agency)."""
+    return Tally.pooled([r.agency for r in runs]).summary()
 
 
 def bank_run_move(policy_for, agents: int, seeds: list[int], at: int = 5, after: int = 6, **params) -> float:

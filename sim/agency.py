@@ -59,6 +59,19 @@ class Tally:
             row = d["parts"].setdefault(name, dict.fromkeys(KINDS, 0))
             row[kind] += 1
 
+    @classmethod
+    def pooled(cls, tallies: list[dict]) -> "Tally":
+        """Several runs' tallies (their `data` or `summary()`) added up into one."""
+        total = cls()
+        for data in tallies:
+            for key in ("decisions", "exact", "noop"):
+                total.data[key] += data.get(key, 0)
+            for part, kinds in data.get("parts", {}).items():
+                row = total.data["parts"].setdefault(part, dict.fromkeys(KINDS, 0))
+                for kind in KINDS:
+                    row[kind] += kinds.get(kind, 0)
+        return total
+
     def summary(self) -> dict:
         """The counts, with the share of readable replies that were the example exactly."""
         d = self.data

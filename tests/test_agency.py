@@ -86,3 +86,20 @@ def test_the_scripted_council_and_a_prompt_without_the_example_count_nothing(rng
     state = world.initial_state(rng)
     assert world.suggestion(state, "Bramble") is None
     assert "For example" not in world.observe(state, "Bramble")
+
+
+def test_tallies_of_several_runs_add_up():
+    from sim.agency import Tally
+
+    runs = []
+    for seed in (1, 2):
+        engine = Engine(WoodWorld(agents=5), Council.of(Copier(skip="buy firewood")), seed=seed)
+        for _ in engine.run(20):
+            pass
+        runs.append(engine.summary()["agency"])
+    pooled = Tally.pooled(runs).summary()
+    assert pooled["decisions"] == 200 == runs[0]["decisions"] + runs[1]["decisions"]
+    assert pooled["exact"] == runs[0]["exact"] + runs[1]["exact"]
+    assert pooled["exact_share"] == round(pooled["exact"] / 200, 4)
+    for part, kinds in pooled["parts"].items():
+        assert all(kinds[k] == sum(r["parts"].get(part, {}).get(k, 0) for r in runs) for k in kinds)
