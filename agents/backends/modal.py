@@ -15,12 +15,12 @@ from typing import Any, Callable, Sequence
 
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
-from sim.executors.modal import APP_NAME  # one app holds the Model class and the sweeps' run_cell
+from sim.executors import one_line
+from sim.executors.modal import APP_NAME, hydrated  # one app holds the Model class and the sweeps' run_cell
 from sim.policy import Ask, Reply
 
 CLASS_NAME = "Model"
 DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
-DEPLOY = "modal deploy modal_deploy.py"
 
 
 class ModalBackend:
@@ -105,31 +105,9 @@ class TurnServer:
                 "prompt_tokens": reply.prompt_tokens, "output_tokens": reply.output_tokens}
 
 
-def has_token() -> bool:
-    """Whether Modal credentials are configured (env MODAL_TOKEN_ID/SECRET or ~/.modal.toml)."""
-    from modal.config import config
-
-    return bool(config.get("token_id") and config.get("token_secret"))
-
-
 def deployed_generate(app: str, cls: str) -> Callable[[list[dict]], list[dict]]:
     try:
         import modal
-        from modal.exception import NotFoundError
     except ImportError:
         raise BackendUnavailable("the modal backend needs Modal: pip install 'smallworlds[modal]'") from None
-    if modal.is_local() and not has_token():  # inside a Modal container the task's own identity is used
-        raise BackendUnavailable(f"no Modal token: run `modal token new`, then `{DEPLOY}`")
-    try:
-        remote = modal.Cls.from_name(app, cls)
-        remote.hydrate()
-    except NotFoundError:
-        raise BackendUnavailable(f"Modal app {app!r} has no class {cls!r}: run `{DEPLOY}` first") from None
-    except Exception as exc:
-        raise BackendUnavailable(f"cannot reach Modal: {one_line(exc)}") from exc
-    return remote().generate.remote
-
-
-def one_line(exc: BaseException) -> str:
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return hydrated(modal.Cls.from_name, app, cls, "class", BackendUnavailable)().generate.remote

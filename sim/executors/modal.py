@@ -53,21 +53,30 @@ def deployed(app: str = APP_NAME, name: str = FUNCTION) -> Any:
     """The deployed `run_cell`, looked up now so a missing token or deployment is one line before any cell
     runs."""
     import modal
+
+    return hydrated(modal.Function.from_name, app, name, "function")
+
+
+def hydrated(lookup: Any, app: str, name: str, what: str, error: type[UserError] = UserError) -> Any:
+    """A deployed Modal object (`lookup` is modal.Function.from_name or modal.Cls.from_name), hydrated now:
+    no token, no such deployment or no answer from Modal is one `error` line naming what to run."""
+    from modal import is_local
     from modal.exception import NotFoundError
 
-    if modal.is_local() and not _has_token():
-        raise UserError(f"no Modal token: run `modal token new`, then `{DEPLOY}`")
+    if is_local() and not has_token():  # inside a Modal container the task's own identity is used
+        raise error(f"no Modal token: run `modal token new`, then `{DEPLOY}`")
     try:
-        function = modal.Function.from_name(app, name)
-        function.hydrate()
+        found = lookup(app, name)
+        found.hydrate()
     except NotFoundError:
-        raise UserError(f"Modal app {app!r} has no function {name!r}: run `{DEPLOY}` first") from None
+        raise error(f"Modal app {app!r} has no {what} {name!r}: run `{DEPLOY}` first") from None
     except Exception as exc:
-        raise UserError(f"cannot reach Modal: {one_line(exc)}") from None
-    return function
+        raise error(f"cannot reach Modal: {one_line(exc)}") from None
+    return found
 
 
-def _has_token() -> bool:
+def has_token() -> bool:
+    """Whether Modal credentials are configured (env MODAL_TOKEN_ID/SECRET or ~/.modal.toml)."""
     from modal.config import config
 
     return bool(config.get("token_id") and config.get("token_secret"))
