@@ -1,5 +1,7 @@
 import os
 import socket
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +73,23 @@ def alive(pid: int) -> bool:
 CHROMIUM = "/usr/bin/chromium"  # Debian's, which .ci/run installs; Playwright drives it and downloads none
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def chromium_page(url: str, **page_options):
+    """A page of headless Chromium (Debian's, driven by Playwright, which downloads none) open at `url`, 1400 x
+    1000 unless `viewport` says otherwise; the test is skipped where either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **page_options})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
+from tests.conftest import chromium_page
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -133,13 +133,7 @@ def test_web_seat_through_gradio_client(server):
 
 @pytest.mark.browser
 def test_web_seat_in_chromium(server, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.goto(server)
+    with chromium_page(server, viewport={"width": 1400, "height": 1400}) as page:
         page.locator("#reset").click()
         page.wait_for_function("document.querySelector('#status').innerText.includes('ready')", timeout=30_000)
         page.locator("#seat").get_by_text("Take a seat").first.click()
@@ -163,4 +157,3 @@ def test_web_seat_in_chromium(server, tmp_path: Path):
         line = page.locator("#log .turn").first.inner_text()
         assert "Thorn" in line and "human" in line and "a bid from a person" in line
         page.screenshot(path=tmp_path / "seat-log.png", full_page=True)
-        browser.close()

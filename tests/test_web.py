@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
+from tests.conftest import chromium_page
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +22,9 @@ def turns_in_log(page) -> int:
 
 
 def test_page_plays_injects_and_downloads(server, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     from sim.trace import load_trace
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.goto(server)
+    with chromium_page(server, accept_downloads=True) as page:
         page.locator("#start").wait_for()
         page.screenshot(path=tmp_path / "01-loaded.png")
 
@@ -61,7 +55,6 @@ def test_page_plays_injects_and_downloads(server, tmp_path: Path):
         assert header["config"]["world"] == "wood"
         assert len(turns) >= 3
         assert any("bank_run" in t.legends for t in turns)
-        browser.close()
 
 
 def test_streaming_api(server):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from sim.trace import load_trace
 
-from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
+from tests.conftest import chromium_page
 
 pytestmark = pytest.mark.browser
 
@@ -43,13 +43,7 @@ def test_branch_through_the_api(server):
 
 
 def test_the_branch_control_in_chromium(server, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server)
+    with chromium_page(server) as page:
         for n in range(1, 4):
             page.click("#step")
             page.wait_for_function(f"document.querySelectorAll('#log .turn').length >= {n}", timeout=30_000)
@@ -70,6 +64,5 @@ def test_the_branch_control_in_chromium(server, tmp_path: Path):
         with page.expect_download(timeout=30_000) as download:
             page.click("#branch-download")
         download.value.save_as(tmp_path / "branch.jsonl")
-        browser.close()
     _, turns = load_trace(tmp_path / "branch.jsonl")
     assert [t.turn for t in turns] == list(range(5)) and turns[1].legends == ["bank_run"]

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER_ARGS as ARGS, CHROMIUM
+from tests.conftest import chromium_page
 
 pytestmark = pytest.mark.browser
 
 
 def test_parameter_boxes_make_the_next_world(scripted_demo, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     from sim.trace import load_trace
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.goto(scripted_demo)
+    with chromium_page(scripted_demo, accept_downloads=True) as page:
         page.get_by_text("World parameters").click()
         pebbles = page.locator("#param-pebbles")
         pebbles.wait_for()
@@ -53,4 +47,3 @@ def test_parameter_boxes_make_the_next_world(scripted_demo, tmp_path: Path):
         page.locator("#param-growth").wait_for(timeout=30_000)
         assert page.locator("#param-pebbles").count() == 0
         assert "logistic regrowth rate" in page.locator("#param-growth").inner_text()
-        browser.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER_ARGS, CHROMIUM, free_port
+from tests.conftest import chromium_page, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
 
@@ -28,15 +28,9 @@ def model_demo():
 
 
 def test_a_model_council_plays_into_winter_and_the_page_says_who_is_cold(model_demo, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     from sim.trace import load_trace
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.goto(model_demo)
+    with chromium_page(model_demo, accept_downloads=True) as page:
         page.locator("#start").wait_for()
         page.click("#start")
         # the model starts (converted and compiled on a fresh machine) and plays turn by turn; the first
@@ -55,7 +49,6 @@ def test_a_model_council_plays_into_winter_and_the_page_says_who_is_cold(model_d
             page.click("#download")
         saved = tmp_path / "trace.jsonl"
         download.value.save_as(saved)
-        browser.close()
     header, turns = load_trace(saved)
     assert {a["backend"] for a in header["agents"].values()} == {"vllm"}  # a model decided, not the heuristic
     # the log lists the newest turn first: its head tells the winter as the last recorded state has it
