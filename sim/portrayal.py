@@ -31,6 +31,9 @@ class Glyph:
     held: dict[str, float] = field(default_factory=dict)  # amounts drawn as small bars, coloured by name
     badge: str = ""  # one short mark beside it ("❄")
     action: str = ""  # what it did this turn, in a few words
+    # where it stands: (x, y) in the portrait's space, a cell (column, row) of the ground's grid or continuous
+    # coordinates; None: on the default ring (a world that places nobody is drawn as a ring)
+    at: tuple[float, float] | None = None
 
 
 @dataclass
@@ -56,12 +59,29 @@ class Theme:
 
 
 @dataclass
+class Ground:
+    """A value layer over the world's ground: a grid of cells, row 0 at the top. A cell is a number (painted
+    on a ramp from `low` at 0 to `high` at `most`) or an RGB colour (terrain). A glyph with `at=(c, r)` stands
+    on cell (column c, row r)."""
+
+    cells: list[list[float]] | list[list[RGB]]
+    label: str = ""  # what the numbers are ("food"), shown beside the picture
+    low: RGB = (236, 228, 200)
+    high: RGB = (46, 125, 50)
+    most: float | None = None  # the number painted full `high` (None: the largest cell of this turn)
+
+
+@dataclass
 class Portrait:
     glyphs: dict[str, Glyph]  # agent -> glyph, in drawing order
     arrows: list[Arrow] = field(default_factory=list)
     theme: Theme = field(default_factory=Theme)
     banner: tuple[str, str] = ("", "")  # (title, text) of a legend in force, or ("", "")
     log: list[str] | None = None  # the event log's lines for this turn (None: one line per event)
+    ground: Ground | None = None  # a value layer under the agents (None: the theme's background alone)
+    # the extent (width, height) of the coordinates glyphs stand at; None: the ground's grid size, or, with no
+    # ground, the smallest box around every glyph's `at`
+    space: tuple[float, float] | None = None
 
 
 def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
