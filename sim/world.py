@@ -173,7 +173,10 @@ class World(Generic[S, A]):
         return ""
 
     def heuristic(self, state: S, agent: str, rng: np.random.Generator) -> dict:
-        """A sensible baseline decision as an action dict (the scripted policy's brain)."""
+        """A sensible baseline decision as an action dict (the scripted policy's brain). Default: a world
+        that writes only the batch form, `heuristics`, answers through it; otherwise the no-op."""
+        if type(self).heuristics is not World.heuristics:
+            return self.heuristics(state, [agent], rng)[agent]
         return self.noop(agent).model_dump(mode="json")
 
     def heuristics(self, state: S, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
