@@ -89,6 +89,9 @@ class World(Generic[S, A]):
     - hooks get the engine's rng and nothing else random, so same seed + same replies -> same run;
     - `apply` receives one action per live agent (unreadable replies are already the agent's `noop`);
     - states are only ever passed forward: `apply` must return a new state and not mutate its input.
+
+    Agents may come and go: `agents(state)` may list new names and drop old ones from turn to turn. A name
+    that left never comes back, and `reward` is still asked about an agent in the turn it left.
     """
 
     name: ClassVar[str]
@@ -212,7 +215,11 @@ class World(Generic[S, A]):
 
     def reward(self, state: S, previous: S, agent: str) -> float:
         """This agent's reward for the turn from `previous` to `state` (read by sim.pettingzoo for
-        reinforcement learning; the engine never calls it)."""
+        reinforcement learning; the engine never calls it). It is asked for every agent that acted in
+        `previous`, including one that left during the turn and so is missing from `state` and from
+        `agents(state)`: answer for it without looking it up in `state` (check_world plays until an agent
+        leaves, when agents come and go, and reports a reward that raises). An agent that arrived during
+        the turn is not asked about until it has acted."""
         return 0.0
 
     def done(self, state: S) -> bool:
