@@ -39,7 +39,7 @@ import jsonschema
 import numpy as np
 from pydantic import BaseModel
 
-from sim.comings import Watch, check_comings
+from sim.comings import Watch, changed, check_comings
 from sim.engine import Engine
 from sim.parse import parse, parse_all
 from sim.policy import Ask, Batch, Reply
@@ -95,6 +95,9 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
             _check_turn(world, step, report)
         comings = _play(world, _RandomValid(seed), seed, max(turns, COMINGS_TURNS), {}, report, "come-and-go run",
                         until=Watch(world))
+        for step in comings:  # the world's own rules over the turns agents came and went
+            if any(changed(world, step)):
+                _check_turn(world, step, report)
         check_comings(world, comings, report, _check_ask)
     if report.problems:
         raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
