@@ -17,9 +17,10 @@ checks along the way that:
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
   exactly like the original;
 - the world's own `invariants` hold after every turn of both runs;
-- agents that come and go (sim/comings.py): a random run goes on until an agent has left and one has arrived
-  (up to COMINGS_TURNS turns; nothing is asked of a world whose agents never change); `reward` answers for an
-  agent that left during the turn, an arrival is observed, schemed, rewarded and drawn like any agent, a
+- `reward` answers with a finite number for every agent that acted, and agents that come and go keep their
+  contract (sim/comings.py): a random run goes on until an agent has left and one has arrived (up to
+  COMINGS_TURNS turns; a world whose agents never change is asked only for its rewards); `reward` answers for
+  an agent that left during the turn, an arrival is observed, schemed, rewarded and drawn like any agent, a
   departed one leaves the picture and its name never comes back;
 - a world with a patron seat (`Patron`): some act drawn from its schema (text fields set to agents' names)
   applies, `patron` refuses others

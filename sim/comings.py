@@ -46,8 +46,9 @@ class Watch:
 
 
 def check_comings(world: World, steps: Sequence[Any], report: Any, check_ask: Callable) -> None:
-    """Problems with agents that left or arrived in these steps (nothing when the agent set never changed).
-    `check_ask(world, state, agent, rng, report, garbage)` is check_world's check of one agent in one state."""
+    """Problems with the rewards of the agents that acted in these steps, and with agents that left or arrived
+    in them. `check_ask(world, state, agent, rng, report, garbage)` is check_world's check of one agent in one
+    state."""
     gone_for_good: dict[str, int] = {}
     drawn_checked = 0
     for step in steps:

@@ -388,4 +388,4 @@ def test_agents_that_come_and_go_are_checked_only_where_they_do():
                             "state, previous, agent) is called for every agent that acted in `previous`, also one "
                             "that left") for p in problems), problems
     assert any("portray still draws player0 after they left at turn 2" in p for p in problems)
-    check_world(GuessWorld(), turns=6)  # nobody comes or goes: nothing asked
+    check_world(GuessWorld(), turns=6)  # nobody comes or goes: only its rewards are asked for
