@@ -222,3 +222,47 @@ def test_pettingzoo_api_test_passes_with_agents_coming_and_going():
     assert not [w for w in said if "was given" in str(w.message) or "not given" in str(w.message)]
     assert len(env.possible_agents) > 8  # newcomers joined the list
     parallel_seed_test(lambda: WorldEnv(GridWorld(carry=2), max_turns=20))
+
+
+def test_every_viewer_draws_the_meadow_while_foragers_come_and_go(registered, tmp_path):
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from render.paint import gif
+    from render.paint.charts import charts
+    from render.paint.panels import cards_html, log_html
+    from render.paint.scene import draw
+    from sim.config import RunConfig
+
+    world = GridWorld(agents=5, carry=1, arrive_every=1, most=1, regrow=0)  # a bare meadow: foragers starve soon
+    engine = Engine(world, scripted(PolicyOptions(seed=0)), seed=0, out=tmp_path / "run")
+    turns = list(engine.run(6))
+    changed = [k for k in range(1, 6) if set(turns[k - 1].state["names"]) - set(turns[k].state["names"])]
+    assert changed  # turns after which someone who was drawn is gone
+    for k in changed:
+        assert draw(turns[k], turns[k - 1], 0.5, size=(320, 200), portray=world.portray).size == (320, 200)
+        assert "food" in cards_html(turns[k], world.portray)
+    log = log_html(turns, portray=world.portray)
+    assert "starved and left" in log and "wandered in" in log
+    assert charts(turns, size=(480, 240), portray=world.portray).size == (480, 240)
+    gif.export(tmp_path / "run" / "trace.jsonl", tmp_path / "m.gif", frames_per_turn=1, size=(200, 120))
+
+    pygame = pytest.importorskip("pygame")
+    from render.window import viewer as window
+
+    source = window.LiveTurns(RunConfig(world="grid", seed=1, params={"carry": 1, "arrive_every": 1}), turns=6)
+    player = window.Player(source, frames_per_turn=2)
+    try:
+        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
+    finally:
+        source.close()
+        pygame.display.quit()
+    assert player.turn is not None
+    pytest.importorskip("gradio")
+    from render.web.session import Session
+
+    session = Session(RunConfig(world="grid", seed=3), None)
+    try:
+        assert draw(session.step(), size=(320, 200), portray=session.portray).size == (320, 200)
+    finally:
+        session.close()
