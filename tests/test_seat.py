@@ -51,7 +51,7 @@ class PatronGuess(GuessWorld):
 
     def invariants(self, state, previous, events):
         gifts = sum(e["points"] for e in events if e["kind"] == "gift")
-        won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        won = self.params.points * sum(len(e["winners"]) for e in events if e["kind"] == "round")
         return [] if sum(state.scores.values()) == sum(previous.scores.values()) + won + gifts else ["points"]
 
 
