@@ -305,7 +305,8 @@ def test_patron_acts_survive_checkpoint_resume_and_replay(patron_world, tmp_path
     whole.close()
     cut.close()  # a run stopped between turns, its acts still queued: they live in the checkpoint
     resumed = Engine.resume(tmp_path / "cut", world(), scripted(PolicyOptions(seed=4)))
-    assert resumed.acts_pending == [{"to": "player1", "points": 1}, {"to": "ghost", "points": 1}]
+    assert resumed.scheduled[resumed.turn] == [{"by": "patron", "act": {"to": "player1", "points": 1}},
+                                               {"by": "patron", "act": {"to": "ghost", "points": 1}}]
     resumed.step()
     resumed.step()
     resumed.close()
