@@ -185,6 +185,8 @@ class World(Generic[S, A]):
     Params: ClassVar[type[BaseModel]] = NoParams
     # how many agents `agents=None` means; None: the world's own (n_agents stays None)
     agents_default: ClassVar[int | None] = None
+    n_agents: int | None  # set by __init__: the agent count asked for, else agents_default
+    params: BaseModel  # set by __init__: the validated, typed Params instance the rules read
 
     def __init__(self, agents: int | None = None, **params: Any):
         """`agents`: how many agents (None: `agents_default`); `params`: the world's parameters, by the names
