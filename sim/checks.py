@@ -434,9 +434,13 @@ def _heuristic_action(world: World, state: Any, agent: str, decided: dict) -> Ba
 def _check_legends(world: World, state: Any, report: _Report) -> None:
     for name in world.legends:
         for text in (None, "a traveller says the rules have changed"):
-            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state"):
+            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state, "
+                              "or raise ValueError('why') when it cannot start now"):
                 snapshot = _dumps(world.to_json(state))
-                outcome = world.legend(state, name, text)
+                try:
+                    outcome = world.legend(state, name, text)
+                except ValueError:  # refused now: the engine records it so, and the turn goes on
+                    continue
                 if not isinstance(outcome, Outcome):
                     report.add(f"legend {name!r} must return an Outcome(state, events)")
                 elif _dumps(world.to_json(state)) != snapshot:
