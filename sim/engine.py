@@ -18,8 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from sim import __version__
-from sim import intervention
+from sim import __version__, intervention
 from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize

@@ -66,8 +66,8 @@ def read_source(trace: str | Path) -> Source:
             try:
                 intervention.check(world, entry)
             except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                raise DamagedRun(f"{path}: turn {turn} holds {_what(entry)} its world cannot take ({first_error(exc)}); "
-                                 "the trace was damaged") from None
+                raise DamagedRun(f"{path}: turn {turn} holds {_what(entry)} its world cannot take "
+                                 f"({first_error(exc)}); the trace was damaged") from None
     return Source(path, header, turns, config)
 
 
