@@ -95,9 +95,10 @@ class World(Generic[S, A]):
     - core: what every world writes (`name`, `Action`, `initial_state`, `agents`, `observe`, `noop`, `apply`);
     - for models: what a world driven by language models adds to be read and answered well (`briefing`,
       `example`, `suggestion`, `parts`, `action_schema`, `news`, `check`, `mend`);
-    - features: what a world may offer beyond that (interventions: `legends`/`legend` and `Patron`/`patron`;
-      `portray`; `metrics` and `headline`; `invariants`; `done`; `role`; `heuristics` and `own_actions`;
-      `reward`; `Params` and `agents_default`; `to_json`/`from_json`/`state_type`).
+    - features: what a world may offer beyond that (interventions, one queue in the engine: `legends`/`legend`
+      and `Patron`/`patron`; `portray`; `metrics` and `headline`; `invariants`; `done`; `role`; `heuristics`
+      and `own_actions`; `reward`; `Params`, `agents_default` and what __init__ sets from them, `params` and
+      `n_agents`; `to_json`/`from_json`/`state_type`; `config`).
 
     Every hook of the last two tiers has a default. The engine guarantees:
 
