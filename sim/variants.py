@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
+import orjson
 from jsonschema.exceptions import relevance
 
 UNIONS = ("anyOf", "oneOf")
@@ -172,25 +173,35 @@ def for_decoding(schema: Any) -> Any:
     and `discriminator` is an OpenAPI word, not JSON Schema, that other servers may refuse. The branches of an
     action's union are disjoint closed objects, so anyOf admits the same replies. The same object when nothing
     changes (per-agent schemas are new every turn: no copy on the usual path)."""
-    if isinstance(schema, list):
-        out = [for_decoding(s) for s in schema]
-        return schema if all(a is b for a, b in zip(out, schema)) else out
-    if not isinstance(schema, dict):
-        return schema
-    out, changed = {}, False
-    for key, sub in schema.items():
+    try:  # the usual schema has neither: orjson's text says so in 10-35 µs for the wood's, a walk in ~100
+        text = orjson.dumps(schema)
+        mentioned = b'"oneOf"' in text or b'"discriminator"' in text
+    except (orjson.JSONEncodeError, TypeError):
+        mentioned = _mentions(schema)
+    return _for_decoding(schema) if mentioned else schema
+
+
+VALUES = ("enum", "const", "default", "examples", "title", "description")  # keywords whose argument is data
+
+
+def _mentions(s: Any) -> bool:
+    """Whether oneOf or discriminator appears anywhere in `s` (a property so named counts: harmless)."""
+    if isinstance(s, dict):
+        return "oneOf" in s or "discriminator" in s or any(_mentions(v) for k, v in s.items() if k not in VALUES)
+    return isinstance(s, list) and any(_mentions(v) for v in s)
+
+
+def _for_decoding(s: Any) -> Any:
+    if isinstance(s, list):
+        return [_for_decoding(v) for v in s]
+    if not isinstance(s, dict):
+        return s
+    out = {}
+    for key, sub in s.items():
         if key == "discriminator":
-            changed = True
             continue
         if key in ("properties", "$defs") and isinstance(sub, dict):  # names, not keywords, map to subschemas
-            new = {k: for_decoding(v) for k, v in sub.items()}
-            same = all(new[k] is v for k, v in sub.items())
-        elif key in ("enum", "const", "default", "examples", "title", "description"):  # values, not subschemas
-            new, same = sub, True
+            out[key] = {k: _for_decoding(v) for k, v in sub.items()}
         else:
-            new = for_decoding(sub)
-            same = new is sub
-        renamed = "anyOf" if key == "oneOf" and "anyOf" not in schema else key
-        changed = changed or not same or renamed != key
-        out[renamed] = new
-    return out if changed else schema
+            out["anyOf" if key == "oneOf" and "anyOf" not in s else key] = sub if key in VALUES else _for_decoding(sub)
+    return out
