@@ -83,11 +83,17 @@ def tag(options: list[dict], defs: dict) -> str | None:
 
 
 def name(options: list[dict], k: int, key: str | None, defs: dict) -> str:
-    """What a reason calls branch k: its tag value ("share"), else its title, else "branch 2"."""
+    """What a reason or a form calls branch k: its tag value ("share"), else its title, else the keys only it
+    has ("want+wqty"), else "branch 2"."""
     if key is not None:
         return str(fixed(resolve(options[k]["properties"][key], defs))[0])
     title = options[k].get("title") if isinstance(options[k], dict) else None
-    return str(title) if title else f"branch {k + 1}"
+    if title:
+        return str(title)
+    keys = [set(o.get("properties", {})) if isinstance(o, dict) else set() for o in options]
+    own = [p for p in (options[k].get("properties", {}) if isinstance(options[k], dict) else {})
+           if not any(p in keys[j] for j in range(len(options)) if j != k)]
+    return "+".join(own) if own else f"branch {k + 1}"
 
 
 def aimed(options: list[dict], value: Any, defs: dict, errors: list[int] | None = None) -> int:

@@ -86,6 +86,9 @@ def test_without_a_tag_the_branch_with_fewest_errors_is_named():
     assert explain(schema, {"steps": 9}) == "Walk.steps: 9 is greater than the maximum of 3"
     nested = {"type": "object", "properties": {"act": schema}}
     assert explain(nested, {"act": {"steps": 0}}) == "act.Walk.steps: 0 is less than the minimum of 1"
+    untitled = {"anyOf": [{k: v for k, v in branch.items() if k != "title"} for branch in schema["anyOf"]]}
+    assert explain(untitled, {"line": "far too long"}) == "line.line: 'far too long' is too long"  # by its keys
+    assert [f.choices for f in form.fields(untitled) if f.chooses] == [("steps", "line")]
 
 
 def test_a_key_a_branch_requires_is_required_although_the_action_has_a_default():
