@@ -8,7 +8,9 @@
 
 The schema step matters for every backend that does not constrain decoding (HTTP servers that ignore
 response_format, chaos, PettingZoo, scripted heuristics): the Action model is the same for all agents, while
-action_schema narrows it per agent (a bid within this bidder's budget), and only the schema knows that.
+action_schema narrows it per agent (a bid within this bidder's budget), and only the schema knows that. A key
+the schema requires must be in the reply, even where the Action has a default for it. A reason for a reply
+to a variant action (a union) names the branch the reply aimed for and what broke inside it (sim.variants).
 """
 from __future__ import annotations
 
