@@ -205,3 +205,39 @@ def test_the_seats_ask_for_a_variant_is_a_form_of_branches():
     fields = form.fields(ask.schema)
     values = form.filled(fields, {"do": "share", "to": "f2", "amount": 1})
     assert [f.path for f, h in zip(fields, form.hidden(fields, values)) if not h] == [("do",), ("to",), ("amount",)]
+
+
+def test_a_union_inside_the_action_is_explained_in_the_branch_aimed_for_not_the_first():
+    """The issue's case: a plain (smart) union under a key, where pydantic's first error is the first branch's
+    literal mismatch."""
+    from typing import Literal, Union
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from sim.world import Outcome, World
+
+    class Stay(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        do: Literal["stay"]
+
+    class Give(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        do: Literal["share"]
+        amount: int = Field(ge=1, le=3)
+
+    class Turn(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        act: Union[Stay, Give]
+
+    class Plain(World):
+        name = "plain-union-test"
+        Action = Turn
+
+        def noop(self, agent):
+            return Turn(act=Stay(do="stay"))
+
+        def apply(self, state, actions, rng):
+            return Outcome(state, [])
+
+    d = parse(Reply('{"act": {"do": "share", "amount": 9}}'), Plain(), None, "a")[0]
+    assert d.status == "noop" and d.reason == "invalid: act.share.amount: 9 is greater than the maximum of 3"
