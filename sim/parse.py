@@ -172,7 +172,11 @@ def _first_error(exc: ValidationError, action: type[BaseModel], data: Any) -> st
     why = explain(schema, data) if schema is not None else None
     if why is not None:
         return why[:200]
-    err = exc.errors(include_url=False, include_input=False)[0]
+    errors = exc.errors(include_url=False, include_input=False)
+    err = errors[0]
+    if schema is not None:  # what only a validator knows: in the branch whose tag the reply did not miss
+        missed = {e["loc"][:-1] for e in errors if e["type"] == "literal_error"}
+        err = next((e for e in errors if not any(e["loc"][:len(m)] == m for m in missed)), err)
     where = ".".join(str(p) for p in err["loc"]) or "reply"
     return f"{where}: {err['msg']}"[:200]
 

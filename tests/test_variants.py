@@ -212,7 +212,7 @@ def test_a_union_inside_the_action_is_explained_in_the_branch_aimed_for_not_the_
     literal mismatch."""
     from typing import Literal, Union
 
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     from sim.world import Outcome, World
 
@@ -241,3 +241,20 @@ def test_a_union_inside_the_action_is_explained_in_the_branch_aimed_for_not_the_
 
     d = parse(Reply('{"act": {"do": "share", "amount": 9}}'), Plain(), None, "a")[0]
     assert d.status == "noop" and d.reason == "invalid: act.share.amount: 9 is greater than the maximum of 3"
+
+    class Even(Give):  # a rule only a validator knows: the schema sees nothing wrong, pydantic does
+        @field_validator("amount")
+        @classmethod
+        def even(cls, amount):
+            if amount % 2:
+                raise ValueError("share an even amount")
+            return amount
+
+    class EvenTurn(Turn):
+        act: Union[Stay, Even]
+
+    class Evens(Plain):
+        Action = EvenTurn
+
+    d = parse(Reply('{"act": {"do": "share", "amount": 3}}'), Evens(), None, "a")[0]
+    assert d.reason == "invalid: act.Even.amount: Value error, share an even amount"
