@@ -15,6 +15,7 @@ import orjson
 from jsonschema.exceptions import relevance
 
 UNIONS = ("anyOf", "oneOf")
+VALUES = ("enum", "const", "default", "examples", "title", "description")  # keywords whose argument is data
 
 
 def resolve(s: Any, defs: dict) -> Any:
@@ -55,8 +56,18 @@ def _has_variants(s: Any, defs: dict, depth: int) -> bool:
     options = branches(s, defs)
     if options and sum(1 for o in options if isinstance(o, dict) and o.get("type") == "object") >= 2:
         return True
-    return any(_has_variants(v, defs, depth + 1) for k, v in s.items()
-               if k not in ("enum", "const", "default", "examples", "$ref"))
+    return any(_has_variants(v, defs, depth + 1) for v in _subschemas(s))
+
+
+def _subschemas(s: dict) -> list:
+    """The values of a schema's keywords that hold subschemas (a property may be called "title")."""
+    out = []
+    for key, sub in s.items():
+        if key in ("properties", "$defs") and isinstance(sub, dict):
+            out += sub.values()
+        elif key not in VALUES:
+            out.append(sub)
+    return out
 
 
 def fixed(s: Any) -> list | None:
@@ -69,12 +80,13 @@ def fixed(s: Any) -> list | None:
 
 
 def tag(options: list[dict], defs: dict) -> str | None:
-    """The property that tells these branches apart: fixed in every branch to values no two branches share."""
+    """The property that tells these branches apart: required in every branch and fixed there to values no two
+    branches share."""
     if len(options) < 2 or not all(isinstance(o, dict) and isinstance(o.get("properties"), dict) for o in options):
         return None
     for key in options[0]["properties"]:
         values = [fixed(resolve(o["properties"].get(key), defs)) for o in options]
-        if None in values:
+        if None in values or not all(key in o.get("required", ()) for o in options):
             continue
         flat = [v for vs in values for v in vs]
         if len(flat) == len({repr(v) for v in flat}):
@@ -187,13 +199,11 @@ def for_decoding(schema: Any) -> Any:
     return _for_decoding(schema) if mentioned else schema
 
 
-VALUES = ("enum", "const", "default", "examples", "title", "description")  # keywords whose argument is data
-
 
 def _mentions(s: Any) -> bool:
     """Whether oneOf or discriminator appears anywhere in `s` (a property so named counts: harmless)."""
     if isinstance(s, dict):
-        return "oneOf" in s or "discriminator" in s or any(_mentions(v) for k, v in s.items() if k not in VALUES)
+        return "oneOf" in s or "discriminator" in s or any(_mentions(v) for v in _subschemas(s))
     return isinstance(s, list) and any(_mentions(v) for v in s)
 
 
