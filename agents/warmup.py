@@ -5,14 +5,13 @@ A first start with compiled graphs spends ~45-60 s in torch.compile and the C++ 
 (2-core CPUs, empty caches); eager starts in ~20 s, and its turns are ~30 % slower (agents/cpu.py). So an engine
 is only started with graphs where this machine has built them for this model, this vLLM, this torch and this
 plan: a marker file beside torch's kernel cache says so, written after a compiled engine started once.
-Otherwise the engine starts eager and one background process (`python -m agents.warmup`, at the lowest CPU
+Otherwise the engine starts eager and one background process (`python -m agents.build_graphs`, at the lowest CPU
 priority, so it only takes what the turns leave) starts a compiled engine once, which fills torch's kernel
 cache, writes the marker and exits. The run that started it stays eager: swapping engines mid-run would stop
 play for the ~10-20 s a warm compiled start takes; every later start, a new session or run, gets the graphs.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -85,18 +84,23 @@ def in_background() -> bool:
     return os.environ.get(OFF, "1") != "0"
 
 
-def start(model: str, max_model_len: int) -> bool:
-    """Start the background build for `model` unless one is already running; True if one runs now."""
-    lock = folder() / f"{key(model, cpu_info.plan())}.building"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    if lock.exists() and _alive(lock):
-        return True
-    log = lock.with_suffix(".log").open("w")
-    child = subprocess.Popen([sys.executable, "-m", "agents.warmup", model, "--max-model-len", str(max_model_len)],
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                             env={**os.environ, OFF: "0"})
-    lock.write_text(str(child.pid))
-    return True
+def lock(model: str, plan: cpu_info.CpuPlan) -> Path:
+    """The file that says a background build for this model and plan runs (it holds the process's pid)."""
+    return folder() / f"{key(model, plan)}.building"
+
+
+def start(model: str, max_model_len: int) -> None:
+    """Start the background build for `model` unless one is already running."""
+    building = lock(model, cpu_info.plan())
+    building.parent.mkdir(parents=True, exist_ok=True)
+    if building.exists() and _alive(building):
+        return
+    with building.with_suffix(".log").open("w") as log:  # the child keeps its own copy of the file
+        child = subprocess.Popen([sys.executable, "-m", "agents.build_graphs", model,
+                                  "--max-model-len", str(max_model_len)],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True, env={**os.environ, OFF: "0"})
+    building.write_text(str(child.pid))
 
 
 def _alive(lock: Path) -> bool:
@@ -105,37 +109,3 @@ def _alive(lock: Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
-
-
-def _lowest_priority() -> None:
-    os.nice(19)
-    try:  # only the CPU time nothing else wants (Linux)
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass
-
-
-def main() -> int:
-    p = argparse.ArgumentParser(prog="python -m agents.warmup", description="build a model's compiled graphs once")
-    p.add_argument("model")
-    p.add_argument("--max-model-len", type=int, default=4096)
-    a = p.parse_args()
-    _lowest_priority()
-    from agents.backends.base import BackendUnavailable
-    from agents.backends.vllm import get_engine, shutdown_engines
-
-    try:
-        get_engine(a.model, max_model_len=a.max_model_len, enforce_eager=False, announce=print)
-        return 0
-    except BackendUnavailable as e:
-        mark(a.model, cpu_info.plan(), failure=str(e))
-        print(f"building the compiled graphs failed: {e}")
-        return 1
-    finally:
-        shutdown_engines()
-        lock = folder() / f"{key(a.model, cpu_info.plan())}.building"
-        lock.unlink(missing_ok=True)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,28 +32,21 @@ Every problem is collected, then raised together as one WorldCheckError; each me
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import textwrap
-import traceback
 from typing import Any, Callable, Sequence
 
-import jsonschema
 import numpy as np
 from pydantic import BaseModel
 
+from sim.check_decisions import EXAMPLES_PER_ASK, check_ask, check_heuristics, heuristic_action
+from sim.check_report import Report, dumps, json_text
 from sim.comings import Watch, changed, check_comings
 from sim.engine import Engine
-from sim.parse import parse, parse_all
 from sim.policy import Ask, Batch, Reply, heuristics
 from sim.records import Turn
-from sim.schemas import decoding_problems, example
-from sim.variants import branches, explain, name, tag
+from sim.schemas import example
 from sim.world import Outcome, World
 
-EXAMPLES_PER_ASK = 4
-MAX_PROBLEMS = 40
-TRACEBACK_FRAMES = 8  # of a hook that raised, shown under its problem
 COMINGS_TURNS = 60  # most turns played looking for an agent that leaves and one that arrives
 GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
            "\x00\x01\x02\xff", '{"a": ' * 50]
@@ -70,18 +63,18 @@ class WorldCheckError(AssertionError):
 
 def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
     """Raise WorldCheckError listing every problem found in `world` over seeded runs of `turns` turns."""
-    report = _Report()
+    report = Report()
     if _basics(world, report):
         scripted = _play(world, _Heuristic(seed), seed, turns, {}, report, "scripted run")
         legends: dict[int, list[str]] = {}  # every legend once, spread over the run from turn 1
         for k, name in enumerate(world.legends):
             legends.setdefault(1 + k % max(turns - 1, 1), []).append(name)
         randomly = _play(world, _RandomValid(seed), seed, turns, legends, report, "random run")
-        again = _play(world, _Heuristic(seed), seed, turns, {}, _Report(), "")
+        again = _play(world, _Heuristic(seed), seed, turns, {}, Report(), "")
         if [_comparable(s.turn) for s in scripted] != [_comparable(s.turn) for s in again]:
             report.add("same seed + same replies gave a different run: draw randomness only from the rng "
                        "passed to the hooks, and iterate in a fixed order (no sets, no id())")
-        parsed = _play(world, _Heuristic(seed, own=False), seed, turns, {}, _Report(), "")
+        parsed = _play(world, _Heuristic(seed, own=False), seed, turns, {}, Report(), "")
         if [_comparable(s.turn) for s in again] != [_comparable(s.turn) for s in parsed]:
             report.add("a scripted run read through own_actions differs from the same run with every reply "
                        "parsed: own_actions must give exactly what parsing gives, or None where unsure")
@@ -89,9 +82,9 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         sampled = [s.after for s in steps[:: max(1, len(steps) // 8)]]  # about 8 states cover both runs
         states = [world.initial_state(np.random.default_rng(seed)), *sampled]
         for k, state in enumerate(states):
-            decided = _check_heuristics(world, state, seed, report)
+            decided = check_heuristics(world, state, seed, report)
             for n, agent in enumerate(world.agents(state)):
-                _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, decided.get(agent),
+                check_ask(world, state, agent, np.random.default_rng([seed, k]), report, decided.get(agent),
                            garbage=k == n == 0)
             _check_apply(world, state, seed, decided, report)
         _check_legends(world, states[-1], report)
@@ -103,42 +96,13 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         for step in comings:  # the world's own rules over the turns agents came and went
             if any(changed(world, step)):
                 _check_turn(world, step, report)
-        check_comings(world, comings, report, _check_ask)
+        check_comings(world, comings, report, check_ask)
     if report.problems:
         raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
 
 
-class _Report:
-    """Problems in the order found, each reported once (for its first agent and turn)."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self._seen: set = set()
-
-    def add(self, message: str, key: object = None) -> None:
-        key = message if key is None else key
-        if key not in self._seen and len(self.problems) < MAX_PROBLEMS:
-            self._seen.add(key)
-            self.problems.append(message)
-
-    @contextlib.contextmanager
-    def guard(self, what: str, fix: str):
-        """Turn an exception inside the block into a problem instead of ending the check: one line saying
-        what raised and the fix, then the exception's own traceback (its innermost TRACEBACK_FRAMES frames,
-        where a hook's bug lies), indented. `what` may name an agent and turn; the same failure of the same
-        hook elsewhere is not reported again."""
-        try:
-            yield
-        except Exception as exc:
-            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-            inner = exc.__traceback__.tb_next  # from the block's first frame on, not this one
-            frames = "".join(traceback.format_exception(type(exc), exc, inner, limit=-TRACEBACK_FRAMES)).rstrip()
-            self.add(f"{what} raised {type(exc).__name__}: {first_line} (fix: {fix})\n"
-                     + textwrap.indent(frames, "    "), key=(what.split(" for ")[0], type(exc), fix))
-
-
 # --- the world as a whole --------------------------------------------------------------------------------
-def _basics(world: World, report: _Report) -> bool:
+def _basics(world: World, report: Report) -> bool:
     """Class attributes and setup hooks; False when nothing further can run."""
     if not isinstance(getattr(world, "name", None), str) or not world.name:
         report.add("set the class attribute `name` to the world's registered name")
@@ -166,7 +130,7 @@ def _basics(world: World, report: _Report) -> bool:
     return False
 
 
-def _check_params(world: World, report: _Report) -> None:
+def _check_params(world: World, report: Report) -> None:
     """The world declares its parameters as a model that fills every default, refuses unknown keys, says
     what each one means, and rebuilds the same world from what a trace header records."""
     params = getattr(world, "Params", None)
@@ -189,20 +153,20 @@ def _check_params(world: World, report: _Report) -> None:
                        f"{world.config()}): pass every parameter on to World.__init__ unchanged")
 
 
-def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str,
+def _play(world, policy, seed: int, turns: int, legends: dict, report: Report, label: str,
           until: Callable[["_Step"], bool] | None = None) -> list["_Step"]:
     """A seeded engine run, recording the state before each turn so invariants can compare; it stops early
     once `until(step)` is true."""
     steps: list[_Step] = []
     with report.guard(f"the {label}", "the traceback below shows where it failed"):
         engine = Engine(world, policy, seed=seed, legends=legends)
-        before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+        before, snapshot = engine.state, dumps(world.to_json(engine.state))
         for turn in engine.run(turns):
-            if _dumps(world.to_json(before)) != snapshot:
+            if dumps(world.to_json(before)) != snapshot:
                 report.add(f"a state changed after it was passed to legend or apply ({label}, turn {turn.turn}): "
                            "copy the state and change the copy", key=("changed in", label))
             steps.append(_Step(label, before, engine.state, turn))
-            before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+            before, snapshot = engine.state, dumps(world.to_json(engine.state))
             if until is not None and until(steps[-1]):
                 break
         for key, problem in policy.problems:
@@ -273,226 +237,53 @@ class _RandomValid(_Heuristic):
 
 
 # --- one agent in one state ------------------------------------------------------------------------------
-def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, report: _Report, decided: Any,
-               garbage: bool):
-    """One agent's hooks in one state; `decided`: what heuristics answered for it (None: nothing to check)."""
-    at = f"for {agent} at turn {getattr(state, 'turn', '?')}"
-    with report.guard(f"observe {at}", "return a short str for every live agent"):
-        if not isinstance(world.observe(state, agent), str):
-            report.add("observe must return text (str)")
-    with report.guard(f"role {at}", "return a str (\"\" when the world has no groups)"):
-        if not isinstance(world.role(state, agent), str):
-            report.add("role must return a str")
-    schema = None
-    with report.guard(f"action_schema {at}", "return a valid JSON schema (Draft 2020-12) for every live agent"):
-        candidate = world.action_schema(state, agent)
-        jsonschema.Draft202012Validator.check_schema(candidate)
-        schema = candidate
-    if schema is None:
-        return
-    for problem in decoding_problems(schema):
-        report.add(f"action_schema {problem}")
-    validator = jsonschema.Draft202012Validator(schema)
-    _check_branches(world, state, agent, schema, validator, rng, report, at)
-
-    with report.guard(f"noop {at}", "return an instance of the world's Action"):
-        noop = world.noop(agent)
-        if not isinstance(noop, world.Action):
-            report.add(f"noop must return a {world.Action.__name__}, got {type(noop).__name__}")
-        else:
-            dumped = noop.model_dump(mode="json")
-            if not validator.is_valid(dumped):
-                report.add(f"the no-op {dumped} is outside the action schema {at}: let the schema admit "
-                           "doing nothing, so a model can choose it")
-            if world.check(state, agent, noop):
-                report.add(f"World.check rejects the no-op {at}: doing nothing must always be feasible")
-
-    for _ in range(EXAMPLES_PER_ASK):
-        with report.guard(f"generating an example from the action schema {at}",
-                          "keep to the keywords listed in sim.schemas.DECODABLE"):
-            reply = example(schema, rng)
-            if not validator.is_valid(reply):
-                continue  # a constraint our generator does not model; nothing to learn from this draw
-            decision, _ = parse(Reply(json.dumps(reply)), world, state, agent)
-            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
-                report.add(f"the action schema admits {json.dumps(reply)} {at} but parsing gives a no-op "
-                           f"({decision.reason}): make the Action model accept everything the schema admits")
-
-    if decided is not None:
-        with report.guard(f"heuristics {at}", "answer a JSON-able action dict for every agent"):
-            _sent_as_reply(world, state, agent, decided, validator, report, f"heuristics {at} answers",
-                           "the scripted baseline must obey the schema models obey",
-                           "return exactly the Action's fields, feasible now")
-
-    with report.guard(f"suggestion {at}", "return None or the action dict this agent's prompt shows as its example"):
-        shown = world.suggestion(state, agent)
-        if shown is not None:
-            decision = _sent_as_reply(world, state, agent, shown, validator, report, f"suggestion {at} is",
-                                      "a model that copies the example must be able to send it",
-                                      "show an example the agent can do now")
-            if decision.status == "valid" and not isinstance(world.parts(decision.action), dict):
-                report.add(f"parts {at} returned a {type(world.parts(decision.action)).__name__}: return "
-                           "{name: value} of the action's parts")
-
-    if garbage:
-        expected = world.noop(agent).model_dump(mode="json")
-        for text in GARBAGE:
-            decision, action = parse(Reply(text), world, state, agent)
-            if action.model_dump(mode="json") != expected:  # a junk object may be "repaired" into the no-op
-                report.add(f"garbage reply {text!r:.40} became {decision.status} {decision.action}, not the "
-                           "no-op: give Action fields no defaults that make junk a valid action")
-
-
-def _check_branches(world: World, state: Any, agent: str, schema: dict, validator, rng: np.random.Generator,
-                    report: _Report, at: str) -> None:
-    """Each branch of a root union (a variant action) admits some reply that the whole schema admits and that
-    parses: a branch that admits none is an action no model can take."""
-    defs = schema.get("$defs", {})
-    options = branches(schema, defs) or []
-    for k, option in enumerate(options):
-        label = name(options, k, tag(options, defs), defs)
-        with report.guard(f"generating a reply of branch {label!r} {at}", "keep to the keywords in sim.schemas.DECODABLE"):
-            drawn = [example({**option, "$defs": defs}, rng) for _ in range(EXAMPLES_PER_ASK)]
-            inside = [d for d in drawn if validator.is_valid(d)]
-            if not inside:
-                report.add(f"branch {label!r} of the action schema {at} admits no reply ({json.dumps(drawn[0])[:80]}: "
-                           f"{explain(schema, drawn[0])}): give every key a branch requires a property, and close "
-                           "each branch with additionalProperties: false inside it, not beside the union",
-                           key=("no reply", label))
-                continue
-            decision, _ = parse(Reply(json.dumps(inside[0])), world, state, agent)
-            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
-                report.add(f"branch {label!r} of the action schema {at} admits {json.dumps(inside[0])[:80]} but "
-                           f"parsing gives a no-op ({decision.reason}): make the Action's union accept each branch",
-                           key=("branch refused", label))
-
-
-def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator, report: _Report, what: str,
-                   outside: str, refused: str):
-    """An action dict the world itself wrote (heuristics' answers, its worked example), checked as a model's reply
-    would be: inside the agent's schema, and valid through the parse path. Returns the parse's Decision."""
-    if not validator.is_valid(action):
-        error = jsonschema.exceptions.best_match(validator.iter_errors(action))
-        report.add(f"{what} {json.dumps(action)[:160]}, outside its action schema ({error.message[:120]}): {outside}")
-    decision, _ = parse(Reply(json.dumps(action)), world, state, agent)
-    if decision.status != "valid":
-        report.add(f"{what} {json.dumps(action)[:80]}, which became {decision.status} ({decision.reason}): {refused}")
-    return decision
-
-
-def _check_apply(world: World, state: Any, seed: int, decided: dict, report: _Report) -> None:
+def _check_apply(world: World, state: Any, seed: int, decided: dict, report: Report) -> None:
     """apply leaves its input alone, and a state restored from JSON text plays on identically (the actions:
     `decided`, heuristics' answers, through the parse path)."""
-    text = _json_text(world.to_json(state), "to_json(state)", report)
+    text = json_text(world.to_json(state), "to_json(state)", report)
     if text is None:
         return
-    snapshot = _dumps(json.loads(text))
-    actions = {a: _heuristic_action(world, state, a, decided) for a in world.agents(state)}
+    snapshot = dumps(json.loads(text))
+    actions = {a: heuristic_action(world, state, a, decided) for a in world.agents(state)}
     with report.guard("apply", "apply(state, actions, rng) must accept one action per live agent"):
         outcome = world.apply(state, actions, np.random.default_rng(seed))
         if not isinstance(outcome, Outcome):
             report.add("apply must return an Outcome(state, events)")
             return
-        if _dumps(world.to_json(state)) != snapshot:
+        if dumps(world.to_json(state)) != snapshot:
             report.add("apply mutated its input state: start apply with a copy (dataclasses.replace plus "
                        "array.copy(), or model_copy(deep=True)) and change only the copy")
-        _json_text(outcome.events, "the events apply returns", report)
+        json_text(outcome.events, "the events apply returns", report)
         with report.guard("to_json/from_json", "fields must be JSON values, numpy arrays or nested dataclasses, "
                           "annotated with their types (or override to_json/from_json)"):
             restored = world.from_json(json.loads(text))
-            if _dumps(world.to_json(restored)) != snapshot:
+            if dumps(world.to_json(restored)) != snapshot:
                 report.add("from_json(to_json(state)) differs from state: annotate every field with its real "
                            "type (np.ndarray for arrays) or override to_json/from_json")
                 return
             again = world.apply(restored, actions, np.random.default_rng(seed))
-            if _dumps(world.to_json(again.state)) != _dumps(world.to_json(outcome.state)):
+            if dumps(world.to_json(again.state)) != dumps(world.to_json(outcome.state)):
                 report.add("a state restored from JSON plays on differently from the original: keep array "
                            "dtypes (int64/float64) and derive cached values from the fields")
 
 
-def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> dict:
-    """heuristics answers for exactly the agents it is given (all of them, or one alone, as a council that
-    seats some agents elsewhere asks), and the same rng gives the same answers. Returns its answers for all
-    the agents ({} when it failed)."""
-    agents = list(world.agents(state))
-    with report.guard("heuristics", "heuristics(state, agents, rng) must return {agent: action dict} for every "
-                      "agent given"):
-        decided = world.heuristics(state, list(agents), np.random.default_rng(seed))
-        alone = world.heuristics(state, agents[-1:], np.random.default_rng(seed))
-        for asked, answered in ((agents, decided), (agents[-1:], alone)):
-            if not isinstance(answered, dict) or set(answered) != set(asked):
-                got = sorted(map(str, answered))[:4] if isinstance(answered, dict) else type(answered).__name__
-                report.add(f"heuristics asked for {asked[:4]}{'...' if len(asked) > 4 else ''} answered for {got}: "
-                           "return {agent: action dict} for exactly the agents given")
-                return {}
-        if _dumps(world.heuristics(state, list(agents), np.random.default_rng(seed))) != _dumps(decided):
-            report.add("heuristics(state, agents, rng) answered differently given an rng seeded alike: draw chance "
-                       "only from rng, in a fixed order (no sets, no id(), no clock)")
-        _check_own(world, state, agents, [decided[a] for a in agents], report)
-        return decided
-    return {}
-
-
-def _check_own(world: World, state: Any, agents: list[str], decided: list, report: _Report) -> None:
-    """Each of the world's own decisions read by the batch path (own_actions) gives the decision and the action
-    parsing its text gives."""
-    asks = [Ask(world, state, a, getattr(state, "turn", 0)) for a in agents]
-    replies = [Reply(json.dumps(d), own=d) for d in decided]
-    with report.guard("own_actions", "own_actions(state, agents, decided) must return one (Action, dump) or None "
-                      "per agent"):
-        read = world.own_actions(state, list(agents), decided)
-        if len(read) != len(agents):
-            report.add(f"own_actions answered for {len(read)} of {len(agents)} agents: answer for each, None "
-                       "where unsure")
-            return
-        for k, (reply, agent, ask) in enumerate(zip(replies, agents, asks)):
-            if read[k] is None:
-                continue
-            fast = parse_all([reply], world, state, [agent], [ask])[0]
-            slow = parse(Reply(reply.text), world, state, agent, ask)
-            if _same_reading(fast, slow):
-                continue
-            report.add(f"own_actions reads {agent}'s {reply.text[:120]} at turn {ask.turn} as {fast[0].status} "
-                       f"{json.dumps(fast[0].action)[:120]}, parsing its text gives {slow[0].status} "
-                       f"{json.dumps(slow[0].action)[:120]} ({slow[0].reason}): return None where the text "
-                       "would not parse as valid as is, and the action exactly as validation builds it",
-                       key="own_actions differs")
-            return
-
-
-def _same_reading(fast: tuple, slow: tuple) -> bool:
-    (d1, a1), (d2, a2) = fast, slow
-    return (_dumps(vars(d1)) == _dumps(vars(d2)) and type(a1) is type(a2) and a1 == a2
-            and a1.model_fields_set == a2.model_fields_set
-            and _dumps(a1.model_dump(mode="json")) == _dumps(a2.model_dump(mode="json")))
-
-
-def _heuristic_action(world: World, state: Any, agent: str, decided: dict) -> BaseModel:
-    """heuristics' action through the parse path, or the no-op (heuristics' failures are reported elsewhere)."""
-    try:
-        reply = Reply(json.dumps(decided[agent]))
-    except Exception:
-        return world.noop(agent)
-    return parse(reply, world, state, agent)[1]
-
-
-def _check_legends(world: World, state: Any, report: _Report) -> None:
+def _check_legends(world: World, state: Any, report: Report) -> None:
     for name in world.legends:
         for text in (None, "a traveller says the rules have changed"):
             with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state, "
                               "or raise ValueError('why') when it cannot start now"):
-                snapshot = _dumps(world.to_json(state))
+                snapshot = dumps(world.to_json(state))
                 try:
                     outcome = world.legend(state, name, text)
                 except ValueError:  # refused now: the engine records it so, and the turn goes on
                     continue
                 if not isinstance(outcome, Outcome):
                     report.add(f"legend {name!r} must return an Outcome(state, events)")
-                elif _dumps(world.to_json(state)) != snapshot:
+                elif dumps(world.to_json(state)) != snapshot:
                     report.add(f"legend {name!r} mutated its input state: change a copy")
 
 
-def _check_patron(world: World, states: list, seed: int, report: _Report) -> None:
+def _check_patron(world: World, states: list, seed: int, report: Report) -> None:
     patron = world.Patron
     if patron is None:
         return
@@ -506,7 +297,7 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
         drawn = [*schema.get("examples", []), *(example(schema, rng) for _ in range(4 * EXAMPLES_PER_ASK))]
         applied = 0
         for state in states:
-            snapshot = _dumps(world.to_json(state))
+            snapshot = dumps(world.to_json(state))
             # a patron act usually names an agent: try each drawn act with its text fields set to agents' names
             named = [{k: name if isinstance(v, str) else v for k, v in data.items()}
                      for data in drawn if isinstance(data, dict) for name in world.agents(state)[:3]]
@@ -520,12 +311,12 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
                         report.add("patron must return an Outcome(state, events)")
                         return
                     applied += 1
-                    _json_text(outcome.events, "the events patron returns", report)
-                    text = _json_text(world.to_json(outcome.state), "to_json of the state patron returns", report)
-                    if text is not None and _dumps(world.to_json(world.from_json(json.loads(text)))) != \
-                            _dumps(json.loads(text)):
+                    json_text(outcome.events, "the events patron returns", report)
+                    text = json_text(world.to_json(outcome.state), "to_json of the state patron returns", report)
+                    if text is not None and dumps(world.to_json(world.from_json(json.loads(text)))) != \
+                            dumps(json.loads(text)):
                         report.add("the state patron returns does not survive from_json(to_json(state))")
-                if _dumps(world.to_json(state)) != snapshot:
+                if dumps(world.to_json(state)) != snapshot:
                     report.add("patron mutated its input state: change a copy")
                     return
         if not applied:
@@ -533,9 +324,9 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
                        "patron accepts, or give Patron json_schema_extra={'examples': [an act that applies]}")
 
 
-def _check_turn(world: World, step: _Step, report: _Report) -> None:
+def _check_turn(world: World, step: _Step, report: Report) -> None:
     turn = step.turn
-    text = _json_text(turn.to_json(), "a Turn record", report)
+    text = json_text(turn.to_json(), "a Turn record", report)
     if text is not None and Turn.from_json(json.loads(text)).to_json() != json.loads(text):
         report.add("a Turn record does not survive Turn.from_json(to_json()): keep events and metrics plain JSON")
     for key, value in turn.metrics.items():
@@ -553,20 +344,6 @@ def _metric_ok(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_metric_ok(v) for v in value.values())
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-def _json_text(data: Any, what: str, report: _Report) -> str | None:
-    try:
-        return json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        report.add(f"{what} is not plain JSON ({exc}): convert numpy values with int(), float() or .tolist(), "
-                   "and keep NaN and infinity out")
-        return None
-
-
-def _dumps(data: Any) -> str:
-    """Canonical JSON text of a world's JSON form (numpy leftovers are tolerated here, reported elsewhere)."""
-    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _comparable(turn: Turn) -> dict:
