@@ -5,6 +5,8 @@ exporter strings frames of it together.
     top bar   turn, the theme's title, legend banner, decision counts
     clearing  agents on rings around the middle (the theme's background and its centre number); agents an
               arrow joins lean in while what moved flies along it; speech bubbles carry this turn's `say`
+    board     instead, when the world places its agents (Glyph.at): each where it stands, over the ground's
+              value layer and its key (render/paint/space.py), walking there from where it stood before
     ticker    the world's numbers (dict metrics with their trend against the turn before)
 """
 from __future__ import annotations
@@ -15,8 +17,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from render.paint import look
-from render.paint.view import Figure, Flow, Portray, figures, flows, portrayed
+from render.paint import look, space
+from render.paint.view import MAX_FIGURES, Figure, Flow, Portray, creatures, figures, flows, portrayed
 from sim.portrayal import Portrait
 from sim.records import ENGINE_METRICS, Turn
 
@@ -32,14 +34,34 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
     `portray`: the world's drawing hook (World.portray); None draws with sim.portrayal's default."""
     w, h = size
     now = portrayed(turn, portray)
+    before = portrayed(prev, portray) if prev is not None else None
     theme = now.theme
     season = theme.season if theme.season in GROUND else "summer"
     background = theme.background if theme.background in BACKGROUNDS else "plain"
     img = _background(background, season, w, h).copy()
-    d = ImageDraw.Draw(img)
+    if space.placed(now):
+        shown, at, r = _board(img, turn, now, prev, before, t)
+        d = ImageDraw.Draw(img)
+    else:
+        d = ImageDraw.Draw(img)
+        shown, at, r = _ring(img, d, turn, now, prev, before, t)
+        if theme.centre:
+            _centre(d, turn, theme.centre, w, h)
+    if theme.weather == "snow":
+        _snow(d, w, h, turn.turn, t)
+    _bubbles(d, shown, at, r, turn.turn, w, h)
+    _top_bar(d, turn, now, w)
+    _ticker(d, turn, prev, theme.ticker, theme.colours, w, h)
+    return img
+
+
+def _ring(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, prev: Turn | None,
+          before: Portrait | None, t: float) -> tuple[list[Figure], dict, float]:
+    """The default: agents on rings round the middle (groups of them when there are many)."""
+    w, h = img.size
     shown = figures(turn, now)
     if prev is not None:
-        _ease(shown, figures(prev, portrayed(prev, portray)), t)
+        _ease(shown, figures(prev, before), t)
     pos = _layout(len(shown), w, h)
     r = _radius(shown)
     moving = flows(now, shown)
@@ -51,22 +73,75 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
         if f.key in movers:
             x, y = x + lean * (cx - x), y + lean * (cy - y)
         at[f.key] = (x, y)
+    _arrows(img, d, moving, at, t, r, now.theme.colours)
+    for f in shown:
+        _figure(d, f, *at[f.key], r, now.theme.colours)
+    return shown, at, r
+
+
+def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, before: Portrait | None,
+           t: float) -> tuple[list[Figure], dict, float]:
+    """Agents where they stand (Glyph.at) over the ground: each walks from where it stood the turn before,
+    one that arrived fades in, one that left fades out where it last stood (and is gone at t = 1). A crowd
+    (more than MAX_FIGURES) is drawn as dots in its roles' colours, each where it stands."""
+    w, h = img.size
+    strip = space.KEY_W if space.keyed(now) else 0
+    board = space.Board.of(now, (6, BAR + 6, w - strip - 6, h - TICKER - 6))
+    if now.ground is not None:
+        space.paint_ground(img, board, now.ground, before.ground if before is not None else None, t)
+    d = ImageDraw.Draw(img)
+    if strip:
+        space.paint_key(d, now, turn.metrics, (w - strip, BAR, w, h - TICKER))
+    here, there = space.spots(now), space.spots(before) if before is not None else {}
+    each = [f for f in creatures(turn, now) if f.key in here]
+    old = [f for f in creatures(prev, before) if f.key in there] if prev is not None else []
+    crowd = len(each) > MAX_FIGURES
+    if not crowd and old:
+        _ease(each, old, t)
+    if crowd:
+        r = max(1.5, min(0.38 * board.unit, 6.0))
+    else:
+        r = min(_radius(each), 0.42 * board.unit) if board.cells else _radius(each)
+    at, arriving, staying = {}, [], []
+    for f in each:
+        x1, y1 = here[f.key]
+        x0, y0 = there.get(f.key, (x1, y1))
+        at[f.key] = board.point((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
+        (arriving if prev is not None and f.key not in there else staying).append(f)
+    leaving = [f for f in old if f.key not in here]
+    for f in leaving:
+        at[f.key] = board.point(there[f.key])
+    paint = _dot if crowd else _figure
+    colours = now.theme.colours
+    _arrows(img, d, flows(now, each), at, t, r, colours)
+    for f in staying:
+        paint(d, f, *at[f.key], r, colours)
+    _faded(img, paint, arriving, at, r, colours, t)
+    _faded(img, paint, leaving, at, r, colours, 1 - t)
+    return each, at, r
+
+
+def _faded(img: Image.Image, paint, shown: list[Figure], at: dict, r: float, colours: dict, alpha: float) -> None:
+    """Figures drawn `alpha` opaque (0: not at all), on one see-through layer."""
+    if not shown or alpha <= 0:
+        return
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    ld = ImageDraw.Draw(layer)
+    for f in shown:
+        paint(ld, f, *at[f.key], r, colours)
+    if alpha < 1:
+        layer.putalpha(layer.getchannel("A").point(lambda a: round(a * alpha)))
+    img.paste(layer, (0, 0), layer)
+
+
+def _arrows(img: Image.Image, d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float,
+            colours: dict) -> None:
     if len(moving) > 12:  # a busy turn: lines on a see-through layer so the agents stay readable
         layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-        _flows(ImageDraw.Draw(layer), moving, at, t, r, theme.colours, alpha=110)
+        _flows(ImageDraw.Draw(layer), moving, at, t, r, colours, alpha=110)
         img.paste(layer, (0, 0), layer)
     else:
-        _flows(d, moving, at, t, r, theme.colours)
-    for f in shown:
-        _figure(d, f, *at[f.key], r, theme.colours)
-    if theme.centre:
-        _centre(d, turn, theme.centre, w, h)
-    if theme.weather == "snow":
-        _snow(d, w, h, turn.turn, t)
-    _bubbles(d, shown, at, r, turn.turn, w, h)
-    _top_bar(d, turn, now, w)
-    _ticker(d, turn, prev, theme.ticker, theme.colours, w, h)
-    return img
+        _flows(d, moving, at, t, r, colours)
 
 
 # --- layout ------------------------------------------------------------------------------------------
@@ -90,7 +165,8 @@ def _radius(shown: list[Figure]) -> float:
 
 
 def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
-    """Moods and numbers slide from the previous turn's values."""
+    """Moods and numbers slide from the previous turn's values; a number whole in both turns (a count)
+    stays whole on the way."""
     old = {f.key: f for f in before}
     for f in shown:
         o = old.get(f.key)
@@ -99,8 +175,15 @@ def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
         if f.mood is not None and o.mood is not None:
             f.mood = o.mood + t * (f.mood - o.mood)
         for k, v in f.numbers.items():
-            if o.numbers.get(k) is not None and v is not None:
-                f.numbers[k] = o.numbers[k] + t * (v - o.numbers[k])
+            u = o.numbers.get(k)
+            if u is not None and v is not None:
+                f.numbers[k] = eased(u, v, t)
+
+
+def eased(old: float, new: float, t: float) -> float:
+    """`t` of the way from `old` to `new`, rounded to a whole number when both ends are whole."""
+    mid = old + t * (new - old)
+    return float(round(mid)) if float(old).is_integer() and float(new).is_integer() else mid
 
 
 # --- background (cached: it only depends on season and size) -----------------------------------------
@@ -207,6 +290,12 @@ def _figure(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, col
                           fill=look.STATUS_COLOURS["noop"], anchor="lm")
     if f.badge:
         look.text_box(d, (x + 1.05 * r, y + 0.4 * r), f.badge, int(small * 1.3), fill=(40, 110, 220), anchor="lm")
+
+
+def _dot(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, colours: dict) -> None:
+    """One agent of a crowd: a disc in its role's colour."""
+    c = f.colour or look.colour_of(f.role, colours)
+    d.ellipse((x - r, y - r, x + r, y + r), fill=c, outline=look.shade(c, -0.5) if r >= 3 else None)
 
 
 def _flows(d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float, colours: dict,

@@ -50,6 +50,7 @@ class Figure:
     say: str = ""
     action: str = ""  # what it did this turn, in a few words
     reason: str = ""  # why its reply was repaired or became a no-op
+    at: tuple[float, float] | None = None  # where it stands (Glyph.at); None for a group
 
 
 @dataclass
@@ -102,7 +103,7 @@ def creatures(turn: Turn, look: Portrait) -> list[Figure]:
     out = []
     for name, g in look.glyphs.items():
         fig = Figure(key=name, label=g.label, role=g.role, shape=g.shape, colour=g.colour, mood=g.mood,
-                     numbers=dict(g.numbers), held=dict(g.held), badge=g.badge, action=g.action)
+                     numbers=dict(g.numbers), held=dict(g.held), badge=g.badge, action=g.action, at=g.at)
         d = decided.get(name)
         if d is not None:
             fig.status = {d.status: 1}
