@@ -87,12 +87,16 @@ class Portrait:
 def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
     """The portrait any world gets: a disc per agent coloured by its role, its numbers (values of the state
     keyed by agent name, or lists beside a `names` list), its mood if it has one, the compact JSON of what
-    it did, no arrows, the first world number large in the middle, and the legend that began this turn."""
+    it did, no arrows, the first world number large in the middle, and the legend that began this turn.
+    `roles`: the world's live agents and their groups (World.portray reads them from the state); a name the
+    state still lists but `roles` lacks has left the world and gets no glyph. None: every name is drawn."""
     agents = agents_of(turn)
     numbers = per_agent_numbers(turn.state, agents)
     decided = {d.agent: d for d in turn.decisions}
     glyphs = {}
     for name in agents:
+        if roles is not None and name not in roles:
+            continue
         own = numbers.get(name, {})
         mood = own.pop("mood", None)
         d = decided.get(name)
