@@ -86,7 +86,7 @@ def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, befor
     (more than MAX_FIGURES) is drawn as dots in its roles' colours, each where it stands."""
     w, h = img.size
     strip = space.KEY_W if space.keyed(now) else 0
-    board = space.Board.of(now, (6, BAR + 6, w - strip - 6, h - TICKER - 6))
+    board = board_of(now, img.size)
     if now.ground is not None:
         space.paint_ground(img, board, now.ground, before.ground if before is not None else None, t)
     d = ImageDraw.Draw(img)
@@ -119,6 +119,13 @@ def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, befor
     _faded(img, paint, arriving, at, r, colours, t)
     _faded(img, paint, leaving, at, r, colours, 1 - t)
     return each, at, r
+
+
+def board_of(p: Portrait, size: tuple[int, int]) -> space.Board:
+    """Where a portrait that places its agents lays its space in a scene of `size`: between the bars, left
+    of the key strip when it has one."""
+    w, h = size
+    return space.Board.of(p, (6, BAR + 6, w - (space.KEY_W if space.keyed(p) else 0) - 6, h - TICKER - 6))
 
 
 def _faded(img: Image.Image, paint, shown: list[Figure], at: dict, r: float, colours: dict, alpha: float) -> None:
@@ -183,7 +190,7 @@ def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
 def eased(old: float, new: float, t: float) -> float:
     """`t` of the way from `old` to `new`, rounded to a whole number when both ends are whole."""
     mid = old + t * (new - old)
-    return float(round(mid)) if float(old).is_integer() and float(new).is_integer() else mid
+    return float(math.floor(mid + 0.5)) if float(old).is_integer() and float(new).is_integer() else mid
 
 
 # --- background (cached: it only depends on season and size) -----------------------------------------
