@@ -32,7 +32,9 @@ class Glyph:
     badge: str = ""  # one short mark beside it ("❄")
     action: str = ""  # what it did this turn, in a few words
     # where it stands: (x, y) in the portrait's space, a cell (column, row) of the ground's grid or continuous
-    # coordinates; None: on the default ring (a world that places nobody is drawn as a ring)
+    # coordinates; None: on the default ring (a world that places nobody is drawn as a ring). With a ground the
+    # agent is drawn at its cell's centre; agents on one spot stand round it; once any glyph has `at`, glyphs
+    # without one are left off the picture (their cards remain)
     at: tuple[float, float] | None = None
 
 

@@ -101,7 +101,7 @@ def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, befor
     if crowd:
         r = max(1.5, min(0.38 * board.unit, 6.0))
     else:
-        r = min(_radius(each), 0.42 * board.unit) if board.cells else _radius(each)
+        r = min(_radius(each), 0.36 * board.unit) if board.cells else _radius(each)  # names fit a cell
     at, arriving, staying = {}, [], []
     for f in each:
         x1, y1 = here[f.key]

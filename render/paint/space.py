@@ -146,8 +146,9 @@ def paint_key(d: ImageDraw.ImageDraw, p: Portrait, metrics: dict, box: tuple[flo
     cx, y = (x0 + x1) / 2, y0 + 18
     g = p.ground
     if g is not None:
-        look.text_box(d, (cx, y), g.label or "ground", 12, fill=(245, 245, 235), bold=True)
-        y += 14
+        for line in lines(g.label or "ground", x1 - x0 - 14, 12):
+            look.text_box(d, (cx, y), line, 12, fill=(245, 245, 235), bold=True)
+            y += 15
         numeric = not isinstance(next((c for r in g.cells for c in r), 0), (list, tuple))
         if numeric:
             most = g.most if g.most else max((float(c or 0) for r in g.cells for c in r), default=0.0)
@@ -169,4 +170,25 @@ def paint_key(d: ImageDraw.ImageDraw, p: Portrait, metrics: dict, box: tuple[flo
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         text = f"{value:.3g}" if isinstance(value, float) else str(value)
         look.text_box(d, (cx, y + 14), text, 24, fill=(250, 250, 245), bold=True)
-        look.text_box(d, (cx, y + 36), key, 12, fill=(240, 240, 230))
+        look.text_box(d, (cx, y + 36), fitted(key, x1 - x0 - 14, 12, False), 12, fill=(240, 240, 230))
+
+
+def lines(text: str, width: float, size: int) -> list[str]:
+    """`text` in bold on at most two lines `width` pixels wide (the second cut short if it must be)."""
+    f, words = look.font(size, True), text.split()
+    first = ""
+    while words and f.getlength((first + " " + words[0]).strip()) <= width:
+        first = (first + " " + words.pop(0)).strip()
+    if not first:  # one long word: cut it
+        return [fitted(text, width, size)]
+    return [first] + ([fitted(" ".join(words), width, size)] if words else [])
+
+
+def fitted(text: str, width: float, size: int, bold: bool = True) -> str:
+    """`text`, cut short with an ellipsis where it would run wider than `width` pixels."""
+    f = look.font(size, bold)
+    if f.getlength(text) <= width:
+        return text
+    while text and f.getlength(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
