@@ -153,3 +153,36 @@ def test_the_web_cards_say_where_each_agent_stands(world, turns):
     html = cards_html(turns[1], world.portray)
     assert html.count('class="card"') == 2 and ">cy<" not in html
     assert '<div class="at">at 2, 0</div>' in html and '<div class="at">at 5, 3</div>' in html
+
+
+def test_terrain_and_a_continuous_space(turns):
+    from sim.portrayal import Glyph, Portrait
+
+    water, grass = (30, 90, 200), (120, 180, 90)
+    land = Portrait({"a": Glyph("a", role="gatherer", at=(2, 3))},
+                    ground=Ground([[water if c == r else grass for c in range(8)] for r in range(8)], label="land"))
+    img = np.asarray(scene.draw(turns[0], size=SIZE, portray=lambda turn: land), dtype=np.int16)
+    board = scene.board_of(land, SIZE)
+    for cell, colour in (((5, 5), water), ((5, 4), grass)):
+        x, y = board.point(cell)
+        assert (img[round(y), round(x)] == colour).all()  # each cell in its own colour
+
+    sea = Portrait({"a": Glyph("a", role="gatherer", at=(0.0, 0.0)), "b": Glyph("b", role="gatherer", at=(10.0, 5.0)),
+                    "c": Glyph("c", role="gatherer", at=(4.0, 2.0)), "d": Glyph("d", role="gatherer", at=(4.0, 2.0))},
+                   space=(10, 5), theme=world_theme())
+    img = np.asarray(scene.draw(turns[0], size=SIZE, portray=lambda turn: sea), dtype=np.int16)
+    board = scene.board_of(sea, SIZE)
+    assert board.point((10, 5))[0] - board.point((0, 0))[0] > 250  # the space fills the frame
+    for name in "ab":
+        x, y = board.point(sea.glyphs[name].at)
+        assert (img[round(y), round(x) + 20] == PURPLE).all(), name  # beside its initial, on its body
+    x, y = board.point((4.0, 2.0))
+    xs = np.nonzero((img[round(y)] == np.array(PURPLE)).all(axis=-1))[0]
+    xs = xs[np.abs(xs - x) < 100]
+    assert xs.max() - xs.min() > 100  # two on one spot stand side by side, a body apart
+
+
+def world_theme():
+    from sim.portrayal import Theme
+
+    return Theme(colours={"gatherer": PURPLE})

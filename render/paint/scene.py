@@ -92,16 +92,19 @@ def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, befor
     d = ImageDraw.Draw(img)
     if strip:
         space.paint_key(d, now, turn.metrics, (w - strip, BAR, w, h - TICKER))
-    here, there = space.spots(now), space.spots(before) if before is not None else {}
-    each = [f for f in creatures(turn, now) if f.key in here]
-    old = [f for f in creatures(prev, before) if f.key in there] if prev is not None else []
+    placed = {name for name, g in now.glyphs.items() if g.at is not None}
+    each = [f for f in creatures(turn, now) if f.key in placed]
     crowd = len(each) > MAX_FIGURES
-    if not crowd and old:
-        _ease(each, old, t)
     if crowd:
         r = max(1.5, min(0.38 * board.unit, 6.0))
     else:
         r = min(_radius(each), 0.36 * board.unit) if board.cells else _radius(each)  # names fit a cell
+    # agents on one spot stand round it, a body apart (inside the cell on a grid)
+    spread = min(space.SHARED, 1.1 * r / board.unit) if board.cells else 1.1 * r / board.unit
+    here, there = space.spots(now, spread), space.spots(before, spread) if before is not None else {}
+    old = [f for f in creatures(prev, before) if f.key in there] if prev is not None else []
+    if not crowd and old:
+        _ease(each, old, t)
     at, arriving, staying = {}, [], []
     for f in each:
         x1, y1 = here[f.key]

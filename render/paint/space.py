@@ -22,9 +22,9 @@ from render.paint import look
 from sim.portrayal import Ground, Portrait
 
 KEY_W = 112  # the strip right of the board that holds the key
-MARGIN = 26  # pixels kept round a continuous space, so an agent at its edge is drawn whole
+MARGIN = 40  # pixels kept round a continuous space, so an agent at its edge is drawn whole
 GRID_FROM = 8  # grid lines once a cell is at least this many pixels wide
-SHARED = 0.26  # agents sharing a spot stand on a circle this many units wide round it
+SHARED = 0.26  # agents sharing a cell stand on a circle this many cells wide round its centre
 
 
 def placed(p: Portrait) -> bool:
@@ -81,9 +81,9 @@ class Board:
         return (self.left, self.top, self.left + self.extent[0] * self.unit, self.top + self.extent[1] * self.unit)
 
 
-def spots(p: Portrait) -> dict[str, tuple[float, float]]:
-    """Where each placed agent stands, in units of space; agents on the same spot stand round it on a small
-    circle (in drawing order), so each stays visible."""
+def spots(p: Portrait, spread: float = SHARED) -> dict[str, tuple[float, float]]:
+    """Where each placed agent stands, in units of space; agents on the same spot stand round it on a circle
+    `spread` units wide (in drawing order), so each stays visible."""
     by_spot: dict[tuple[float, float], list[str]] = {}
     for name, g in p.glyphs.items():
         if g.at is not None:
@@ -94,8 +94,8 @@ def spots(p: Portrait) -> dict[str, tuple[float, float]]:
             out[names[0]] = (x, y)
             continue
         for k, name in enumerate(names):
-            a = 2 * math.pi * k / len(names) - math.pi / 2
-            out[name] = (x + SHARED * math.cos(a), y + SHARED * math.sin(a))
+            a = math.pi + 2 * math.pi * k / len(names)  # the first on the left: two stand side by side
+            out[name] = (x + spread * math.cos(a), y + spread * math.sin(a))
     return out
 
 
@@ -140,34 +140,35 @@ def paint_ground(img: Image.Image, board: Board, now: Ground, before: Ground | N
 
 def paint_key(d: ImageDraw.ImageDraw, p: Portrait, metrics: dict, box: tuple[float, float, float, float]) -> None:
     """The key strip: the ground's label over its ramp (the number at full `high` on top, 0 at the bottom),
-    then the theme's centre number."""
+    then the theme's centre number, on a dark panel as tall as they need."""
     x0, y0, x1, y1 = box
-    d.rounded_rectangle((x0 + 4, y0 + 4, x1 - 4, y1 - 4), radius=6, fill=(28, 36, 30))
-    cx, y = (x0 + x1) / 2, y0 + 18
     g = p.ground
-    if g is not None:
-        for line in lines(g.label or "ground", x1 - x0 - 14, 12):
-            look.text_box(d, (cx, y), line, 12, fill=(245, 245, 235), bold=True)
-            y += 15
-        numeric = not isinstance(next((c for r in g.cells for c in r), 0), (list, tuple))
-        if numeric:
-            most = g.most if g.most else max((float(c or 0) for r in g.cells for c in r), default=0.0)
-            bar_h = min(110.0, max(30.0, (y1 - y0) * 0.35))
-            bx = cx - 8
-            steps = 24
-            for k in range(steps):  # the ramp, high on top
-                share = 1 - k / (steps - 1)
-                c = tuple(round(lo + share * (hi - lo)) for lo, hi in zip(g.low, g.high))
-                d.rectangle((bx, y + k * bar_h / steps, bx + 16, y + (k + 1) * bar_h / steps), fill=c)
-            d.rectangle((bx, y, bx + 16, y + bar_h), outline=look.INK)
-            look.text_box(d, (bx + 20, y + 5), f"{most:.3g}", 11, fill=(245, 245, 235), anchor="lm")
-            look.text_box(d, (bx + 20, y + bar_h - 5), "0", 11, fill=(245, 245, 235), anchor="lm")
-            y += bar_h + 18
-        else:
-            y += 6
+    label = lines(g.label or "ground", x1 - x0 - 14, 12) if g is not None else []
+    numeric = g is not None and not isinstance(next((c for r in g.cells for c in r), 0), (list, tuple))
+    bar_h = min(110.0, max(30.0, (y1 - y0) * 0.35)) if numeric else 0.0
     key = p.theme.centre
     value = metrics.get(key) if key else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    centre = isinstance(value, (int, float)) and not isinstance(value, bool)
+    tall = 15 * len(label) + (bar_h + 18 if numeric else 6 if g is not None else 0) + (50 if centre else 0)
+    d.rounded_rectangle((x0 + 4, y0 + 4, x1 - 4, min(y1 - 4, y0 + 14 + tall)), radius=6, fill=(28, 36, 30))
+    cx, y = (x0 + x1) / 2, y0 + 18
+    for line in label:
+        look.text_box(d, (cx, y), line, 12, fill=(245, 245, 235), bold=True)
+        y += 15
+    if numeric:
+        most = g.most if g.most else max((float(c or 0) for r in g.cells for c in r), default=0.0)
+        bx, steps = cx - 8, 24
+        for k in range(steps):  # the ramp, high on top
+            share = 1 - k / (steps - 1)
+            c = tuple(round(lo + share * (hi - lo)) for lo, hi in zip(g.low, g.high))
+            d.rectangle((bx, y + k * bar_h / steps, bx + 16, y + (k + 1) * bar_h / steps), fill=c)
+        d.rectangle((bx, y, bx + 16, y + bar_h), outline=look.INK)
+        look.text_box(d, (bx + 20, y + 5), f"{most:.3g}", 11, fill=(245, 245, 235), anchor="lm")
+        look.text_box(d, (bx + 20, y + bar_h - 5), "0", 11, fill=(245, 245, 235), anchor="lm")
+        y += bar_h + 18
+    elif g is not None:
+        y += 6
+    if centre:
         text = f"{value:.3g}" if isinstance(value, float) else str(value)
         look.text_box(d, (cx, y + 14), text, 24, fill=(250, 250, 245), bold=True)
         look.text_box(d, (cx, y + 36), fitted(key, x1 - x0 - 14, 12, False), 12, fill=(240, 240, 230))
