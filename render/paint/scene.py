@@ -39,11 +39,10 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
     season = theme.season if theme.season in GROUND else "summer"
     background = theme.background if theme.background in BACKGROUNDS else "plain"
     img = _background(background, season, w, h).copy()
+    d = ImageDraw.Draw(img)
     if space.placed(now):
-        shown, at, r = _board(img, turn, now, prev, before, t)
-        d = ImageDraw.Draw(img)
+        shown, at, r = _board(img, d, turn, now, prev, before, t)
     else:
-        d = ImageDraw.Draw(img)
         shown, at, r = _ring(img, d, turn, now, prev, before, t)
         if theme.centre:
             _centre(d, turn, theme.centre, w, h)
@@ -79,19 +78,17 @@ def _ring(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, p
     return shown, at, r
 
 
-def _board(img: Image.Image, turn: Turn, now: Portrait, prev: Turn | None, before: Portrait | None,
-           t: float) -> tuple[list[Figure], dict, float]:
+def _board(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, prev: Turn | None,
+           before: Portrait | None, t: float) -> tuple[list[Figure], dict, float]:
     """Agents where they stand (Glyph.at) over the ground: each walks from where it stood the turn before,
     one that arrived fades in, one that left fades out where it last stood (and is gone at t = 1). A crowd
     (more than MAX_FIGURES) is drawn as dots in its roles' colours, each where it stands."""
     w, h = img.size
-    strip = space.KEY_W if space.keyed(now) else 0
     board = board_of(now, img.size)
     if now.ground is not None:
         space.paint_ground(img, board, now.ground, before.ground if before is not None else None, t)
-    d = ImageDraw.Draw(img)
-    if strip:
-        space.paint_key(d, now, turn.metrics, (w - strip, BAR, w, h - TICKER))
+    if space.keyed(now):
+        space.paint_key(d, now, turn.metrics, (w - space.KEY_W, BAR, w, h - TICKER))
     placed = {name for name, g in now.glyphs.items() if g.at is not None}
     each = [f for f in creatures(turn, now) if f.key in placed]
     crowd = len(each) > MAX_FIGURES

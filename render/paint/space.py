@@ -77,9 +77,6 @@ class Board:
         return (self.left + (at[0] - self.origin[0] + half) * self.unit,
                 self.top + (at[1] - self.origin[1] + half) * self.unit)
 
-    def rect(self) -> tuple[float, float, float, float]:
-        return (self.left, self.top, self.left + self.extent[0] * self.unit, self.top + self.extent[1] * self.unit)
-
 
 def spots(p: Portrait, spread: float = SHARED) -> dict[str, tuple[float, float]]:
     """Where each placed agent stands, in units of space; agents on the same spot stand round it on a circle
@@ -126,8 +123,8 @@ def paint_ground(img: Image.Image, board: Board, now: Ground, before: Ground | N
         old = colours(before)
         if old.shape == cells.shape:
             cells = old + t * (cells - old)
-    x0, y0, x1, y1 = board.rect()
-    w, h = max(1, round(x1 - x0)), max(1, round(y1 - y0))
+    x0, y0 = board.left, board.top  # cell (c, r) covers [c, c + 1) x [r, r + 1) of the space
+    w, h = max(1, round(cells.shape[1] * board.unit)), max(1, round(cells.shape[0] * board.unit))
     big = np.asarray(Image.fromarray(cells.round().astype(np.uint8), "RGB").resize((w, h), Image.Resampling.NEAREST))
     if board.unit >= GRID_FROM:  # darken each cell's first row and column of pixels: the grid
         big = big.copy()
