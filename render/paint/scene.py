@@ -89,8 +89,7 @@ def _board(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, 
         space.paint_ground(img, board, now.ground, before.ground if before is not None else None, t)
     if space.keyed(now):
         space.paint_key(d, now, turn.metrics, (w - space.KEY_W, BAR, w, h - TICKER))
-    placed = {name for name, g in now.glyphs.items() if g.at is not None}
-    each = [f for f in creatures(turn, now) if f.key in placed]
+    each = creatures(turn, now, {name for name, g in now.glyphs.items() if g.at is not None})
     crowd = len(each) > MAX_FIGURES
     if crowd:
         r = max(1.5, min(0.38 * board.unit, 6.0))
@@ -99,7 +98,8 @@ def _board(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, 
     # agents on one spot stand round it, a body apart (inside the cell on a grid)
     spread = min(space.SHARED, 1.1 * r / board.unit) if board.cells else 1.1 * r / board.unit
     here, there = space.spots(now, spread), space.spots(before, spread) if before is not None else {}
-    old = [f for f in creatures(prev, before) if f.key in there] if prev is not None else []
+    # a crowd's numbers are not drawn: of the turn before it needs only those who left
+    old = creatures(prev, before, there.keys() - here.keys() if crowd else there) if prev is not None else []
     if not crowd and old:
         _ease(each, old, t)
     at, arriving, staying = {}, [], []
@@ -113,7 +113,10 @@ def _board(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, 
         at[f.key] = board.point(there[f.key])
     paint = _dot if crowd else _figure
     colours = now.theme.colours
-    _arrows(img, d, flows(now, each), at, t, r, colours)
+    moving = flows(now, each)
+    if crowd:  # hundreds of lines across a crowd are a smear: the largest few tell what moved
+        moving = sorted(moving, key=lambda f: -f.amount)[:MAX_FIGURES]
+    _arrows(img, d, moving, at, t, r, colours)
     for f in staying:
         paint(d, f, *at[f.key], r, colours)
     _faded(img, paint, arriving, at, r, colours, t)
