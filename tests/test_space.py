@@ -80,6 +80,14 @@ def test_an_agent_that_left_fades_and_is_gone_when_the_turn_rests(world, turns):
     assert share(picture(world, turns[1]), cy, PURPLE, tol=110) == 0
 
 
+def test_an_agent_that_arrives_fades_in(world, turns):
+    cy = cell_box(world, turns[0], (2, 2))  # played backwards, turn 1 -> turn 0: Cy arrives
+    assert share(picture(world, turns[0], turns[1], 0.0), cy, PURPLE, tol=110) == 0
+    halfway = picture(world, turns[0], turns[1], 0.5)
+    assert share(halfway, cy, PURPLE) == 0 and share(halfway, cy, PURPLE, tol=110) > 0.1
+    assert share(picture(world, turns[0], turns[1], 1.0), cy, PURPLE) > 0.2
+
+
 def test_a_move_is_tweened_between_cells(world, turns):
     board = scene.board_of(world.portray(turns[1]), SIZE)
     top = slice(round(board.top), round(board.top + board.unit))  # only Ann walks the top row
