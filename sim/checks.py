@@ -17,6 +17,11 @@ checks along the way that:
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
   exactly like the original;
 - the world's own `invariants` hold after every turn of both runs;
+- `reward` answers with a finite number for every agent that acted, and agents that come and go keep their
+  contract (sim/comings.py): a random run goes on until an agent has left and one has arrived (up to
+  COMINGS_TURNS turns; a world whose agents never change is asked only for its rewards); `reward` answers for
+  an agent that left during the turn, an arrival is observed, schemed, rewarded and drawn like any agent, a
+  departed one leaves the picture and its name never comes back;
 - a world with a patron seat (`Patron`): some act drawn from its schema (text fields set to agents' names)
   applies, `patron` refuses others
   only with ValueError, never mutates its input, and the state it returns survives JSON.
@@ -29,12 +34,13 @@ import contextlib
 import json
 import textwrap
 import traceback
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jsonschema
 import numpy as np
 from pydantic import BaseModel
 
+from sim.comings import Watch, changed, check_comings
 from sim.engine import Engine
 from sim.parse import parse, parse_all
 from sim.policy import Ask, Batch, Reply
@@ -45,6 +51,7 @@ from sim.world import Outcome, World
 EXAMPLES_PER_ASK = 4
 MAX_PROBLEMS = 40
 TRACEBACK_FRAMES = 8  # of a hook that raised, shown under its problem
+COMINGS_TURNS = 60  # most turns played looking for an agent that leaves and one that arrives
 GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
            "\x00\x01\x02\xff", '{"a": ' * 50]
 
@@ -87,6 +94,12 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         _check_patron(world, states[:3], seed, report)
         for step in steps:
             _check_turn(world, step, report)
+        comings = _play(world, _RandomValid(seed), seed, max(turns, COMINGS_TURNS), {}, report, "come-and-go run",
+                        until=Watch(world))
+        for step in comings:  # the world's own rules over the turns agents came and went
+            if any(changed(world, step)):
+                _check_turn(world, step, report)
+        check_comings(world, comings, report, _check_ask)
     if report.problems:
         raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
 
@@ -167,8 +180,10 @@ def _check_params(world: World, report: _Report) -> None:
                        f"{world.config()}): pass every parameter on to World.__init__ unchanged")
 
 
-def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:
-    """A seeded engine run, recording the state before each turn so invariants can compare."""
+def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str,
+          until: Callable[["_Step"], bool] | None = None) -> list["_Step"]:
+    """A seeded engine run, recording the state before each turn so invariants can compare; it stops early
+    once `until(step)` is true."""
     steps: list[_Step] = []
     with report.guard(f"the {label}", "the traceback below shows where it failed"):
         engine = Engine(world, policy, seed=seed, legends=legends)
@@ -179,6 +194,8 @@ def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, 
                            "copy the state and change the copy", key=("changed in", label))
             steps.append(_Step(label, before, engine.state, turn))
             before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+            if until is not None and until(steps[-1]):
+                break
         for key, problem in policy.problems:
             report.add(problem, key=key)
     return steps

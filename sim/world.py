@@ -89,6 +89,9 @@ class World(Generic[S, A]):
     - hooks get the engine's rng and nothing else random, so same seed + same replies -> same run;
     - `apply` receives one action per live agent (unreadable replies are already the agent's `noop`);
     - states are only ever passed forward: `apply` must return a new state and not mutate its input.
+
+    Agents may come and go: `agents(state)` may list new names and drop old ones from turn to turn. A name
+    that left never comes back, and `reward` is still asked about an agent in the turn it left.
     """
 
     name: ClassVar[str]
@@ -173,7 +176,10 @@ class World(Generic[S, A]):
         return ""
 
     def heuristic(self, state: S, agent: str, rng: np.random.Generator) -> dict:
-        """A sensible baseline decision as an action dict (the scripted policy's brain)."""
+        """A sensible baseline decision as an action dict (the scripted policy's brain). Default: a world
+        that writes only the batch form, `heuristics`, answers through it; otherwise the no-op."""
+        if type(self).heuristics is not World.heuristics:
+            return self.heuristics(state, [agent], rng)[agent]
         return self.noop(agent).model_dump(mode="json")
 
     def heuristics(self, state: S, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
@@ -209,7 +215,11 @@ class World(Generic[S, A]):
 
     def reward(self, state: S, previous: S, agent: str) -> float:
         """This agent's reward for the turn from `previous` to `state` (read by sim.pettingzoo for
-        reinforcement learning; the engine never calls it)."""
+        reinforcement learning; the engine never calls it). It is asked for every agent that acted in
+        `previous`, including one that left during the turn and so is missing from `state` and from
+        `agents(state)`: answer for it without looking it up in `state` (check_world plays until an agent
+        leaves, when agents come and go, and reports a reward that raises). An agent that arrived during
+        the turn is not asked about until it has acted."""
         return 0.0
 
     def done(self, state: S) -> bool:

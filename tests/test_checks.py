@@ -347,3 +347,45 @@ def test_the_template_state_round_trips():
     world = GuessWorld()
     state = GuessState(turn=3, scores={"a": 1, "b": 0}, target=12.5)
     assert world.from_json(world.to_json(state)) == state
+
+
+class Blinking(GuessWorld):
+    """player0 sits out every odd turn: it leaves, then comes back under the same name."""
+
+    def agents(self, state):
+        return [a for a in state.scores if not (a == "player0" and state.turn % 2)]
+
+
+class Forgetful(GuessWorld):
+    """player0 leaves for good after turn 2 (its score is struck off), and a reward that looks it up raises."""
+
+    def agents(self, state):
+        return list(state.scores)
+
+    def apply(self, state, actions, rng):
+        outcome = super().apply(state, actions, rng)
+        if outcome.state.turn == 3:
+            scores = {a: s for a, s in outcome.state.scores.items() if a != "player0"}
+            outcome.state = replace(outcome.state, scores={**scores, "player3": 0})
+        return outcome
+
+    def invariants(self, state, previous, events):
+        return []
+
+    def reward(self, state, previous, agent):
+        return float(state.scores[agent] - previous.scores[agent])
+
+
+def test_agents_that_come_and_go_are_checked_only_where_they_do():
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(Blinking(), turns=6)
+    assert "player0 left at turn 0 and came back at turn 1: give a newcomer a name never used before" in \
+        str(caught.value)
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(Forgetful(), turns=6)
+    problems = caught.value.problems
+    assert any(p.startswith("reward for player0, who left at turn 2, raised KeyError: 'player0' (fix: reward("
+                            "state, previous, agent) is called for every agent that acted in `previous`, also one "
+                            "that left") for p in problems), problems
+    assert any("portray still draws player0 after they left at turn 2" in p for p in problems)
+    check_world(GuessWorld(), turns=6)  # nobody comes or goes: only its rewards are asked for

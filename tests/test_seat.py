@@ -359,3 +359,60 @@ def test_the_patron_seat_queues_acts_from_its_form():
     turn = engine.step()
     assert turn.events[0] == {"kind": "patron", "act": {"to": "player1", "points": 2}}
     assert {d.backend for d in turn.decisions} == {"scripted"}  # the patron plays no creature
+
+
+# --- a seated agent that leaves the world ------------------------------------------------------------
+def hungry_meadow() -> Engine:
+    """A meadow whose foragers hold one food each: one that never gathers eats it in turn 0 and starves in
+    turn 1."""
+    from worlds.grid import GridWorld
+
+    return Engine(GridWorld(agents=4, carry=1), scripted(PolicyOptions(seed=0)), seed=0)
+
+
+def starving_seat():
+    """The hungry meadow with a person seated as Ada who never answers (so Ada stays, and starves in turn 1).
+    Returns the engine, its Seating and the policy before the seat."""
+    engine = hungry_meadow()
+    policy = engine.policy
+    seating = Seating.of(engine)
+    assert "you play Ada" in seating.take("Ada", timeout=0.2)
+    return engine, seating, policy
+
+
+def test_a_person_whose_agent_leaves_the_world_is_told_and_the_seat_ends():
+    engine, seating, policy = starving_seat()
+    engine.step()
+    assert seating.departed() is None  # still in the meadow, with nothing left to eat
+    turn = engine.step()
+    assert "Ada" not in turn.state["names"] and any(e.get("agent") == "Ada" for e in turn.events)
+    said = seating.departed()
+    assert said.startswith("Ada has left the world, so your seat has ended; take another seat (Bram")
+    assert seating.who is None and seating.asked() is None and engine.policy is policy
+    assert seating.departed() is None  # said once
+    assert {d.backend for d in engine.step().decisions} == {"scripted"}
+
+
+def test_the_window_and_the_web_page_say_so_in_one_line():
+    from types import SimpleNamespace
+
+    from render.window.seat import WindowSeat
+
+    engine = hungry_meadow()
+    seat = WindowSeat(SimpleNamespace(live=True, engine=engine), timeout=0.2)
+    assert "you play Ada" in seat.cycle()  # `t`: the first forager
+    engine.step()
+    assert seat.departed() is None
+    engine.step()
+    assert seat.departed().startswith("Ada has left the world") and seat.at == -1 and seat.asked is None
+    assert "Bram" in seat.cycle()  # `t` again offers the next forager still in the meadow
+
+    pytest.importorskip("gradio")
+    from render.web.seat import _follow
+
+    engine, _, _ = starving_seat()
+    tab = SimpleNamespace(live=SimpleNamespace(engine=engine))
+    engine.step()
+    engine.step()
+    key, note, timer = _follow(tab, ["Ada", 1])
+    assert key is None and "Ada has left the world, so your seat has ended" in note and timer.active is False

@@ -66,6 +66,7 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     cpu = on_cpu()
     if cpu:
         from agents import cpu as cpu_info
+        from agents import warmup
 
         plan = cpu_info.plan()
         announce(plan.line())  # every run says what it runs on, also one that reuses an engine
@@ -90,6 +91,17 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
         # smaller ones let every agent reuse all but <32 tokens of the briefing and the turn's news.
         args |= {"enforce_eager": not plan.graphs, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES,
                  "dtype": plan.dtype, "block_size": CPU_BLOCK_TOKENS}
+        if plan.graphs and "enforce_eager" not in options and not warmup.built(model, plan):
+            # the first start on this machine plays at once and builds the graphs for the next (agents/warmup.py)
+            why = warmup.failed(model, plan)
+            if why:
+                announce(f"graphs: building them failed on this machine ({why}); running the model eager")
+                args["enforce_eager"] = True
+            elif warmup.in_background():
+                warmup.start(model, max_model_len)
+                announce("graphs: not built on this machine yet, so the model plays eager now while they are built "
+                         "in the background for the next start")
+                args["enforce_eager"] = True
     args.update(options)
     try:
         engine = _start(model, args)
@@ -99,7 +111,10 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
             raise
         # a compiler that is there but cannot build the kernels (missing headers, a broken toolchain)
         announce(f"compiling the model's graphs failed ({e}); running it eager instead")
+        warmup.mark(model, plan, failure=str(e))
         engine = _start(model, args | {"enforce_eager": True})
+    if cpu and not args["enforce_eager"]:
+        warmup.mark(model, plan)
     _engines[key] = engine
     return engine
 
