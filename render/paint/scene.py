@@ -304,8 +304,14 @@ def _figure(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, col
 
 def _dot(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, colours: dict) -> None:
     """One agent of a crowd: a disc in its role's colour."""
-    c = f.colour or look.colour_of(f.role, colours)
-    d.ellipse((x - r, y - r, x + r, y + r), fill=c, outline=look.shade(c, -0.5) if r >= 3 else None)
+    c = tuple(f.colour or look.colour_of(f.role, colours))
+    d.ellipse((x - r, y - r, x + r, y + r), fill=c, outline=_dark(c) if r >= 3 else None)
+
+
+@lru_cache(maxsize=64)
+def _dark(c: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A dot's outline: worked out once per colour, not once per dot of a crowd."""
+    return look.shade(c, -0.5)
 
 
 def _flows(d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float, colours: dict,
