@@ -18,7 +18,7 @@ from render.paint.panels import cards_html  # noqa: E402
 from sim import Engine  # noqa: E402
 from sim.config import make_policy  # noqa: E402
 from sim.policy import PolicyOptions  # noqa: E402
-from sim.portrayal import Ground  # noqa: E402
+from sim.portrayal import Glyph, Ground, Portrait, Theme  # noqa: E402
 from tests.plots import PURPLE, RICH, PlotsWorld  # noqa: E402
 
 SIZE = (480, 300)
@@ -117,9 +117,8 @@ def test_a_crowd_on_a_large_grid_is_drawn_as_dots_where_they_stand(world, turns)
     cells = [[0] * 40 for _ in range(40)]
     cells[39][39] = 5
     look.ground = Ground(cells, label="food")
-    glyphs = look.glyphs.pop("ann")
-    for k in range(1000):
-        look.glyphs[f"g{k}"] = type(glyphs)(label=f"g{k}", role="gatherer", at=(k % 40, (k // 40) % 20))
+    for k in range(1000):  # the top half of the field, one or two to a cell
+        look.glyphs[f"g{k}"] = Glyph(label=f"g{k}", role="gatherer", at=(k % 40, (k // 40) % 20))
     img = np.asarray(scene.draw(turns[0], size=SIZE, portray=lambda turn: look), dtype=np.int16)
     board = scene.board_of(look, SIZE)
     x, y = board.point((10, 5))
@@ -164,8 +163,6 @@ def test_the_web_cards_say_where_each_agent_stands(world, turns):
 
 
 def test_terrain_and_a_continuous_space(turns):
-    from sim.portrayal import Glyph, Portrait
-
     water, grass = (30, 90, 200), (120, 180, 90)
     land = Portrait({"a": Glyph("a", role="gatherer", at=(2, 3))},
                     ground=Ground([[water if c == r else grass for c in range(8)] for r in range(8)], label="land"))
@@ -177,7 +174,7 @@ def test_terrain_and_a_continuous_space(turns):
 
     sea = Portrait({"a": Glyph("a", role="gatherer", at=(0.0, 0.0)), "b": Glyph("b", role="gatherer", at=(10.0, 5.0)),
                     "c": Glyph("c", role="gatherer", at=(4.0, 2.0)), "d": Glyph("d", role="gatherer", at=(4.0, 2.0))},
-                   space=(10, 5), theme=world_theme())
+                   space=(10, 5), theme=Theme(colours={"gatherer": PURPLE}))
     img = np.asarray(scene.draw(turns[0], size=SIZE, portray=lambda turn: sea), dtype=np.int16)
     board = scene.board_of(sea, SIZE)
     assert board.point((10, 5))[0] - board.point((0, 0))[0] > 250  # the space fills the frame
@@ -188,9 +185,3 @@ def test_terrain_and_a_continuous_space(turns):
     xs = np.nonzero((img[round(y)] == np.array(PURPLE)).all(axis=-1))[0]
     xs = xs[np.abs(xs - x) < 100]
     assert xs.max() - xs.min() > 100  # two on one spot stand side by side, a body apart
-
-
-def world_theme():
-    from sim.portrayal import Theme
-
-    return Theme(colours={"gatherer": PURPLE})
