@@ -90,9 +90,13 @@ def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
     """The portrait any world gets: a disc per agent coloured by its role, its numbers (values of the state
     keyed by agent name, or lists beside a `names` list), its mood if it has one, the compact JSON of what
     it did, no arrows, the first world number large in the middle, and the legend that began this turn.
-    `roles`: the world's live agents and their groups (World.portray reads them from the state); a name the
-    state still lists but `roles` lacks has left the world and gets no glyph. None: every name is drawn."""
+    `roles`: the world's agents now and their groups (World.portray reads them from the state): a name the
+    record still lists but `roles` lacks has left the world and gets no glyph, and one only `roles` names
+    (it arrived and has not acted yet) gets one at the end. None: every name of the record is drawn."""
     agents = agents_of(turn)
+    if roles is not None:
+        listed = set(agents)
+        agents = agents + [a for a in roles if a not in listed]
     numbers = per_agent_numbers(turn.state, agents)
     decided = {d.agent: d for d in turn.decisions}
     glyphs = {}

@@ -18,7 +18,8 @@ from render.paint.panels import cards_html  # noqa: E402
 from sim import Engine  # noqa: E402
 from sim.config import make_policy  # noqa: E402
 from sim.policy import PolicyOptions  # noqa: E402
-from sim.portrayal import Glyph, Ground, Portrait, Theme  # noqa: E402
+from sim.portrayal import Glyph, Ground, Portrait, Theme, portrait  # noqa: E402
+from sim.records import Turn  # noqa: E402
 from tests.plots import PURPLE, RICH, PlotsWorld  # noqa: E402
 
 SIZE = (480, 300)
@@ -59,6 +60,13 @@ def test_the_world_places_its_agents_and_cy_leaves(world, turns):
     assert {n: g.at for n, g in first.glyphs.items()} == {"ann": (1, 0), "bob": (5, 3), "cy": (2, 2)}
     assert set(second.glyphs) == {"ann", "bob"}  # the state still names Cy: the default portrait leaves it out
     assert second.ground.cells[RICH[1]][RICH[0]] == second.ground.most
+
+
+def test_the_default_portrait_draws_whom_the_world_lists_now():
+    turn = Turn(turn=3, state={"names": ["a", "b"], "food": [1, 2]}, decisions=[], events=[], metrics={})
+    drawn = portrait(turn, {"b": "x", "c": "y"})  # a left (still in `names`), c arrived (not yet in it)
+    assert list(drawn.glyphs) == ["b", "c"] and drawn.glyphs["b"].numbers == {"food": 2.0}
+    assert list(portrait(turn).glyphs) == ["a", "b"]  # without the world's word: every name of the record
 
 
 def test_the_scene_draws_each_agent_on_its_cell_over_the_ground(world, turns):
