@@ -47,8 +47,8 @@ class Watch:
 
 def check_comings(world: World, steps: Sequence[Any], report: Any, check_ask: Callable) -> None:
     """Problems with the rewards of the agents that acted in these steps, and with agents that left or arrived
-    in them. `check_ask(world, state, agent, rng, report, garbage)` is check_world's check of one agent in one
-    state."""
+    in them. `check_ask(world, state, agent, rng, report, decided, garbage)` is check_world's check of one agent
+    in one state."""
     gone_for_good: dict[str, int] = {}
     drawn_checked = 0
     for step in steps:
@@ -68,7 +68,11 @@ def check_comings(world: World, steps: Sequence[Any], report: Any, check_ask: Ca
                 report.add(f"{agent} left at turn {gone_for_good[agent]} and came back at turn {turn}: give a "
                            "newcomer a name never used before (PettingZoo cannot revive an agent, and a trace "
                            "would mix two lives under one name)", key="name came back")
-            check_ask(world, step.after, agent, np.random.default_rng(turn), report, False)
+            decided = None
+            with report.guard(f"heuristics for {agent}, who arrived at turn {turn}",
+                              "answer every agent it is asked about, newcomers too"):
+                decided = world.heuristics(step.after, [agent], np.random.default_rng(turn)).get(agent)
+            check_ask(world, step.after, agent, np.random.default_rng(turn), report, decided, False)
         for agent in left:
             gone_for_good[agent] = turn
         if (left or arrived) and drawn_checked < 3:  # a few turns with changes show how portray copes

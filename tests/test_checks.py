@@ -16,6 +16,7 @@ from sim.checks import WorldCheckError, check_world
 from sim.portrayal import portrait
 from sim.registry import get_world, world_names
 from sim.schemas import decoding_problems, example, valid
+from sim.world import World
 from worlds.template import Guess, GuessState, GuessWorld
 
 
@@ -57,14 +58,25 @@ class InvalidSchema(GuessWorld):
 
 
 class Forgetful(GuessWorld):
-    def heuristic(self, state, agent, rng):
-        return {"guess": int(time.perf_counter_ns() % 101)}  # the bug: chance not drawn from rng
-
-
-class BatchOutOfStep(GuessWorld):
     def heuristics(self, state, agents, rng):
-        guesses = rng.integers(0, 101, len(agents))[::-1]  # the bug: not the draws heuristic makes, agent by agent
-        return {a: {"guess": int(g)} for a, g in zip(agents, guesses)}
+        return {a: {"guess": int(time.perf_counter_ns() % 101)} for a in agents}  # the bug: chance not from rng
+
+
+class AnswersForAll(GuessWorld):
+    def heuristics(self, state, agents, rng):
+        return {a: {"guess": 1} for a in self.agents(state)}  # the bug: answers for agents nobody asked about
+
+
+class OutsideTheSchema(GuessWorld):
+    def heuristics(self, state, agents, rng):
+        return {a: {"guess": 101} for a in agents}  # the bug: a guess the schema refuses
+
+
+class StillSingular(GuessWorld):
+    heuristics = World.heuristics  # as a world written before the one hook: its own `heuristic`, never called
+
+    def heuristic(self, state, agent, rng):
+        return {"guess": 33}
 
 
 class OwnReadWrong(GuessWorld):
@@ -136,7 +148,10 @@ class RenamesParams(GuessWorld):
     (InvalidSchema(), "action_schema for player0 at turn 0 raised SchemaError: 'integr' is not valid"),
     (Forgetful(), "draw randomness only from the rng"),
     (ImpossibleExample(), "a model that copies the example must be able to send it"),
-    (BatchOutOfStep(), "answers differently from heuristic(state, agent, rng) called for each agent in turn"),
+    (Forgetful(), "answered differently given an rng seeded alike"),
+    (AnswersForAll(), "answered for ['player0', 'player1', 'player2']: return {agent: action dict} for exactly"),
+    (OutsideTheSchema(), "heuristics for player0 at turn 0 answers {\"guess\": 101}, outside its action schema"),
+    (StillSingular(), "rename it to heuristics(state, agents, rng)"),
     (OwnReadWrong(), "own_actions must give exactly what parsing gives, or None where unsure"),
     (OwnReadWrong(), "return None where the text would not parse as valid as is"),
     (NoopOutsideSchema(), "let the schema admit doing nothing"),

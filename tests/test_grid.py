@@ -113,14 +113,14 @@ def test_agents_come_and_go_in_a_scripted_run_with_a_drought_and_names_never_ret
         gone_at = next(t.turn for t in turns if any(e.get("agent") == name and e["kind"] == "starve" for e in t.events))
         assert all(name not in t.state["names"] for t in turns[gone_at:])
     assert set(came) <= seen_after
-    assert turns[5].legends == ["drought"] and turns[6].state["drought"] == world.params["drought_turns"] - 2
+    assert turns[5].legends == ["drought"] and turns[6].state["drought"] == world.params.drought_turns - 2
 
 
 def test_food_is_conserved_and_a_leak_fails_check_world():
     class Leaky(GridWorld):
         def apply(self, state, actions, rng):
             outcome = super().apply(state, actions, rng)
-            outcome.state.ground[0, 0] = min(outcome.state.ground[0, 0] + 1, self.params["most"])
+            outcome.state.ground[0, 0] = min(outcome.state.ground[0, 0] + 1, self.params.most)
             return outcome
 
     with pytest.raises(WorldCheckError, match="food not conserved"):
@@ -162,7 +162,7 @@ def test_the_portrait_places_each_forager_on_its_cell_over_the_food():
     assert list(drawn.glyphs) == s["names"]
     for i, name in enumerate(s["names"]):
         assert drawn.glyphs[name].at == (s["col"][i], s["row"][i]) and drawn.glyphs[name].numbers["food"] == s["food"][i]
-    assert drawn.ground.cells == s["ground"] and drawn.ground.most == world.params["most"]
+    assert drawn.ground.cells == s["ground"] and drawn.ground.most == world.params.most
     gone = [e["agent"] for e in turn.events if e["kind"] == "starve"]
     assert not set(gone) & set(drawn.glyphs) and any("starved" in line for line in drawn.log)
     shared = next(t for t in turns if any(e["kind"] == "share" for e in t.events))

@@ -51,7 +51,7 @@ class PatronGuess(GuessWorld):
 
     def invariants(self, state, previous, events):
         gifts = sum(e["points"] for e in events if e["kind"] == "gift")
-        won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        won = self.params.points * sum(len(e["winners"]) for e in events if e["kind"] == "round")
         return [] if sum(state.scores.values()) == sum(previous.scores.values()) + won + gifts else ["points"]
 
 
@@ -305,7 +305,8 @@ def test_patron_acts_survive_checkpoint_resume_and_replay(patron_world, tmp_path
     whole.close()
     cut.close()  # a run stopped between turns, its acts still queued: they live in the checkpoint
     resumed = Engine.resume(tmp_path / "cut", world(), scripted(PolicyOptions(seed=4)))
-    assert resumed.acts_pending == [{"to": "player1", "points": 1}, {"to": "ghost", "points": 1}]
+    assert resumed.scheduled[resumed.turn] == [{"by": "patron", "act": {"to": "player1", "points": 1}},
+                                               {"by": "patron", "act": {"to": "ghost", "points": 1}}]
     resumed.step()
     resumed.step()
     resumed.close()

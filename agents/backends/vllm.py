@@ -112,9 +112,11 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
         # a compiler that is there but cannot build the kernels (missing headers, a broken toolchain)
         announce(f"compiling the model's graphs failed ({e}); running it eager instead")
         warmup.mark(model, plan, failure=str(e))
-        engine = _start(model, args | {"enforce_eager": True})
-    if cpu and not args["enforce_eager"]:
-        warmup.mark(model, plan)
+        args["enforce_eager"] = True
+        engine = _start(model, args)
+    else:
+        if cpu and not args["enforce_eager"]:
+            warmup.mark(model, plan)
     _engines[key] = engine
     return engine
 

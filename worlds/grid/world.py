@@ -32,6 +32,7 @@ class GridWorld(World[GridState, GridAction]):
     headline = ("mean.population", "last.food_ground", "mean.departures")
     Action = GridAction
     Params = GridParams
+    agents_default = 8
     briefing = text.BRIEFING
     example = text.json.dumps(text.EXAMPLE)
     legends = {"drought": "A drought: food grows back far more slowly for a while"}
@@ -39,12 +40,12 @@ class GridWorld(World[GridState, GridAction]):
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> GridState:
         p = self.params
-        n = self.n_agents or 8
-        cells = rng.choice(p["width"] * p["height"], size=min(n, p["width"] * p["height"]), replace=False)
-        cells = [int(c) for c in cells] + [int(c) for c in rng.integers(0, p["width"] * p["height"], n - len(cells))]
+        n = self.n_agents
+        cells = rng.choice(p.width * p.height, size=min(n, p.width * p.height), replace=False)
+        cells = [int(c) for c in cells] + [int(c) for c in rng.integers(0, p.width * p.height, n - len(cells))]
         return GridState(turn=0, names=[forager_name(k) for k in range(n)], kind=["settler"] * n,
-                         col=[c % p["width"] for c in cells], row=[c // p["width"] for c in cells],
-                         food=[p["carry"]] * n, ground=rng.integers(0, p["most"] + 1, (p["height"], p["width"])),
+                         col=[c % p.width for c in cells], row=[c // p.width for c in cells],
+                         food=[p.carry] * n, ground=rng.integers(0, p.most + 1, (p.height, p.width)),
                          born=n)
 
     def agents(self, state: GridState) -> list[str]:
@@ -111,7 +112,7 @@ class GridWorld(World[GridState, GridAction]):
         gatherers = [a for a, act in done.items() if act.do == "gather"]
         for k in rng.permutation(len(gatherers)) if gatherers else []:
             i = state.position[gatherers[int(k)]]
-            got = int(min(p["gather"], s.ground[s.row[i], s.col[i]]))
+            got = int(min(p.gather, s.ground[s.row[i], s.col[i]]))
             s.ground[s.row[i], s.col[i]] -= got
             s.food[i] += got
             tally["gathered"] += got
@@ -134,8 +135,8 @@ class GridWorld(World[GridState, GridAction]):
                                                  for column in (s.names, s.kind, s.col, s.row, s.food))
         tally["departures"] = len(s.left)
 
-        rate = p["regrow"] * (p["drought_regrow"] if s.drought else 1.0)
-        grows = (rng.random(s.ground.shape) < rate) & (s.ground < p["most"])
+        rate = p.regrow * (p.drought_regrow if s.drought else 1.0)
+        grows = (rng.random(s.ground.shape) < rate) & (s.ground < p.most)
         s.ground = s.ground + grows
         tally["regrown"] = int(grows.sum())
         events.append({"kind": "regrow", "units": tally["regrown"]})
@@ -144,7 +145,7 @@ class GridWorld(World[GridState, GridAction]):
         s.turn += 1
         s.drought = max(0, s.drought - 1)
         s.arrived = []
-        if s.turn % p["arrive_every"] == 0 and len(s.names) < p["crowd"]:
+        if s.turn % p.arrive_every == 0 and len(s.names) < p.crowd:
             events.append(self._arrive(s, rng))
             tally["arrivals"] = 1
         s.last = tally
@@ -161,16 +162,16 @@ class GridWorld(World[GridState, GridAction]):
         s.kind.append("wanderer")
         s.col.append(c)
         s.row.append(r)
-        s.food.append(self.params["carry"])
+        s.food.append(self.params.carry)
         s.arrived = [name]
-        return {"kind": "arrive", "agent": name, "col": c, "row": r, "food": self.params["carry"]}
+        return {"kind": "arrive", "agent": name, "col": c, "row": r, "food": self.params.carry}
 
     # --- legends, metrics, rules -------------------------------------------------------------------
     def legend(self, state: GridState, name: str, text: str | None = None) -> Outcome[GridState]:
         if name not in self.legends:
             raise KeyError(name)
         s = state.copy()
-        s.drought = self.params["drought_turns"]
+        s.drought = self.params.drought_turns
         line = f'Drought: "{text}"' if text else "Drought: the rain has stopped and the meadow dries out."
         s.rumours = (s.rumours + [line])[-KEEP_RUMOURS:]
         return Outcome(s, [{"kind": "rumour", "text": line}])
@@ -185,13 +186,13 @@ class GridWorld(World[GridState, GridAction]):
         }
 
     def portray(self, turn: Turn) -> Portrait:
-        return look.portrait(turn, self.params["most"])
+        return look.portrait(turn, self.params.most)
 
     def invariants(self, state: GridState, previous: GridState, events: list[dict]) -> list[str]:
         p = self.params
         broken = []
         height, width = state.ground.shape
-        if (state.ground < 0).any() or (state.ground > p["most"]).any():
+        if (state.ground < 0).any() or (state.ground > p.most).any():
             broken.append(f"a cell holds food outside [0, {p['most']}]")
         if any(f < 0 for f in state.food):
             broken.append("a forager holds negative food")
