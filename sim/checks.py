@@ -5,8 +5,9 @@ seeded runs, one with the world's heuristics and one with random schema-valid ac
 checks along the way that:
 
 - the no-op is a valid, feasible Action that the agent's schema also admits;
-- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (object root,
-  supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
+- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (an object
+  root, or a union of closed objects; supported keywords only, bounded strings, arrays and numbers), the Action
+  accepts what it admits, and each branch of a root union admits a reply;
 - `heuristics` answers for exactly the agents it is given, inside each agent's schema, and the same rng gives
   the same answers (a world still defining the old one-agent `heuristic` is told to rename it);
 - garbage replies become no-ops through `sim.parse.parse`;
@@ -47,6 +48,7 @@ from sim.parse import parse, parse_all
 from sim.policy import Ask, Batch, Reply, heuristics
 from sim.records import Turn
 from sim.schemas import decoding_problems, example
+from sim.variants import branches, explain, name, tag
 from sim.world import Outcome, World
 
 EXAMPLES_PER_ASK = 4
@@ -142,7 +144,8 @@ def _basics(world: World, report: _Report) -> bool:
         report.add("set the class attribute `name` to the world's registered name")
     action = getattr(world, "Action", None)
     if not (isinstance(action, type) and issubclass(action, BaseModel)):
-        report.add("set the class attribute `Action` to a pydantic BaseModel subclass")
+        report.add("set the class attribute `Action` to a pydantic BaseModel subclass (a union of actions: wrap it, "
+                   "class Action(RootModel[Annotated[Move | Share, Field(discriminator='do')]]))")
         return False
     _check_params(world, report)
     if callable(getattr(type(world), "heuristic", None)) and type(world).heuristics is World.heuristics:
@@ -290,6 +293,7 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
     for problem in decoding_problems(schema):
         report.add(f"action_schema {problem}")
     validator = jsonschema.Draft202012Validator(schema)
+    _check_branches(world, state, agent, schema, validator, rng, report, at)
 
     with report.guard(f"noop {at}", "return an instance of the world's Action"):
         noop = world.noop(agent)
@@ -337,6 +341,30 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
             if action.model_dump(mode="json") != expected:  # a junk object may be "repaired" into the no-op
                 report.add(f"garbage reply {text!r:.40} became {decision.status} {decision.action}, not the "
                            "no-op: give Action fields no defaults that make junk a valid action")
+
+
+def _check_branches(world: World, state: Any, agent: str, schema: dict, validator, rng: np.random.Generator,
+                    report: _Report, at: str) -> None:
+    """Each branch of a root union (a variant action) admits some reply that the whole schema admits and that
+    parses: a branch that admits none is an action no model can take."""
+    defs = schema.get("$defs", {})
+    options = branches(schema, defs) or []
+    for k, option in enumerate(options):
+        label = name(options, k, tag(options, defs), defs)
+        with report.guard(f"generating a reply of branch {label!r} {at}", "keep to the keywords in sim.schemas.DECODABLE"):
+            drawn = [example({**option, "$defs": defs}, rng) for _ in range(EXAMPLES_PER_ASK)]
+            inside = [d for d in drawn if validator.is_valid(d)]
+            if not inside:
+                report.add(f"branch {label!r} of the action schema {at} admits no reply ({json.dumps(drawn[0])[:80]}: "
+                           f"{explain(schema, drawn[0])}): give every key a branch requires a property, and close "
+                           "each branch with additionalProperties: false inside it, not beside the union",
+                           key=("no reply", label))
+                continue
+            decision, _ = parse(Reply(json.dumps(inside[0])), world, state, agent)
+            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
+                report.add(f"branch {label!r} of the action schema {at} admits {json.dumps(inside[0])[:80]} but "
+                           f"parsing gives a no-op ({decision.reason}): make the Action's union accept each branch",
+                           key=("branch refused", label))
 
 
 def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator, report: _Report, what: str,

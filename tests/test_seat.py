@@ -207,22 +207,7 @@ def test_wood_forms_round_trip_every_creatures_schema():
                     want.setdefault("orders", [])
                     if not want.get("say"):  # an optional line left blank is left out, as a model does
                         want.pop("say", None)
-                    assert form.reply(fields, values_for(fields, want)) == want
-
-
-def values_for(fields: list, reply: dict) -> list:
-    """The values a person would set so that the form reads `reply`."""
-    out = []
-    for f in fields:
-        node = reply
-        for key in f.path:
-            try:
-                node = node[key]
-            except (IndexError, KeyError):
-                node = f.default
-                break
-        out.append(len(node) if f.kind == "count" else node)
-    return out
+                    assert form.reply(fields, form.filled(fields, want)) == want
 
 
 def test_template_and_patron_forms_and_stepping():
@@ -337,14 +322,16 @@ def test_variants_of_a_discriminated_union_fit_the_one_chosen():
         act: Annotated[Union[Lend, Whisper], Field(discriminator="kind")]
 
     schema = Act.model_json_schema()
-    fields = form.fields(schema)
-    assert [(f.path[-1], f.kind) for f in fields] == [("kind", "enum"), ("to", "string"), ("pebbles", "integer"),
-                                                      ("rumour", "string")]
-    for values, want in ((["lend", "Moss", 7, "x"], {"kind": "lend", "to": "Moss", "pebbles": 7}),
-                         (["whisper", "Moss", 1, "the bees left"], {"kind": "whisper", "to": "Moss",
-                                                                   "rumour": "the bees left"})):
-        data = form.fit(schema, form.reply(fields, values))
-        assert data == {"act": want} and Act.model_validate(data)
+    fields = form.fields(schema)  # the branch's tag first, then each branch's own fields
+    assert [(f.path[-1], f.kind, f.chooses) for f in fields] == [
+        ("kind", "enum", True), ("to", "string", False), ("pebbles", "integer", False), ("to", "string", False),
+        ("rumour", "string", False)]
+    assert form.hidden(fields, form.defaults(fields)) == [False, False, False, True, True]  # lend is first
+    for values, want in ((["lend", "Moss", 7, "Thorn", "x"], {"kind": "lend", "to": "Moss", "pebbles": 7}),
+                         (["whisper", "Moss", 1, "Thorn", "the bees left"], {"kind": "whisper", "to": "Thorn",
+                                                                             "rumour": "the bees left"})):
+        data = form.reply(fields, values)  # only the chosen branch's fields are read
+        assert data == form.fit(schema, data) == {"act": want} and Act.model_validate(data)
 
 
 def test_the_patron_seat_queues_acts_from_its_form():

@@ -259,3 +259,31 @@ def test_onednn_capped_alone_is_a_one_line_error_not_a_crash(tmp_path):
     assert run.returncode == 2, run.stderr[-2000:]
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "ATEN_CPU_CAPABILITY=avx2" in errors[0], run.stderr[-2000:]
+
+
+def test_a_root_variant_schema_holds_every_reply_to_one_branch(backend):
+    """A variant action (tests/variant_world.py): each forager's own root anyOf of closed objects, and pydantic's
+    tagged oneOf with $defs and discriminator, go to vLLM's grammar as sim.variants.for_decoding gives them;
+    every reply is one whole branch inside that agent's bounds, and parses."""
+    import numpy as np
+
+    from sim.parse import parse
+    from sim.policy import Reply
+    from sim.schemas import decoding_problems
+    from tests.variant_world import Act, Forage, PlainForage
+
+    asks, states = [], {}
+    for world in (Forage(agents=4), PlainForage(agents=4)):
+        states[world.name] = world.initial_state(np.random.default_rng(0))
+        asks += [Ask(world, states[world.name], agent, 0) for agent in world.agents(states[world.name])]
+    replies = backend.generate(3, asks)
+    for ask, reply in zip(asks, replies):
+        assert decoding_problems(ask.schema) == []
+        sent = backend._params(3, ask).structured_outputs.json  # what the grammar was built from
+        assert "anyOf" in sent and "oneOf" not in json.dumps(sent) and "discriminator" not in sent
+        assert reply.error is None, reply.error
+        data = json.loads(reply.text)
+        jsonschema.validate(data, ask.schema)
+        Act.model_validate(data)
+        decision = parse(Reply(reply.text), ask._world, states[ask._world.name], ask.agent, ask)[0]
+        assert decision.status == "valid" or decision.reason.startswith("infeasible"), (reply.text, decision.reason)

@@ -5,6 +5,8 @@ Facts this file relies on (vLLM 0.32, checked in its source and measured):
 - Whitespace is an ENGINE option (`structured_outputs_config.disable_any_whitespace`); the field of the same
   name on `StructuredOutputsParams` is read by nothing. The guidance backend honours it; xgrammar 0.2.8 may
   still put a space after a comma.
+- Both grammar engines compile a root anyOf of closed objects with $defs exactly (a variant action); the
+  schema goes through sim.variants.for_decoding first (oneOf as anyOf, no `discriminator`).
 - The CPU engine core runs in a spawned process, so a script that builds an engine needs the
   `if __name__ == "__main__":` guard.
 - A per-request seed on CPU crashes the engine once a seeded prompt is prefilled in chunks (the CPU torch
@@ -29,6 +31,7 @@ from typing import Any
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
 from sim.policy import Ask, Reply
+from sim.variants import for_decoding
 
 GPU_DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cached briefing blocks
@@ -282,7 +285,7 @@ class VLLMBackend:
             max_tokens=max_tokens_for(ask.schema),
             temperature=self.temperature,
             seed=seed,
-            structured_outputs=StructuredOutputsParams(json=ask.schema) if self.constrained else None,
+            structured_outputs=StructuredOutputsParams(json=for_decoding(ask.schema)) if self.constrained else None,
         )
 
     def _run(self, todo: list) -> dict[int, Any]:

@@ -97,11 +97,11 @@ def _form(asked: Asked, session: gr.State, note: gr.HTML) -> None:
             fields += [_component(f, i, not past[i]) for i, f in members]
     submit = gr.Button("Submit", variant="primary", elem_id="seat-submit")
 
-    def slots(*values):  # a "how many" changed: show the slots it counts, hide those past it
+    def slots(*values):  # a "how many" or a variant's branch changed: show the slots it counts, the branch chosen
         return [gr.update(visible=not h) for h in form.hidden(asked.fields, list(values))]
 
     for f, component in zip(asked.fields, fields):
-        if f.kind == "count":
+        if f.kind == "count" or f.chooses:
             component.change(slots, fields, fields, api_visibility="private", show_progress="hidden")
 
     def send(s, *values):
