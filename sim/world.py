@@ -223,7 +223,7 @@ class World(Generic[S, A]):
             state = self.from_json(turn.state)
             roles = {a: self.role(state, a) for a in self.agents(state)}
         except Exception:  # a record this world cannot read back still gets drawn, in one colour
-            roles = {}
+            roles = None
         return portrait(turn, roles)
 
     def metrics(self, state: S, events: list[dict]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.checks import WorldCheckError, check_world
+from sim.portrayal import portrait
 from sim.registry import get_world, world_names
 from sim.schemas import decoding_problems, example, valid
 from sim.world import World
@@ -390,6 +391,9 @@ class Forgetful(GuessWorld):
 
     def reward(self, state, previous, agent):
         return float(state.scores[agent] - previous.scores[agent])
+
+    def portray(self, turn):  # every agent that decided, without asking the world who is still here
+        return portrait(turn)
 
 
 def test_agents_that_come_and_go_are_checked_only_where_they_do():

@@ -58,7 +58,7 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim import Outcome, World
-from sim.portrayal import Arrow, portrait
+from sim.portrayal import Arrow
 from worlds.template import GuessState, GuessWorld
 
 
@@ -133,7 +133,7 @@ class AuctionWorld(World[Hall, Bid]):
         return [] if ok and min(state.budget.values()) >= 0 else ["pebbles appeared or went negative"]
 
     def portray(self, turn):
-        drawn = portrait(turn)  # the default: budgets and lots are read as per-agent numbers
+        drawn = super().portray(turn)  # the default: budgets and lots as per-agent numbers, bidders only
         drawn.theme.centre = "price"
         drawn.arrows = [Arrow(e["outbid"], e["to"], "outbid", e["price"]) for e in turn.events if e["kind"] == "sold"]
         return drawn
