@@ -115,9 +115,9 @@ def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
 
 def agents_of(turn: Turn) -> list[str]:
     """The agents of a record: the state's `names` list when it has one (agents who did not act this turn
-    still stand there), else those who decided."""
+    still stand there; an empty one: every agent has left), else those who decided."""
     names = turn.state.get("names")
-    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
         return names
     return [d.agent for d in turn.decisions]
 

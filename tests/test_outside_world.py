@@ -284,10 +284,29 @@ def test_the_viewers_draw_frogs_on_their_pads_over_the_flies(site, trace, tmp_pa
         assert img.n_frames == len(turns)
 
 
+def seated_turn(engine, seating, reply: dict):
+    """One turn in which the person in the seat fills its form with `reply` (a branch, then that branch's
+    fields) while the engine waits for it in another thread; the seat's decision as the trace records it."""
+    import threading
+
+    from render.paint import form
+
+    played = []
+    runner = threading.Thread(target=lambda: played.append(engine.step()))
+    runner.start()
+    asked = None
+    while asked is None and runner.is_alive():
+        runner.join(0.05)
+        asked = seating.asked()
+    assert asked is not None, "the seat was never asked"
+    assert seating.submit(asked, form.filled(asked.fields, reply)).startswith("answered for turn")
+    runner.join(30)
+    return next(d for d in played[0].decisions if d.agent == asked.who)
+
+
 def test_the_window_a_web_session_and_a_seat_play_it(site):
     pygame = pytest.importorskip("pygame")
     from render.live.seat import Seating
-    from render.paint import form
     from render.window import viewer as window
 
     source = window.LiveTurns(RunConfig(world="pond", seed=1), turns=6)
@@ -301,32 +320,14 @@ def test_the_window_a_web_session_and_a_seat_play_it(site):
 
     engine = Engine(get_world("pond")(), make_policy("scripted", PolicyOptions(seed=0)), seed=0)
     seating = Seating.of(engine)
-    assert "you play frog1" in seating.take("frog1", timeout=5)
-    step = engine.step_async() if hasattr(engine, "step_async") else None
-    assert step is None  # the seat is answered from another thread below
-    import threading
-
-    played = []
-    runner = threading.Thread(target=lambda: played.append(engine.step()))
-    runner.start()
-    asked = None
-    for _ in range(200):
-        asked = seating.asked()
-        if asked is not None:
-            break
-        runner.join(0.05)
-    assert asked is not None and asked.who == "frog1"
-    values = form.filled(asked.fields, {"do": "croak", "loud": 3})  # the form: a branch, then its fields
-    assert seating.submit(asked, values) == "answered for turn 0"
-    runner.join(10)
-    mine = next(d for d in played[0].decisions if d.agent == "frog1")
+    assert "you play frog1" in seating.take("frog1", timeout=30)
+    mine = seated_turn(engine, seating, {"do": "croak", "loud": 3})
     assert mine.backend == "human" and mine.status == "valid" and json.loads(mine.reply) == {"do": "croak", "loud": 3}
-    for _ in range(4):  # frog1 croaks no more (its seat waits 5 s and times out), goes hungry and leaves
-        if seating.departed():
-            break
-        seating.leave()
-        engine.step()
+    i = engine.state.names.index("frog1")
+    engine.state.belly[i], engine.state.flies[engine.state.row[i], engine.state.col[i]] = 1, 0  # its last meal
+    seated_turn(engine, seating, {"do": "catch"})  # nothing to catch: its belly empties and it leaves
     assert "frog1" not in engine.state.names
+    assert seating.departed().startswith("frog1 has left the world, so your seat has ended")
 
     pytest.importorskip("gradio")
     from render.web.session import Session
