@@ -203,7 +203,7 @@ def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path
     again = one_embedded_turn(tmp_path / "again", {**env, "SMALLWORLDS_WARMUP": None})
     assert again.returncode == 0, again.stderr[-2000:]
     said = again.stdout + again.stderr
-    assert "building them failed on this machine" in said and "playing eager now" not in said
+    assert "building them failed on this machine" in said and "plays eager now" not in said
 
 
 def test_a_first_start_plays_eager_and_builds_the_graphs_in_the_background_for_the_next(tmp_path):
@@ -216,12 +216,12 @@ def test_a_first_start_plays_eager_and_builds_the_graphs_in_the_background_for_t
     env = {**fresh_caches(tmp_path), "SMALLWORLDS_WARMUP": None}
     first = one_embedded_turn(tmp_path / "first", env)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "playing eager now" in first.stdout + first.stderr
+    assert "plays eager now" in first.stdout + first.stderr
     assert wait_for_marker(tmp_path)["built"] is True
     second = one_embedded_turn(tmp_path / "second", env)
     assert second.returncode == 0, second.stderr[-2000:]
     said = second.stdout + second.stderr
-    assert "compiled graphs" in said and "playing eager" not in said and "graphs:" not in said
+    assert "compiled graphs" in said and "plays eager" not in said and "graphs:" not in said
     metrics = json.loads((tmp_path / "second" / "trace.jsonl").read_text().splitlines()[1])["metrics"]
     assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
 
