@@ -10,7 +10,6 @@ belly leaves the pond, and a new frog arrives every few turns while the pond is 
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -35,19 +34,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns  # noqa: E402
-
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "pondworld"
-version = "0.0.1"
-
-[project.entry-points."smallworlds.worlds"]
-pond = "pondworld:PondWorld"
-"""
+from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
 
 MODULE = '''\
 """Frogs on lily pads: a world written from docs/worlds.md alone."""
@@ -199,20 +186,9 @@ class PondWorld(World[Pond, Deed]):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pond")
-    (root / "src").mkdir()
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
-    (root / "src" / "pondworld.py").write_text(MODULE)
-    target = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(target), str(root / "src")],
-                   check=True, capture_output=True, timeout=120)
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()
-    yield target
-    sys.path.remove(str(target))
-    sys.modules.pop("pondworld", None)
-    importlib.invalidate_caches()
+    pyproject = plugin_pyproject("pondworld", {"pond": "pondworld:PondWorld"})
+    with installed_plugin(tmp_path_factory.mktemp("pond"), pyproject, {"pondworld.py": MODULE}) as target:
+        yield target
     assert "pond" not in world_names()
 
 

@@ -8,7 +8,6 @@ directory on sys.path for this process and on PYTHONPATH for the CLI.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -35,20 +34,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns, load_trace  # noqa: E402
-
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "tinyworld"
-version = "0.0.1"
-
-[project.entry-points."smallworlds.worlds"]
-tiny = "tinyworld:TinyWorld"
-auction = "tinyworld:AuctionWorld"
-"""
+from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
 
 MODULE = '''\
 """Third-party worlds: the template's guessing game between two named players, and a sealed-bid auction
@@ -142,20 +128,9 @@ class AuctionWorld(World[Hall, Bid]):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("plugin")
-    (root / "src").mkdir()
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
-    (root / "src" / "tinyworld.py").write_text(MODULE)
-    target = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(target), str(root / "src")],
-                   check=True, capture_output=True, timeout=120)
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()  # entry points are read from sys.path; forget the old listing
-    yield target
-    sys.path.remove(str(target))
-    sys.modules.pop("tinyworld", None)
-    importlib.invalidate_caches()
+    pyproject = plugin_pyproject("tinyworld", {"tiny": "tinyworld:TinyWorld", "auction": "tinyworld:AuctionWorld"})
+    with installed_plugin(tmp_path_factory.mktemp("plugin"), pyproject, {"tinyworld.py": MODULE}) as target:
+        yield target
     assert not {"tiny", "auction"} & set(world_names())  # nothing leaks into the other tests
 
 

@@ -6,9 +6,6 @@ agent stands."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,41 +18,16 @@ from render.web.page import lay_out  # noqa: E402
 from render.web.session import Sessions  # noqa: E402
 from sim.portrayal import Ground  # noqa: E402
 from sim.registry import world_names  # noqa: E402
+from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
 from tests.plots import PURPLE, RICH, PlotsWorld  # noqa: E402
 
 PLOTS = ["plots", 3, 0, "scripted", "auto", ""]
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "plotsworld"
-version = "0.0.1"
-
-[project.entry-points."smallworlds.worlds"]
-plots = "tests.plots:PlotsWorld"
-
-[tool.setuptools]
-py-modules = []
-"""
-
-
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory):
     """`plots` in the registry for this module only (its code stays in tests/plots.py)."""
-    root = tmp_path_factory.mktemp("plots")
-    (root / "src").mkdir()
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
-    target = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(target), str(root / "src")],
-                   check=True, capture_output=True, timeout=120)
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()
-    yield
-    sys.path.remove(str(target))
-    importlib.invalidate_caches()
+    pyproject = plugin_pyproject("plotsworld", {"plots": "tests.plots:PlotsWorld"}, modules=False)
+    with installed_plugin(tmp_path_factory.mktemp("plots"), pyproject):
+        yield
     assert "plots" not in world_names()
 
 
