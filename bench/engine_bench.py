@@ -8,11 +8,13 @@ so linear growth is visible; `--acts first` (or `both`) plays the wood without i
 memory), the economy the first version had. The scripted policy's replies take the engine's batch path (Reply.own,
 World.own_actions). Then the per-agent cost of reading a reply: the model path (building each agent's schema,
 checking the reply against it, and the whole parse of a reply's text) beside the batch path the scripted
-replies take.
+replies take. Before the tables: the CPU (lscpu's model name and the flags a turn's speed depends on) and the
+load; after them, where a turn's CPU time goes at 1000 and 10 000 creatures (bench/engine_phases.py).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -21,7 +23,8 @@ import numpy as np
 import orjson
 
 from agents.policies import scripted
-from bench.machine import write_result
+from bench.engine_phases import phases
+from bench.machine import machine_info, write_result
 from sim import Engine
 from sim.parse import parse, parse_all
 from sim.policy import Ask, PolicyOptions, Reply
@@ -102,7 +105,11 @@ def main() -> None:
     parser.add_argument("--acts", choices=ACTS, default="second",
                         help="the wood with its second act (the default), without it (first), or both")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--phases", default="1000,10000", help="agent counts to break a turn into phases at")
     args = parser.parse_args()
+    machine = machine_info()
+    print(f"CPU: {machine['processor']}, {machine['cores']} cores; flags: {' '.join(machine['cpu_features'])}; "
+          f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     rows = []
     for n in [int(x) for x in args.agents.split(",")]:
         turns = max(3, args.turns if n <= 1000 else args.turns // 4)
@@ -127,7 +134,19 @@ def main() -> None:
     for r in parsing:
         print(f"| {r['world']} | {r['agents']} | {r['us_schema_built']} | {r['us_schema_check']} | {r['us_parse']} | "
               f"{r['us_batch']} |")
-    write_result(args.json, "engine", rows=rows, parse=parsing)
+    breakdown = {}
+    for n in [int(x) for x in args.phases.split(",") if x]:
+        breakdown[n] = phases(n, max(3, args.turns if n <= 1000 else args.turns // 4))
+    if breakdown:
+        print("\n| phase (second act on), median CPU ms a turn | " + " | ".join(f"{n} creatures" for n in breakdown)
+              + " |")
+        print("|---|" + "---:|" * len(breakdown))
+        for k, (label, _) in enumerate(next(iter(breakdown.values()))):
+            cells = " | ".join(f"{table[k][1]:.2f}" for table in breakdown.values())
+            print(f"| {label.replace('  ', '&nbsp;&nbsp;')} | {cells} |")
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    write_result(args.json, "engine", rows=rows, parse=parsing,
+                 phases={str(n): dict(table) for n, table in breakdown.items()})
 
 
 if __name__ == "__main__":
