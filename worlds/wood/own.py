@@ -17,10 +17,9 @@ from pydantic import BaseModel
 from worlds.wood import credit, offers
 from worlds.wood.actions import (MAX_ORDERS, MAX_PRICE, MAX_QTY, NAME_CHARS, FirstAction, Lend, Offer, Order,
                                  WoodAction, fit_to_hear, one_short_line, orders_line)
-from worlds.wood.state import GOODS, WoodState
+from worlds.wood.state import GOOD_AT, WoodState
 
 SIDES = ("buy", "sell")
-GOOD_AT = {good: k for k, good in enumerate(GOODS)}
 SALE = ("to", "good", "qty", "price")  # an offer's keys, as the schema's two variants require them
 SWAP = ("to", "good", "qty", "want", "wqty")
 RESHAPING = frozenset({"bands", "budget"})  # levers that give a creature another schema than the one read here

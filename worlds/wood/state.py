@@ -8,6 +8,7 @@ import numpy as np
 
 GOODS = ("acorns", "honey", "berries", "mushrooms", "firewood")
 FOODS = GOODS[:4]
+GOOD_AT = {good: k for k, good in enumerate(GOODS)}  # a good's index, without a search of GOODS
 FIREWOOD = GOODS.index("firewood")
 SEASONS = ("spring", "summer", "autumn", "winter")
 
