@@ -52,17 +52,20 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
         if type(o) is not list or len(o) != 4:
             return None
         side, good, qty, price = o
-        k = _good(good)
-        if side not in SIDES or k is None or type(qty) is not int or type(price) is not int:
+        if type(side) is not str or type(good) is not str or type(qty) is not int or type(price) is not int:
             return None
+        known = _ORDERS.get((side, good, qty, price)) or _order(side, good, qty, price)
+        if known is None:
+            return None
+        order, k = known
         if side == "buy":  # the schema's buy variant: not its own good, within its purse
-            if k == own or not 1 <= qty <= MAX_QTY or not 1 <= price <= top:
+            if k == own or price > top:
                 return None
-        elif stock[k] <= 0 or not 1 <= qty <= most or not 1 <= price <= MAX_PRICE:  # sell only what it holds
+        elif stock[k] <= 0 or qty > most:  # the sell variant: only what it holds
             return None
         if sides.setdefault(good, side) != side:  # World.check: both buys and sells one good
             return None
-        orders.append(_built(Order, {"side": side, "good": good, "qty": qty, "price": price}, set(FIELDS)))
+        orders.append(order)
         dumped.append(o)  # [side, good, qty, price] of exact JSON types: as the Action dumps it
     deals, named = {}, {o[1] for o in dumped}
     for key, read in (("offer", _offer), ("lend", _lend), ("accept", _accept)):
@@ -89,6 +92,21 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
                 dump[key] = value[1]
     cls = WoodAction if desk is not None else FirstAction
     return _built(cls, values, keys.intersection(d)), dump
+
+
+_ORDERS: dict[tuple[str, str, int, int], tuple[Order, int]] = {}  # every order read so far that fits the Order
+
+
+def _order(side: str, good: str, qty: int, price: int) -> tuple[Order, int] | None:
+    """The Order [side, good, qty, price] is, and its good's index, when it is one whatever the creature (a side,
+    a good, bounds); None when it is not. Kept, so a turn builds each distinct order once: an Order is frozen, so
+    one instance serves every action that places it (at most 2 * 5 * 10 * 99 of them)."""
+    k = GOOD_AT.get(good)
+    if side not in SIDES or k is None or not 1 <= qty <= MAX_QTY or not 1 <= price <= MAX_PRICE:
+        return None
+    _ORDERS[side, good, qty, price] = known = (_built(Order, {"side": side, "good": good, "qty": qty, "price": price},
+                                                      set(FIELDS)), k)
+    return known
 
 
 def _offer(s: WoodState, i: int, p, view, desk):
