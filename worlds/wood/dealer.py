@@ -31,11 +31,12 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
     if taken:
         out["accept"] = s.names[taken["from"]]
         orders = [o for o in orders if not (o["side"] == "buy" and o["good"] == taken.get("good"))]
-    offer = _offer(s, i, view)
+    shunned = {e[0] for e in s.memory[i] if e[memory.BROKE]}  # who broke a promise to it, as it remembers
+    offer = _offer(s, i, view, shunned)
     if offer:
         out["offer"] = offer
         orders = _hold_back(orders, offer)
-    lend = _lend(s, i, view, desk, free)
+    lend = _lend(s, i, view, desk, free, shunned)
     if lend:
         out["lend"] = lend
     orders = _keep_for_debts(s, i, orders, desk, free, lend["pebbles"] if lend else 0)
@@ -73,9 +74,9 @@ def _take(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int) -> 
     return fallback
 
 
-def _offer(s: WoodState, i: int, view: Outlook) -> dict | None:
+def _offer(s: WoodState, i: int, view: Outlook, shunned: set[str]) -> dict | None:
     """A unit or two of its surplus for the first neighbour (in an order that turns with the turn) who
-    lacks it and never broke its word."""
+    lacks it and never broke its word (`shunned`: the names that broke one to it)."""
     own, stock = view.trade[i], view.stock[i]
     keep = view.wood_keep if own == FIREWOOD else 1
     surplus = stock[own] - keep
@@ -84,7 +85,7 @@ def _offer(s: WoodState, i: int, view: Outlook) -> dict | None:
     near = [j for j in offers.neighbours(len(s.names), i) if view.trade[j] != own]
     for step in range(len(near)):
         j = near[(s.turn + step) % len(near)]
-        if view.stock[j][own] > 0 or memory.broke_promises(s, i, s.names[j]) or s.defaulted[j] > 0:
+        if view.stock[j][own] > 0 or s.names[j] in shunned or view.defaulted[j] > 0:
             continue
         qty = min(2 if surplus >= 4 else 1, MAX_QTY)
         theirs = view.trade[j]
@@ -109,13 +110,13 @@ def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
     return kept
 
 
-def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int) -> dict | None:
+def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int, shunned: set[str]) -> dict | None:
     if free < LEND_ABOVE:
         return None
     lent_to = {loan["to"] for loan in desk.lent.get(i, [])}
     poor = [j for j in offers.neighbours(len(s.names), i)
-            if view.pebbles[j] < POOR and j not in lent_to and s.defaulted[j] == 0
-            and not memory.broke_promises(s, i, s.names[j])]
+            if view.pebbles[j] < POOR and j not in lent_to and view.defaulted[j] == 0
+            and s.names[j] not in shunned]
     if not poor:
         return None
     j = min(poor, key=lambda j: (view.pebbles[j], j))

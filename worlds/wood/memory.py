@@ -63,8 +63,3 @@ def digest(s: WoodState, i: int, neighbours: tuple[int, ...]) -> str:
     if defaulters:
         line += (" " if line else "") + "Defaulted on loans: " + ", ".join(defaulters) + "."
     return line[:DIGEST_CHARS]
-
-
-def broke_promises(s: WoodState, i: int, who: str) -> int:
-    """How many promises `who` broke to creature i, as far as i remembers."""
-    return next((e[BROKE] for e in s.memory[i] if e[0] == who), 0)

@@ -53,6 +53,7 @@ class Outlook:
     stock: list[list[int]]
     pebbles: list[int]
     adaptive: bool  # traders remember last turn's orders (the living economy)
+    defaulted: list[int]  # public defaults per creature (the second act; empty without it)
 
 
 def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlook:
@@ -81,6 +82,7 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
         state.stock.tolist(),
         state.pebbles.tolist(),
         adaptive,
+        state.defaulted.tolist(),
     )
 
 
