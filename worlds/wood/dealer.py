@@ -30,7 +30,7 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
     taken = _take(s, i, view, desk, free)
     if taken:
         out["accept"] = s.names[taken["from"]]
-        orders = [o for o in orders if not (o["side"] == "buy" and o["good"] == taken.get("good"))]
+        orders = [o for o in orders if not (o[0] == "buy" and o[1] == taken.get("good"))]
     shunned = {e[0] for e in s.memory[i] if e[memory.BROKE]}  # who broke a promise to it, as it remembers
     offer = _offer(s, i, view, shunned)
     if offer:
@@ -41,7 +41,7 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
         out["lend"] = lend
     orders = _keep_for_debts(s, i, orders, desk, free, lend["pebbles"] if lend else 0)
     say = decided["say"]
-    goods = {o["good"] for o in orders}
+    goods = {o[1] for o in orders}
     if offer:
         goods.update(g for g in (offer["good"], offer.get("want")) if g)
     if not fit_to_hear(say, frozenset(goods)):
@@ -98,13 +98,13 @@ def _offer(s: WoodState, i: int, view: Outlook, shunned: set[str]) -> dict | Non
     return None
 
 
-def _hold_back(orders: list[dict], offer: dict) -> list[dict]:
+def _hold_back(orders: list[list], offer: dict) -> list[list]:
     """The market orders with the offered units taken out of the sell order, so they are there to deliver."""
     kept = []
     for o in orders:
-        if o["side"] == "sell" and o["good"] == offer["good"]:
-            o = {**o, "qty": o["qty"] - offer["qty"]}
-            if o["qty"] <= 0:
+        if o[0] == "sell" and o[1] == offer["good"]:
+            o = [o[0], o[1], o[2] - offer["qty"], o[3]]
+            if o[2] <= 0:
                 continue
         kept.append(o)
     return kept
@@ -123,16 +123,16 @@ def _lend(s: WoodState, i: int, view: Outlook, desk: offers.Desk, free: int, shu
     return {"to": s.names[j], "pebbles": min(LOAN, free // 3, credit.MAX_LOAN), "due": credit.DUE}
 
 
-def _keep_for_debts(s: WoodState, i: int, orders: list[dict], desk: offers.Desk, free: int,
-                    lending: int) -> list[dict]:
+def _keep_for_debts(s: WoodState, i: int, orders: list[list], desk: offers.Desk, free: int,
+                    lending: int) -> list[list]:
     """Bids dropped, last first, until what they could spend leaves the debts due next turn and the loan it
     offers unspent."""
     owes = desk.owes.get(i)
     due_next = sum(loan["owed"] for loan in owes if loan["due"] == s.turn + 1) if owes else 0
     room = free - due_next - lending
-    buys = [o for o in orders if o["side"] == "buy"]
-    if not buys or sum(o["qty"] * o["price"] for o in buys) <= max(room, 0):
+    buys = [o for o in orders if o[0] == "buy"]
+    if not buys or sum(o[2] * o[3] for o in buys) <= max(room, 0):
         return orders
-    while buys and sum(o["qty"] * o["price"] for o in buys) > max(room, 0):
+    while buys and sum(o[2] * o[3] for o in buys) > max(room, 0):
         buys.pop()
-    return [o for o in orders if o["side"] == "sell" or o in buys]
+    return [o for o in orders if o[0] == "sell" or o in buys]

@@ -46,11 +46,10 @@ class Desk:
     incoming: dict[int, list[dict]]  # creature -> the offers open to it
     owes: dict[int, list[dict]]  # creature -> the loans it has to repay
     lent: dict[int, list[dict]]  # creature -> the loans it is owed
-    spendable: list[int]  # (N,) what free answers, worked out for all at once (read thousands of times a turn)
 
     def free(self, s: WoodState, i: int) -> int:
         """Pebbles creature i can still spend this turn once its debts due are paid."""
-        return self.spendable[i]
+        return max(0, int(s.pebbles[i]) - int(self.due[i]))
 
 
 def desk(s: WoodState) -> Desk:
@@ -62,8 +61,7 @@ def desk(s: WoodState) -> Desk:
     for loan in s.loans:
         owes.setdefault(loan["to"], []).append(loan)
         lent.setdefault(loan["from"], []).append(loan)
-    due = credit.due_now(s)
-    return Desk(due, incoming, owes, lent, np.maximum(s.pebbles - due, 0).tolist())
+    return Desk(credit.due_now(s), incoming, owes, lent)
 
 
 def usable(own: int, stock: list[int], p: dict, free: int) -> bool:

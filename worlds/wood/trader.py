@@ -87,7 +87,8 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
 
 
 def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict:
-    """Creature i's orders and line, given its DRAWS random numbers in [0, 1) (spread over its orders)."""
+    """Creature i's orders (each as a model writes it: [side, good, qty, price]) and line, given its DRAWS random
+    numbers in [0, 1) (spread over its orders)."""
     return choose_all(state, [i], [jitter], view)[0]
 
 
@@ -107,7 +108,7 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
     winter = state.season == "winter"
     markup = np.array([MARKUP.get(state.personality[i], 1.0) for i in rows.tolist()])
     hungry = (state.ate[rows] < 2) | (state.cold[rows] > 0)
-    orders: list[list[dict]] = [[] for _ in range(m)]
+    orders: list[list[list]] = [[] for _ in range(m)]  # each order as a model writes it: [side, good, qty, price]
     says: list[str | None] = [None] * m
     used = np.zeros((m, len(GOODS)), dtype=bool)  # goods a creature already has an order for
 
@@ -131,7 +132,7 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
     goods, units, asking = own.tolist(), np.minimum(surplus, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(selling).tolist():
         good, ask = GOODS[goods[c]], round(asking[c])
-        orders[c].append({"side": "sell", "good": good, "qty": units[c], "price": max(1, min(MAX_PRICE, ask))})
+        orders[c].append(["sell", good, units[c], max(1, min(MAX_PRICE, ask))])
         if says[c] is None:
             says[c] = LINES["sell"].format(good=good.capitalize(), price=max(1, ask))
 
@@ -158,15 +159,15 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         goods, units, limits, craze = k.tolist(), qty.tolist(), price.tolist(), (sent[k] > 0).tolist()
         for c in np.flatnonzero(buying).tolist():
             good = GOODS[goods[c]]
-            orders[c].append({"side": "buy", "good": good, "qty": units[c], "price": limits[c]})
+            orders[c].append(["buy", good, units[c], limits[c]])
             if craze[c] and says[c] is None:
                 says[c] = LINES["mania"].format(good=good)
         used[at[buying], k[buying]] = True
         budget = np.where(buying, budget - qty * price, budget)
     out = []
     for made, say in zip(orders, says):
-        buys = [o for o in made if o["side"] == "buy"]
-        say = say or (LINES["buy"].format(good=buys[0]["good"]) if buys else LINES["quiet"])
+        buy = next((o for o in made if o[0] == "buy"), None)
+        say = say or (LINES["buy"].format(good=buy[1]) if buy else LINES["quiet"])
         out.append({"orders": made[:MAX_ORDERS], "say": say})
     return out
 
@@ -220,6 +221,6 @@ def _place(orders, says, used, placing, side: str, k: int, qty, price, line: str
     used[:, k] |= placing
     units, limits = np.minimum(qty, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(placing).tolist():
-        orders[c].append({"side": side, "good": GOODS[k], "qty": units[c], "price": limits[c]})
+        orders[c].append([side, GOODS[k], units[c], limits[c]])
         if says[c] is None:
             says[c] = line

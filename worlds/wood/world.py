@@ -213,11 +213,8 @@ class WoodWorld(World[WoodState, WoodAction]):
         rows = [state.position[agent] for agent in agents]
         chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
         out = {}
-        for agent, i, decided in zip(agents, rows, chosen):
-            if desk is not None:
-                decided = dealer.deal(state, i, decided, view, desk)
-            # orders written as a model writes them (actions.Order): [side, good, qty, price]
-            out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
+        for agent, i, decided in zip(agents, rows, chosen):  # orders as a model writes them: [side, good, qty, price]
+            out[agent] = dealer.deal(state, i, decided, view, desk) if desk is not None else decided
         return out
 
     def own_actions(self, state: WoodState, agents: list[str],
