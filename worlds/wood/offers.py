@@ -38,6 +38,15 @@ def _ring(n: int) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(dict.fromkeys(j for j in ((i + d) % n for d in REACH) if j != i)) for i in range(n))
 
 
+@lru_cache(maxsize=4)
+def ring_array(n: int) -> np.ndarray:
+    """_ring(n) as an (n, 4) array, -1 past a creature's last neighbour (a wood of fewer than five has fewer)."""
+    ring = np.full((n, len(REACH)), -1, dtype=np.int64)
+    for i, near in enumerate(_ring(n)):
+        ring[i, :len(near)] = near
+    return ring
+
+
 @dataclass
 class Desk:
     """The deals standing in one state, computed once and read by every creature's schema and heuristic."""

@@ -212,10 +212,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         desk = self.desk(state) if self.second_act else None
         rows = [state.position[agent] for agent in agents]
         chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
-        out = {}
-        for agent, i, decided in zip(agents, rows, chosen):  # orders as a model writes them: [side, good, qty, price]
-            out[agent] = dealer.deal(state, i, decided, view, desk) if desk is not None else decided
-        return out
+        if desk is not None:
+            chosen = dealer.deal_all(state, rows, chosen, view, desk)
+        return dict(zip(agents, chosen))  # orders as a model writes them: [side, good, qty, price]
 
     def own_actions(self, state: WoodState, agents: list[str],
                     decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
