@@ -3,10 +3,12 @@
 Each phase is one function the turn calls (the policy's decide, the world's heuristics, reading the replies,
 apply and its rules, metrics, the state's JSON, the trace line), timed by a wrapper put in its place for the
 measured run only. A phase's time includes the phases inside it (indented in the table); "the rest" is what
-no top-level phase covers (the Asks, legends and patron acts, the Turn record, the collector).
+no top-level phase covers (the Asks, legends and patron acts, the Turn record). The cyclic garbage collector's
+collections are counted apart as well (they fall inside whichever phase allocated when one began).
 """
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from contextlib import ExitStack, contextmanager
@@ -18,6 +20,25 @@ from sim.policy import PolicyOptions
 from worlds.wood import WoodWorld, credit, memory, offers
 
 WARMUP = 2
+COLLECTOR = "garbage collector (inside the phases)"
+
+
+@contextmanager
+def collections(spent: dict[str, float], label: str):
+    """CPU seconds the garbage collector spends, added to spent[label] while the block runs."""
+    began = [0.0]
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.process_time()
+        else:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - began[0]
+
+    gc.callbacks.append(note)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(note)
 
 
 @contextmanager
@@ -75,6 +96,7 @@ def phases(agents: int, turns: int, second_act: bool = True, out: str | None = N
     with ExitStack() as stack:
         for owner, name, label in wrapped:
             stack.enter_context(timing(owner, name, label, spent))
+        stack.enter_context(collections(spent, COLLECTOR))
         for _ in range(turns + WARMUP):
             spent.clear()
             start = time.process_time()
@@ -82,8 +104,8 @@ def phases(agents: int, turns: int, second_act: bool = True, out: str | None = N
             rows.append({**spent, "turn": time.process_time() - start})
     engine.close()
     rows = rows[WARMUP:]
-    labels = [label for _, _, label in wrapped] + ["turn"]
+    labels = [label for _, _, label in wrapped] + [COLLECTOR, "turn"]
     median = {label: 1000 * statistics.median(r.get(label, 0.0) for r in rows) for label in labels}
-    top = sum(median[label] for label in labels[:-1] if not label.startswith(" "))
+    top = sum(median[label] for label in labels[:-2] if not label.startswith(" "))
     return [(label, median[label]) for label in labels[:-1]] + [("the rest", median["turn"] - top),
                                                                 ("whole turn", median["turn"])]

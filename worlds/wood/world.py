@@ -18,6 +18,7 @@ Off, every rule, schema, prompt and trace line is the first version's.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -407,7 +408,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         return look.portrait(turn, self.season_turns)
 
     def to_json(self, state: WoodState) -> dict:
-        data = super().to_json(state)
+        # the second act's entries are never changed in place (state.py), so the JSON form shares them as a
+        # copied state does, rather than copying ~20 000 small lists and dicts a turn in a wood of 10 000
+        data = super().to_json(replace(state, offers=[], loans=[], memory=[]))
+        data.update(offers=list(state.offers), loans=list(state.loans), memory=[list(m) for m in state.memory])
         if not self.second_act:  # the first version's trace lines, byte for byte
             for key in SECOND_ACT:
                 data.pop(key, None)
