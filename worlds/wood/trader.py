@@ -9,6 +9,7 @@ is worth to it), and it lays in firewood a little at a time from spring on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -110,6 +111,7 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
     hungry = (state.ate[rows] < 2) | (state.cold[rows] > 0)
     orders: list[list[list]] = [[] for _ in range(m)]  # each order as a model writes it: [side, good, qty, price]
     says: list[str | None] = [None] * m
+    first_buy: list[str | None] = [None] * m  # the good of each creature's first bid
     used = np.zeros((m, len(GOODS)), dtype=bool)  # goods a creature already has an order for
 
     # sell: panic-dump goods under a bad rumour, else the surplus of what it makes
@@ -134,7 +136,7 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         good, ask = GOODS[goods[c]], round(asking[c])
         orders[c].append(["sell", good, units[c], max(1, min(MAX_PRICE, ask))])
         if says[c] is None:
-            says[c] = LINES["sell"].format(good=good.capitalize(), price=max(1, ask))
+            says[c] = _line("sell", good.capitalize(), max(1, ask))
 
     # buy: firewood for the winter first, then foods it lacks, then speculation on a craze
     pebbles = state.pebbles[rows]
@@ -160,16 +162,14 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         for c in np.flatnonzero(buying).tolist():
             good = GOODS[goods[c]]
             orders[c].append(["buy", good, units[c], limits[c]])
+            first_buy[c] = first_buy[c] or good
             if craze[c] and says[c] is None:
-                says[c] = LINES["mania"].format(good=good)
+                says[c] = _line("mania", good)
         used[at[buying], k[buying]] = True
         budget = np.where(buying, budget - qty * price, budget)
-    out = []
-    for made, say in zip(orders, says):
-        buy = next((o for o in made if o[0] == "buy"), None)
-        say = say or (LINES["buy"].format(good=buy[1]) if buy else LINES["quiet"])
-        out.append({"orders": made[:MAX_ORDERS], "say": say})
-    return out
+    return [{"orders": made if len(made) <= MAX_ORDERS else made[:MAX_ORDERS],
+             "say": say or (_line("buy", buy) if buy else LINES["quiet"])}
+            for made, say, buy in zip(orders, says, first_buy)]
 
 
 def _revised(state: WoodState, rows: np.ndarray, own: np.ndarray, price: np.ndarray, sent: np.ndarray,
@@ -209,6 +209,12 @@ def _wants(stock, own, sent, jitter, hungry, winter: bool, view: Outlook) -> lis
         out.append((lacking, k, 1, urgency))
     out.extend(((own != k) & (sent[k] > 0), np.full(m, k), 2, 1.0) for k in range(len(GOODS)))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _line(kind: str, good: str, price: int = 0) -> str:
+    """LINES[kind] said of a good (and a price): each line written once, however many creatures say it."""
+    return LINES[kind].format(good=good, price=price)
 
 
 def _limit(price: np.ndarray) -> np.ndarray:
