@@ -31,14 +31,15 @@ def deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk) 
 
 def deal_all(s: WoodState, rows: list[int], chosen: list[dict], view: Outlook, desk: offers.Desk) -> list[dict]:
     """`deal` for the creatures in `rows` (their trader's decisions `chosen`), their offers found at once."""
-    return [_deal(s, i, decided, view, desk, offer)
-            for i, decided, offer in zip(rows, chosen, offers_for(s, rows, view))]
+    spendable = np.maximum(s.pebbles[rows] - desk.due[rows], 0).tolist()  # Desk.free of each, read at once
+    return [_deal(s, i, decided, view, desk, offer, free)
+            for i, decided, offer, free in zip(rows, chosen, offers_for(s, rows, view), spendable)]
 
 
-def _deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk, offer: dict | None) -> dict:
+def _deal(s: WoodState, i: int, decided: dict, view: Outlook, desk: offers.Desk, offer: dict | None,
+          free: int) -> dict:
     orders = decided["orders"]  # never changed in place: each step below makes a new list
     out: dict = {}
-    free = desk.free(s, i)  # read once: every step below needs it
     taken = _take(s, i, view, desk, free)
     if taken:
         out["accept"] = s.names[taken["from"]]
@@ -166,9 +167,9 @@ def _keep_for_debts(s: WoodState, i: int, orders: list[list], desk: offers.Desk,
     owes = desk.owes.get(i)
     due_next = sum(loan["owed"] for loan in owes if loan["due"] == s.turn + 1) if owes else 0
     room = free - due_next - lending
-    buys = [o for o in orders if o[0] == "buy"]
-    if not buys or sum(o[2] * o[3] for o in buys) <= max(room, 0):
+    if sum(o[2] * o[3] for o in orders if o[0] == "buy") <= max(room, 0):  # no bid (a sum of 0) fits too
         return orders
+    buys = [o for o in orders if o[0] == "buy"]
     while buys and sum(o[2] * o[3] for o in buys) > max(room, 0):
         buys.pop()
     return [o for o in orders if o[0] == "sell" or o in buys]
