@@ -12,6 +12,7 @@ the creature's schema built and checked), where a 1000-creature turn has ~20 µs
 """
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel
 
 from worlds.wood import credit, offers
@@ -34,12 +35,15 @@ def actions(world, s: WoodState, agents: list[str], decided: list[dict]) -> list
     desk = world.desk(s) if world.second_act else None
     keys = frozenset(WoodAction.model_fields if desk is not None else FirstAction.model_fields)
     at = s.position
-    return [_read(s, at[agent], d, view, desk, keys) if type(d) is dict else None
-            for agent, d in zip(agents, decided)]
+    rows = [at[agent] for agent in agents]
+    # Desk.free of every creature, read at once (the check of a loan or an acceptance needs it)
+    spendable = np.maximum(s.pebbles[rows] - desk.due[rows], 0).tolist() if desk is not None else [0] * len(rows)
+    return [_read(s, i, d, view, desk, keys, free) if type(d) is dict else None
+            for i, d, free in zip(rows, decided, spendable)]
 
 
-def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
-    """Creature i's decision d as (Action, dump), or None (`keys`: the Action's fields)."""
+def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str], free: int):
+    """Creature i's decision d as (Action, dump), or None (`keys`: the Action's fields, `free`: Desk.free)."""
     if not keys.issuperset(d) or type(d.get("orders")) is not list:
         return None
     own, stock, pebbles = view.trade[i], view.stock[i], view.pebbles[i]
@@ -70,7 +74,7 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
     deals, named = {}, {o[1] for o in dumped}
     for key, read in (("offer", _offer), ("lend", _lend), ("accept", _accept)):
         if key in d:
-            got = read(s, i, d[key], view, desk)
+            got = read(s, i, d[key], view, desk, free)
             if got is None:
                 return None
             deals[key] = got
@@ -109,7 +113,7 @@ def _order(side: str, good: str, qty: int, price: int) -> tuple[Order, int] | No
     return known
 
 
-def _offer(s: WoodState, i: int, p, view, desk):
+def _offer(s: WoodState, i: int, p, view, desk, free: int):
     if type(p) is not dict:
         return None
     shape = tuple(p)
@@ -131,11 +135,11 @@ def _offer(s: WoodState, i: int, p, view, desk):
     return _built(Offer, values, set(shape)), p  # its keys in the order the Offer dumps them
 
 
-def _lend(s: WoodState, i: int, p, view, desk):
+def _lend(s: WoodState, i: int, p, view, desk, free: int):
     if type(p) is not dict or tuple(p) not in (("to", "pebbles"), ("to", "pebbles", "due")) or not _near(s, i, p["to"]):
         return None
     due = p.get("due", credit.DUE)
-    spare = desk.free(s, i) - credit.RESERVE
+    spare = free - credit.RESERVE
     if type(p["pebbles"]) is not int or type(due) is not int:
         return None
     if not 1 <= p["pebbles"] <= min(spare, credit.MAX_LOAN) or not credit.TERM[0] <= due <= credit.TERM[1]:
@@ -144,12 +148,12 @@ def _lend(s: WoodState, i: int, p, view, desk):
     return _built(Lend, values, set(p)), dict(values)
 
 
-def _accept(s: WoodState, i: int, name, view, desk):
+def _accept(s: WoodState, i: int, name, view, desk, free: int):
     """The maker named, when an offer of its to creature i is open and usable (offers.takers, read from the
     outlook's columns)."""
     if not _name(name):
         return None
-    own, stock, free = view.trade[i], view.stock[i], desk.free(s, i)
+    own, stock = view.trade[i], view.stock[i]
     if any(s.names[p["from"]] == name and offers.usable(own, stock, p, free) for p in desk.incoming.get(i, ())):
         return name, name
     return None
