@@ -187,7 +187,11 @@ def settle(s: WoodState, actions: Mapping[str, WoodAction], events: list[dict]) 
     finally:
         s.pebbles = np.array(s.pebbles, dtype=pebbles.dtype).reshape(pebbles.shape)
         s.stock = np.array(s.stock, dtype=stock.dtype).reshape(stock.shape)
-    s.offers = [p for a, x in actions.items() for p in _proposals(s, at[a], x)]
+    proposed = []
+    for a, x in actions.items():
+        if getattr(x, "offer", None) is not None or getattr(x, "lend", None) is not None:  # most make none
+            proposed += _proposals(s, at[a], x)
+    s.offers = proposed
 
 
 def _shortfall(s: WoodState, p: dict) -> str | None:
@@ -225,8 +229,6 @@ def _proposals(s: WoodState, i: int, action) -> list[dict]:
     """The offers an action makes, as plain state entries; anything not addressed to a neighbour is dropped
     (apply may be called with actions that never went through a schema)."""
     offer, loan = getattr(action, "offer", None), getattr(action, "lend", None)
-    if offer is None and loan is None:
-        return []
     near = neighbours(len(s.names), i)
     out = []
     if offer is not None and s.position.get(offer.to) in near:
@@ -241,13 +243,12 @@ def _proposals(s: WoodState, i: int, action) -> list[dict]:
 
 
 def _event(kind: str, s: WoodState, p: dict, **extra) -> dict:
-    event = {"kind": kind, "deal": p["kind"], "from": s.names[p["from"]], "to": s.names[p["to"]]}
-    event.update((k, v) for k, v in p.items() if k not in PARTIES)
+    """The event of offer p: its kind and parties by name first, then the offer's terms, then `extra`."""
+    event = {"kind": kind, "deal": p["kind"], "from": None, "to": None}
+    event.update(p)  # the offer's own kind, from and to land on the keys above, and are written over below
+    event["kind"], event["from"], event["to"] = kind, s.names[p["from"]], s.names[p["to"]]
     event.update(extra)
     return event
-
-
-PARTIES = ("kind", "from", "to")  # an offer's keys that its event writes its own way
 
 
 # --- what a creature reads --------------------------------------------------------------------------------

@@ -285,13 +285,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         return SEASONS[(turn // self.season_turns) % len(SEASONS)]
 
     def _trade(self, s: WoodState, actions, rng, events) -> dict[int, tuple[market.Book, market.Fill | None]]:
-        rows, said, at = [], [], s.position
-        for agent, action in actions.items():
-            i = at[agent]
-            rows.extend((i, place, GOOD_AT[o.good], o.side == "buy", o.qty, o.price)
-                        for place, o in enumerate(action.orders))
-            if action.say:
-                said.append([agent, action.say])
+        at = s.position
+        rows = [(at[agent], place, GOOD_AT[o.good], o.side == "buy", o.qty, o.price)
+                for agent, action in actions.items() for place, o in enumerate(action.orders)]
+        said = [[agent, action.say] for agent, action in actions.items() if action.say]
         s.gossip = heard_next(s.gossip, said, s.turn)
         books = market.take_orders(s, np.array(rows, dtype=np.int64).reshape(-1, 6))
         fills = {}
