@@ -107,11 +107,11 @@ def offers_for(s: WoodState, rows: list[int], view: Outlook) -> list[dict | None
     qty = np.where(surplus >= 4, 2, 1)  # never past MAX_QTY
     markup = np.array([MARKUP.get(s.personality[k], 1.0) for k in i.tolist()])
     price = np.maximum(np.rint(qty * value[own] * markup), 1)
-    shunned: dict[int, set[str]] = {}  # who broke a promise to it, as it remembers
+    shunned: dict[int, set[str]] = {}  # who broke a promise to it, as it remembers (most remember none)
     for c, k in enumerate(i.tolist()):
-        broke = {e[0] for e in s.memory[k] if e[memory.BROKE]} if s.memory[k] else None
-        if broke:
-            shunned[c] = broke
+        for e in s.memory[k]:
+            if e[memory.BROKE]:
+                shunned.setdefault(c, set()).add(e[0])
     to, swap = np.full(i.size, -1), np.zeros(i.size, dtype=bool)
     at = np.arange(i.size)
     for step in range(near.shape[1]):
