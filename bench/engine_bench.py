@@ -1,6 +1,7 @@
 """Engine cost per turn with the scripted policy: everything but the model, for 5 to 10 000 agents.
 
-    python -m bench.engine_bench [--agents 5,50,500,1000,10000] [--turns 20] [--acts second|first|both] [--json out.json]
+    python -m bench engine [--agents 5,50,500,1000,10000] [--turns 20] [--acts second|first|both]
+                           [--phases 1000,10000] [--json out.json]
 
 Reports the median turn time (ms) after two warm-up turns, without and with the trace being written, the
 part of it spent in the scripted policy (the heuristic that stands in for the model), and the time per agent
@@ -9,7 +10,8 @@ memory), the economy the first version had. The scripted policy's replies take t
 World.own_actions). Then the per-agent cost of reading a reply: the model path (building each agent's schema,
 checking the reply against it, and the whole parse of a reply's text) beside the batch path the scripted
 replies take. Before the tables: the CPU (lscpu's model name and the flags a turn's speed depends on) and the
-load; after them, where a turn's CPU time goes at 1000 and 10 000 creatures (bench/engine_phases.py).
+load; after them, where a turn's CPU time goes at the `--phases` agent counts (bench/engine_phases.py; "" for
+none). Takes about a minute on 2 cores.
 """
 from __future__ import annotations
 
