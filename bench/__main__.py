@@ -10,6 +10,7 @@ and, with --json PATH, writes its rows with the machine they came from.
     fuzz     the long fuzz of the parse path and chaos councils over many seeds
     economy  the scripted economy over years: winter fuel crisis, trade and mood, legends, the commons map
     web      the web demo's memory over repeated waves of sessions
+    start    seconds to the first model turn from a new process, with empty caches and with warm ones
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import sys
 SUITES = {"engine": "bench.engine_bench", "model": "bench.model_bench", "quality": "bench.quality_bench",
           "viewer": "bench.viewer_bench", "sweep": "bench.sweep_bench", "paths": "bench.paths_bench",
           "fuzz": "bench.fuzz_bench", "economy": "bench.economy_bench",
-          "web": "bench.web_memory_bench"}
+          "web": "bench.web_memory_bench", "start": "bench.start_bench"}
 
 
 def main() -> int:

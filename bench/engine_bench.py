@@ -29,7 +29,7 @@ from bench.engine_phases import phases
 from bench.machine import machine_info, write_result
 from sim import Engine
 from sim.parse import parse, parse_all
-from sim.policy import Ask, PolicyOptions, Reply
+from sim.policy import Ask, PolicyOptions, Reply, heuristics
 from sim.schemas import valid
 from worlds.commons import CommonsWorld
 from worlds.wood import WoodWorld
@@ -78,7 +78,7 @@ def parse_us(label: str, world, repeats: int = 20) -> dict:
     rng = np.random.default_rng(2)
     agents = world.agents(state)
     asks = [Ask(world, state, a, 0) for a in agents]
-    decided = [ask.heuristic(rng) for ask in asks]
+    decided = heuristics(asks, rng)
     replies = [Reply(orjson.dumps(d).decode()) for d in decided]
     own = [Reply(r.text, own=d) for r, d in zip(replies, decided)]
     data = [world.Action.model_validate_json(r.text).model_dump(mode="json", by_alias=True) for r in replies]

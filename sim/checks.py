@@ -1,14 +1,16 @@
 """`check_world`: does a World subclass keep the promises the engine, the models and the viewers rely on?
 
 Like Gymnasium's `check_env`: call it on any world (tests call it on every registered one). It plays two
-seeded runs, one with the world's heuristic and one with random schema-valid actions and every legend, and
+seeded runs, one with the world's heuristics and one with random schema-valid actions and every legend, and
 checks along the way that:
 
 - the no-op is a valid, feasible Action that the agent's schema also admits;
-- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (object root,
-  supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
-- the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
-- `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
+- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (an object
+  root, or a union of closed objects; supported keywords only, bounded strings, arrays and numbers), the Action
+  accepts what it admits, and each branch of a root union admits a reply;
+- `heuristics` answers for exactly the agents it is given, inside each agent's schema, and the same rng gives
+  the same answers (a world still defining the old one-agent `heuristic` is told to rename it);
+- garbage replies become no-ops through `sim.parse.parse`;
 - a worked example (`suggestion`) is inside the agent's schema and parses as a valid action;
 - the batch path for the world's own decisions (`own_actions`) gives exactly what parsing each reply's text
   gives, reply by reply in sampled states and over a whole scripted run;
@@ -17,6 +19,11 @@ checks along the way that:
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
   exactly like the original;
 - the world's own `invariants` hold after every turn of both runs;
+- `reward` answers with a finite number for every agent that acted, and agents that come and go keep their
+  contract (sim/comings.py): a random run goes on until an agent has left and one has arrived (up to
+  COMINGS_TURNS turns; a world whose agents never change is asked only for its rewards); `reward` answers for
+  an agent that left during the turn, an arrival is observed, schemed, rewarded and drawn like any agent, a
+  departed one leaves the picture and its name never comes back;
 - a world with a patron seat (`Patron`): some act drawn from its schema (text fields set to agents' names)
   applies, `patron` refuses others
   only with ValueError, never mutates its input, and the state it returns survives JSON.
@@ -29,22 +36,25 @@ import contextlib
 import json
 import textwrap
 import traceback
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jsonschema
 import numpy as np
 from pydantic import BaseModel
 
+from sim.comings import Watch, changed, check_comings
 from sim.engine import Engine
 from sim.parse import parse, parse_all
-from sim.policy import Ask, Batch, Reply
+from sim.policy import Ask, Batch, Reply, heuristics
 from sim.records import Turn
 from sim.schemas import decoding_problems, example
+from sim.variants import branches, explain, name, tag
 from sim.world import Outcome, World
 
 EXAMPLES_PER_ASK = 4
 MAX_PROBLEMS = 40
 TRACEBACK_FRAMES = 8  # of a hook that raised, shown under its problem
+COMINGS_TURNS = 60  # most turns played looking for an agent that leaves and one that arrives
 GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
            "\x00\x01\x02\xff", '{"a": ' * 50]
 
@@ -79,14 +89,21 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         sampled = [s.after for s in steps[:: max(1, len(steps) // 8)]]  # about 8 states cover both runs
         states = [world.initial_state(np.random.default_rng(seed)), *sampled]
         for k, state in enumerate(states):
+            decided = _check_heuristics(world, state, seed, report)
             for n, agent in enumerate(world.agents(state)):
-                _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, garbage=k == n == 0)
-            _check_apply(world, state, seed, report)
-            _check_heuristics(world, state, seed, report)
+                _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, decided.get(agent),
+                           garbage=k == n == 0)
+            _check_apply(world, state, seed, decided, report)
         _check_legends(world, states[-1], report)
         _check_patron(world, states[:3], seed, report)
         for step in steps:
             _check_turn(world, step, report)
+        comings = _play(world, _RandomValid(seed), seed, max(turns, COMINGS_TURNS), {}, report, "come-and-go run",
+                        until=Watch(world))
+        for step in comings:  # the world's own rules over the turns agents came and went
+            if any(changed(world, step)):
+                _check_turn(world, step, report)
+        check_comings(world, comings, report, _check_ask)
     if report.problems:
         raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
 
@@ -127,9 +144,14 @@ def _basics(world: World, report: _Report) -> bool:
         report.add("set the class attribute `name` to the world's registered name")
     action = getattr(world, "Action", None)
     if not (isinstance(action, type) and issubclass(action, BaseModel)):
-        report.add("set the class attribute `Action` to a pydantic BaseModel subclass")
+        report.add("set the class attribute `Action` to a pydantic BaseModel subclass (a union of actions: wrap it, "
+                   "class Action(RootModel[Annotated[Move | Share, Field(discriminator='do')]]))")
         return False
     _check_params(world, report)
+    if callable(getattr(type(world), "heuristic", None)) and type(world).heuristics is World.heuristics:
+        report.add("the world defines heuristic(state, agent, rng), which nothing calls any more: rename it to "
+                   "heuristics(state, agents, rng) and return {agent: action dict} for all the agents given at once, "
+                   "e.g. {a: <what heuristic returned for a> for a in agents}")
     with report.guard("World.example", "set `example` to JSON text of one good reply the Action accepts"):
         action.model_validate_json(world.example)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in world.legends.items()):
@@ -167,8 +189,10 @@ def _check_params(world: World, report: _Report) -> None:
                        f"{world.config()}): pass every parameter on to World.__init__ unchanged")
 
 
-def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:
-    """A seeded engine run, recording the state before each turn so invariants can compare."""
+def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str,
+          until: Callable[["_Step"], bool] | None = None) -> list["_Step"]:
+    """A seeded engine run, recording the state before each turn so invariants can compare; it stops early
+    once `until(step)` is true."""
     steps: list[_Step] = []
     with report.guard(f"the {label}", "the traceback below shows where it failed"):
         engine = Engine(world, policy, seed=seed, legends=legends)
@@ -179,6 +203,8 @@ def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, 
                            "copy the state and change the copy", key=("changed in", label))
             steps.append(_Step(label, before, engine.state, turn))
             before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+            if until is not None and until(steps[-1]):
+                break
         for key, problem in policy.problems:
             report.add(problem, key=key)
     return steps
@@ -192,30 +218,35 @@ class _Step:
 
 
 class _Heuristic:
-    """The world's heuristic answered as JSON text, the way the scripted backend answers."""
+    """The world's heuristics answered as JSON text, the way the scripted backend answers."""
 
-    salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristic's
+    salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristics'
 
     def __init__(self, seed: int, own: bool = True):
         self.seed = seed
         self.own = own  # hand the engine the decision beside its text, as the scripted backend does
         self.problems: list[tuple] = []  # (dedup key, message)
 
-    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
-        return ask.heuristic(rng)
+    def answers(self, asks: Sequence[Ask], rng: np.random.Generator) -> dict[str, Any]:
+        """{agent: action dict, or the exception that stopped it}."""
+        try:
+            return dict(zip((ask.agent for ask in asks), heuristics(asks, rng)))
+        except Exception as exc:
+            return {ask.agent: exc for ask in asks}
 
     def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
-        rng = np.random.default_rng([self.seed, turn, *self.salt])
-        return Batch({ask.agent: self._reply(ask, rng) for ask in asks})
+        answers = self.answers(asks, np.random.default_rng([self.seed, turn, *self.salt]))
+        return Batch({ask.agent: self._reply(ask, answers[ask.agent]) for ask in asks})
 
-    def _reply(self, ask: Ask, rng: np.random.Generator) -> Reply:
+    def _reply(self, ask: Ask, answer: Any) -> Reply:
         try:
-            answer = self.answer(ask, rng)
+            if isinstance(answer, Exception):
+                raise answer
             return Reply(json.dumps(answer), own=answer if self.own else None)
         except Exception as exc:  # reported as a problem; the run goes on with this agent's no-op
             who = type(self).__name__[1:]
             self.problems.append(((who, type(exc)), f"{who} policy failed for {ask.agent} at turn {ask.turn}: "
-                                  f"{type(exc).__name__}: {str(exc)[:200]} (fix: heuristic and action_schema "
+                                  f"{type(exc).__name__}: {str(exc)[:200]} (fix: heuristics and action_schema "
                                   "must work for every live agent in every state)"))
             return Reply(None, error="check policy failed")
 
@@ -231,12 +262,20 @@ class _RandomValid(_Heuristic):
     def __init__(self, seed: int):
         super().__init__(seed, own=False)  # random replies are not the world's own
 
-    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
-        return example(ask.schema, rng)
+    def answers(self, asks: Sequence[Ask], rng: np.random.Generator) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ask in asks:
+            try:
+                out[ask.agent] = example(ask.schema, rng)
+            except Exception as exc:
+                out[ask.agent] = exc
+        return out
 
 
 # --- one agent in one state ------------------------------------------------------------------------------
-def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, report: _Report, garbage: bool):
+def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, report: _Report, decided: Any,
+               garbage: bool):
+    """One agent's hooks in one state; `decided`: what heuristics answered for it (None: nothing to check)."""
     at = f"for {agent} at turn {getattr(state, 'turn', '?')}"
     with report.guard(f"observe {at}", "return a short str for every live agent"):
         if not isinstance(world.observe(state, agent), str):
@@ -254,6 +293,7 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
     for problem in decoding_problems(schema):
         report.add(f"action_schema {problem}")
     validator = jsonschema.Draft202012Validator(schema)
+    _check_branches(world, state, agent, schema, validator, rng, report, at)
 
     with report.guard(f"noop {at}", "return an instance of the world's Action"):
         noop = world.noop(agent)
@@ -278,11 +318,11 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
                 report.add(f"the action schema admits {json.dumps(reply)} {at} but parsing gives a no-op "
                            f"({decision.reason}): make the Action model accept everything the schema admits")
 
-    with report.guard(f"heuristic {at}", "return a JSON-able action dict built with the rng argument"):
-        wanted = world.heuristic(state, agent, np.random.default_rng(0))
-        _sent_as_reply(world, state, agent, wanted, validator, report, f"heuristic {at} answers",
-                       "the scripted baseline must obey the schema models obey",
-                       "return exactly the Action's fields, feasible now")
+    if decided is not None:
+        with report.guard(f"heuristics {at}", "answer a JSON-able action dict for every agent"):
+            _sent_as_reply(world, state, agent, decided, validator, report, f"heuristics {at} answers",
+                           "the scripted baseline must obey the schema models obey",
+                           "return exactly the Action's fields, feasible now")
 
     with report.guard(f"suggestion {at}", "return None or the action dict this agent's prompt shows as its example"):
         shown = world.suggestion(state, agent)
@@ -303,9 +343,33 @@ def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, r
                            "no-op: give Action fields no defaults that make junk a valid action")
 
 
+def _check_branches(world: World, state: Any, agent: str, schema: dict, validator, rng: np.random.Generator,
+                    report: _Report, at: str) -> None:
+    """Each branch of a root union (a variant action) admits some reply that the whole schema admits and that
+    parses: a branch that admits none is an action no model can take."""
+    defs = schema.get("$defs", {})
+    options = branches(schema, defs) or []
+    for k, option in enumerate(options):
+        label = name(options, k, tag(options, defs), defs)
+        with report.guard(f"generating a reply of branch {label!r} {at}", "keep to the keywords in sim.schemas.DECODABLE"):
+            drawn = [example({**option, "$defs": defs}, rng) for _ in range(EXAMPLES_PER_ASK)]
+            inside = [d for d in drawn if validator.is_valid(d)]
+            if not inside:
+                report.add(f"branch {label!r} of the action schema {at} admits no reply ({json.dumps(drawn[0])[:80]}: "
+                           f"{explain(schema, drawn[0])}): give every key a branch requires a property, and close "
+                           "each branch with additionalProperties: false inside it, not beside the union",
+                           key=("no reply", label))
+                continue
+            decision, _ = parse(Reply(json.dumps(inside[0])), world, state, agent)
+            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
+                report.add(f"branch {label!r} of the action schema {at} admits {json.dumps(inside[0])[:80]} but "
+                           f"parsing gives a no-op ({decision.reason}): make the Action's union accept each branch",
+                           key=("branch refused", label))
+
+
 def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator, report: _Report, what: str,
                    outside: str, refused: str):
-    """An action dict the world itself wrote (its heuristic's, its worked example), checked as a model's reply
+    """An action dict the world itself wrote (heuristics' answers, its worked example), checked as a model's reply
     would be: inside the agent's schema, and valid through the parse path. Returns the parse's Decision."""
     if not validator.is_valid(action):
         error = jsonschema.exceptions.best_match(validator.iter_errors(action))
@@ -316,13 +380,14 @@ def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator
     return decision
 
 
-def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:
-    """apply leaves its input alone, and a state restored from JSON text plays on identically."""
+def _check_apply(world: World, state: Any, seed: int, decided: dict, report: _Report) -> None:
+    """apply leaves its input alone, and a state restored from JSON text plays on identically (the actions:
+    `decided`, heuristics' answers, through the parse path)."""
     text = _json_text(world.to_json(state), "to_json(state)", report)
     if text is None:
         return
     snapshot = _dumps(json.loads(text))
-    actions = {a: _heuristic_action(world, state, a, seed) for a in world.agents(state)}
+    actions = {a: _heuristic_action(world, state, a, decided) for a in world.agents(state)}
     with report.guard("apply", "apply(state, actions, rng) must accept one action per live agent"):
         outcome = world.apply(state, actions, np.random.default_rng(seed))
         if not isinstance(outcome, Outcome):
@@ -345,19 +410,27 @@ def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:
                            "dtypes (int64/float64) and derive cached values from the fields")
 
 
-def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> None:
-    """heuristics answers for all agents as heuristic does for each in turn, from the same draws."""
-    agents = world.agents(state)
-    with report.guard("heuristics", "heuristics(state, agents, rng) must return {agent: action dict} for "
-                      "every agent given"):
-        each = np.random.default_rng(seed)
-        one_by_one = {a: world.heuristic(state, a, each) for a in agents}
-        together = world.heuristics(state, list(agents), np.random.default_rng(seed))
-        if _dumps(together) != _dumps(one_by_one):
-            report.add("heuristics(state, agents, rng) answers differently from heuristic(state, agent, rng) "
-                       "called for each agent in turn: draw the same numbers in the same order (one batch of "
-                       "draws in agent order gives the same numbers as one draw an agent)")
-        _check_own(world, state, agents, list(together.values()), report)
+def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> dict:
+    """heuristics answers for exactly the agents it is given (all of them, or one alone, as a council that
+    seats some agents elsewhere asks), and the same rng gives the same answers. Returns its answers for all
+    the agents ({} when it failed)."""
+    agents = list(world.agents(state))
+    with report.guard("heuristics", "heuristics(state, agents, rng) must return {agent: action dict} for every "
+                      "agent given"):
+        decided = world.heuristics(state, list(agents), np.random.default_rng(seed))
+        alone = world.heuristics(state, agents[-1:], np.random.default_rng(seed))
+        for asked, answered in ((agents, decided), (agents[-1:], alone)):
+            if not isinstance(answered, dict) or set(answered) != set(asked):
+                got = sorted(map(str, answered))[:4] if isinstance(answered, dict) else type(answered).__name__
+                report.add(f"heuristics asked for {asked[:4]}{'...' if len(asked) > 4 else ''} answered for {got}: "
+                           "return {agent: action dict} for exactly the agents given")
+                return {}
+        if _dumps(world.heuristics(state, list(agents), np.random.default_rng(seed))) != _dumps(decided):
+            report.add("heuristics(state, agents, rng) answered differently given an rng seeded alike: draw chance "
+                       "only from rng, in a fixed order (no sets, no id(), no clock)")
+        _check_own(world, state, agents, [decided[a] for a in agents], report)
+        return decided
+    return {}
 
 
 def _check_own(world: World, state: Any, agents: list[str], decided: list, report: _Report) -> None:
@@ -394,10 +467,10 @@ def _same_reading(fast: tuple, slow: tuple) -> bool:
             and _dumps(a1.model_dump(mode="json")) == _dumps(a2.model_dump(mode="json")))
 
 
-def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseModel:
-    """The heuristic's action through the parse path, or the no-op (heuristic failures are reported elsewhere)."""
+def _heuristic_action(world: World, state: Any, agent: str, decided: dict) -> BaseModel:
+    """heuristics' action through the parse path, or the no-op (heuristics' failures are reported elsewhere)."""
     try:
-        reply = Reply(json.dumps(world.heuristic(state, agent, np.random.default_rng(seed))))
+        reply = Reply(json.dumps(decided[agent]))
     except Exception:
         return world.noop(agent)
     return parse(reply, world, state, agent)[1]
@@ -406,9 +479,13 @@ def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseMo
 def _check_legends(world: World, state: Any, report: _Report) -> None:
     for name in world.legends:
         for text in (None, "a traveller says the rules have changed"):
-            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state"):
+            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state, "
+                              "or raise ValueError('why') when it cannot start now"):
                 snapshot = _dumps(world.to_json(state))
-                outcome = world.legend(state, name, text)
+                try:
+                    outcome = world.legend(state, name, text)
+                except ValueError:  # refused now: the engine records it so, and the turn goes on
+                    continue
                 if not isinstance(outcome, Outcome):
                     report.add(f"legend {name!r} must return an Outcome(state, events)")
                 elif _dumps(world.to_json(state)) != snapshot:

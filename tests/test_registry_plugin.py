@@ -106,8 +106,8 @@ class AuctionWorld(World[Hall, Bid]):
     def noop(self, agent):
         return Bid()
 
-    def heuristic(self, state, agent, rng):
-        return {"bid": int(rng.integers(0, min(12, state.budget[agent]) + 1))}
+    def heuristics(self, state, agents, rng):
+        return {a: {"bid": int(rng.integers(0, min(12, state.budget[a]) + 1))} for a in agents}
 
     def apply(self, state, actions, rng):
         bids = sorted(((a.bid, n) for n, a in actions.items()), reverse=True)

@@ -6,7 +6,8 @@ agent has its own schema, and most non-vLLM servers take one prompt per request 
 (vLLM) batches concurrent requests just the same.
 
 Constrained decoding goes through `response_format` json_schema (vLLM's old `guided_json` extra field is
-ignored by current servers). Whether the server strips whitespace is its own setting; for vLLM start it with
+ignored by current servers), with the schema as sim.variants.for_decoding gives it (a variant action's oneOf
+as anyOf, no `discriminator`). Whether the server strips whitespace is its own setting; for vLLM start it with
 --structured-outputs-config '{"backend":"guidance","disable_any_whitespace":true}'.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
 from sim.policy import Ask, Reply
+from sim.variants import for_decoding
 
 RETRYABLE = {408, 409, 429}  # besides 5xx: the server is busy or restarting, the request itself is fine
 CHECK_SECONDS = 10.0  # the start-up check's whole budget, however slowly the server drips its answer
@@ -150,7 +152,7 @@ class OpenAIBackend:
                 "temperature": self.temperature,
                 "response_format": {
                     "type": "json_schema",
-                    "json_schema": {"name": "action", "schema": ask.schema, "strict": True},
+                    "json_schema": {"name": "action", "schema": for_decoding(ask.schema), "strict": True},
                 },
             }
         except Exception as e:  # a world bug in observe/action_schema costs only this agent

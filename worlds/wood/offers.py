@@ -259,19 +259,17 @@ def describe(s: WoodState, p: dict) -> str:
                 f"in {p['due']} turns")
     if p["kind"] == "sale":
         return f"{who} sells you {p['qty']} {p['good']} for {p['price']} pebbles"
-    return f"{who} gives {p['qty']} {p['good']} for {p['wqty']} of your {p['want']}"
+    return f"{who} gives {p['qty']} {p['good']} for {p['wqty']} {p['want']}"
 
 
 def lines(s: WoodState, i: int, d: Desk) -> list[str]:
     """The second act's lines of creature i's observation: its neighbours, the offers open to it, its debts,
     its memory and the patron's whisper (empty lines are dropped by the caller)."""
     near = neighbours(len(s.names), i)
-    out = ["You may deal directly with: "
-           + ", ".join(f"{s.names[j]} ({GOODS[int(s.trade[j])]})" for j in near) + "."] if near else []
+    out = ["Neighbours: " + ", ".join(f"{s.names[j]} {GOODS[int(s.trade[j])]}" for j in near) + "."] if near else []
     mine = d.incoming.get(i, [])
-    if mine:
-        out.append('Offers to you (take with "accept": name): '
-                   + "; ".join(describe(s, p) for p in mine[:SHOWN]) + ".")
+    if mine:  # how to take one is in the briefing ("accept": name)
+        out.append("Offers to you: " + "; ".join(describe(s, p) for p in mine[:SHOWN]) + ".")
     debts = credit.debts_line(s, d.owes.get(i, []), d.lent.get(i, []))
     return out + [debts, memory.digest(s, i, near), patrons.whisper_line(s, i)]
 

@@ -29,7 +29,7 @@ FIELDS = ("side", "good", "qty", "price")  # an order's fields, all set when it 
 
 def actions(world, s: WoodState, agents: list[str], decided: list[dict]) -> list[tuple[BaseModel, dict] | None]:
     """(Action, dump) for each decision valid as it stands, None for the rest (see the module docstring)."""
-    if world.schema != "creature" or world.levers & RESHAPING:
+    if world.params.schema_ != "creature" or world.levers & RESHAPING:
         return [None] * len(agents)
     view = world.outlook(s)
     desk = world.desk(s) if world.second_act else None
