@@ -9,8 +9,8 @@ so linear growth is visible; `--acts first` (or `both`) plays the wood without i
 memory), the economy the first version had. The scripted policy's replies take the engine's batch path (Reply.own,
 World.own_actions). Then the per-agent cost of reading a reply: the model path (building each agent's schema,
 checking the reply against it, and the whole parse of a reply's text) beside the batch path the scripted
-replies take. Before the tables: the CPU (lscpu's model name and the flags a turn's speed depends on) and the
-load; after them, where a turn's CPU time goes at the `--phases` agent counts (bench/engine_phases.py; "" for
+replies take. Before the tables: the CPU (lscpu's model name, the flags a model turn depends on, then all its
+flags) and the load; after them, where a turn's CPU time goes at the `--phases` agent counts (bench/engine_phases.py; "" for
 none). Takes about a minute on 2 cores.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 import numpy as np
 import orjson
 
+from agents.cpu import cpu_flags
 from agents.policies import scripted
 from bench.engine_phases import phases
 from bench.machine import machine_info, write_result
@@ -109,9 +110,9 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     parser.add_argument("--phases", default="1000,10000", help="agent counts to break a turn into phases at")
     args = parser.parse_args()
-    machine = machine_info()
-    print(f"CPU: {machine['processor']}, {machine['cores']} cores; flags: {' '.join(machine['cpu_features'])}; "
-          f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    machine, flags = machine_info(), sorted(cpu_flags())
+    print(f"CPU: {machine['processor']}, {machine['cores']} cores ({' '.join(machine['cpu_features'])}); "
+          f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\nflags: {' '.join(flags)}\n")
     rows = []
     for n in [int(x) for x in args.agents.split(",")]:
         turns = max(3, args.turns if n <= 1000 else args.turns // 4)
@@ -147,7 +148,7 @@ def main() -> None:
             cells = " | ".join(f"{table[k][1]:.2f}" for table in breakdown.values())
             print(f"| {label.replace('  ', '&nbsp;&nbsp;')} | {cells} |")
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    write_result(args.json, "engine", rows=rows, parse=parsing,
+    write_result(args.json, "engine", rows=rows, parse=parsing, cpu_flags=flags,
                  phases={str(n): dict(table) for n, table in breakdown.items()})
 
 
