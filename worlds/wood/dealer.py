@@ -129,8 +129,8 @@ def offers_for(s: WoodState, rows: list[int], view: Outlook) -> list[dict | None
     names = s.names
     for c, j, good, n, swapped, want, w, p in zip(some[to >= 0].tolist(), *(x[to >= 0].tolist() for x in (
             to, own, qty, swap, theirs, wqty.astype(np.int64), np.minimum(price, 99).astype(np.int64)))):
-        deal = {"to": names[j], "good": GOODS[good], "qty": n}
-        out[c] = {**deal, "want": GOODS[want], "wqty": w} if swapped else {**deal, "price": p}
+        terms = {"to": names[j], "good": GOODS[good], "qty": n}
+        out[c] = {**terms, "want": GOODS[want], "wqty": w} if swapped else {**terms, "price": p}
     return out
 
 
