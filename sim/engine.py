@@ -279,6 +279,8 @@ def clean_reply(reply: Reply) -> Reply:
     token counts that are not sane integers (a server claiming 10**30) become None."""
     if not isinstance(reply, Reply):
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
+    if _plainly_clean(reply):
+        return reply
     is_text = isinstance(reply.text, str) or reply.text is None
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
     text = reply.text[:MAX_REPLY_CHARS] if is_text and reply.text is not None else None
@@ -289,6 +291,17 @@ def clean_reply(reply: Reply) -> Reply:
     if all(getattr(reply, key) is value for key, value in clean.items()):
         return reply  # already clean, as nearly every reply is: no copy
     return replace(reply, **clean)
+
+
+def _plainly_clean(reply: Reply) -> bool:
+    """Whether a reply is clean at a glance, as a scripted one is: short ASCII text (no surrogate can hide in
+    it), ASCII backend and model names, nothing else set. A few hundred ns, where cleaning field by field
+    costs a few µs a reply, 10 000 times a turn."""
+    text = reply.text
+    return (type(text) is str and len(text) <= MAX_REPLY_CHARS and text.isascii() and reply.error is None
+            and reply.prompt is None and reply.prompt_tokens is None and reply.output_tokens is None
+            and type(reply.backend) is str and reply.backend.isascii()
+            and type(reply.model) is str and reply.model.isascii())
 
 
 def _text_or_none(value: Any) -> str | None:

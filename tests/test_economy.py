@@ -57,7 +57,7 @@ def test_an_unsold_ask_is_cut_and_one_that_sold_out_is_raised(rng):
     def ask_now(state):
         view = trader.outlook(state, world.season_turns)
         action = trader.choose(state, HONEY, np.random.default_rng(0).random(trader.DRAWS).tolist(), view)
-        return next(o["price"] for o in action["orders"] if o["side"] == "sell")
+        return next(price for side, _, _, price in action["orders"] if side == "sell")
 
     assert ask_now(s) < 12
     s.unsold[HONEY, HONEY] = 0

@@ -19,15 +19,16 @@ DIGEST_CHARS = 220
 
 def remember(s: WoodState, i: int, who: str, column: int, amount: int = 1) -> None:
     """Creature i notes what `who` did to it; `who` becomes its most recent memory."""
-    kept, new = [], [who, 0, 0, 0, 0]
-    for e in s.memory[i]:
-        if e[0] == who:
+    entries = s.memory[i]
+    for n, e in enumerate(entries):
+        if e[0] == who:  # known: moved to the end, as a new entry (entries are never changed in place)
             new = list(e)
-        else:
-            kept.append(e)
+            new[column] += int(amount)
+            s.memory[i] = entries[:n] + entries[n + 1:] + [new]
+            return
+    new = [who, 0, 0, 0, 0]
     new[column] += int(amount)
-    kept.append(new)
-    s.memory[i] = kept[-MEMORY:]
+    s.memory[i] = (entries + [new])[-MEMORY:]
 
 
 def remember_fuel(s: WoodState, buyers: list[tuple[int, int]], sellers: list[tuple[int, int]]) -> None:
@@ -63,8 +64,3 @@ def digest(s: WoodState, i: int, neighbours: tuple[int, ...]) -> str:
             (f"Gave you pebbles: {', '.join(gifts)}." if gifts else ""),
             (f"Defaulted on loans: {', '.join(defaulters)}." if defaulters else "")]
     return " ".join(part for part in said if part)[:DIGEST_CHARS]
-
-
-def broke_promises(s: WoodState, i: int, who: str) -> int:
-    """How many promises `who` broke to creature i, as far as i remembers."""
-    return next((e[BROKE] for e in s.memory[i] if e[0] == who), 0)

@@ -127,22 +127,22 @@ def examples_for(state: WoodState, rows: list[int], view: trader.Outlook,
             zip(rows, trader.choose_all(state, rows, draws, view))]
 
 
-def _example(state: WoodState, i: int, chosen: list[dict], view: trader.Outlook, levers: frozenset[str]) -> dict:
+def _example(state: WoodState, i: int, chosen: list[list], view: trader.Outlook, levers: frozenset[str]) -> dict:
     orders = []
-    for o in chosen:
-        k, price = GOODS.index(o["good"]), o["price"]
+    for side, good, qty, price in chosen:
+        k = GOODS.index(good)
         revised = k == state.trade[i] and view.adaptive and state.asked[i, k] and not view.sentiment[k]
-        if o["side"] == "sell" and revised:
+        if side == "sell" and revised:
             # an ask the trader revised from last turn's, never above what the good is worth to anyone: after a
             # model's 83-pebble berries the trader's cuts would take a dozen turns to reach a price anyone pays
             price = min(price, round(max(view.worth[k], state.best_bid[k])))
-        if "crossing" in levers and o["side"] == "sell":
+        if "crossing" in levers and side == "sell":
             price = int(state.best_bid[k]) or price
         elif "crossing" in levers:
             price = max(price, int(state.best_ask[k]))
-        price = int(np.clip(price, *price_band(state, o["good"], levers)))
-        if "budget" in levers and o["side"] == "buy":
-            price = max(1, min(price, int(state.pebbles[i]) // (MAX_ORDERS * o["qty"])))
-        orders.append([o["side"], o["good"], o["qty"], price])
+        price = int(np.clip(price, *price_band(state, good, levers)))
+        if "budget" in levers and side == "buy":
+            price = max(1, min(price, int(state.pebbles[i]) // (MAX_ORDERS * qty)))
+        orders.append([side, good, qty, price])
     # no "say": a creature that says nothing is heard through its orders, and spends no tokens on a line
     return {"orders": orders}

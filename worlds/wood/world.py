@@ -18,6 +18,7 @@ Off, every rule, schema, prompt and trace line is the first version's.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Iterator, Mapping
 
@@ -31,7 +32,7 @@ from worlds.wood import credit, dealer, legends, look, market, memory, offers, o
 from worlds.wood import patron as patrons
 from worlds.wood.actions import FirstAction, Order, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
-from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
+from worlds.wood.state import FIREWOOD, FOODS, GOOD_AT, GOODS, SEASONS, WoodState
 
 NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn", "Hazel", "Fern", "Rowan", "Sorrel", "Burdock",
          "Tansy", "Yarrow", "Alder", "Briar", "Nettle", "Sedge", "Willow", "Aspen", "Heather", "Linden"]
@@ -211,13 +212,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         desk = self.desk(state) if self.second_act else None
         rows = [state.position[agent] for agent in agents]
         chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
-        out = {}
-        for agent, i, decided in zip(agents, rows, chosen):
-            if desk is not None:
-                decided = dealer.deal(state, i, decided, view, desk)
-            # orders written as a model writes them (actions.Order): [side, good, qty, price]
-            out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
-        return out
+        if desk is not None:
+            chosen = dealer.deal_all(state, rows, chosen, view, desk)
+        return dict(zip(agents, chosen))  # orders as a model writes them: [side, good, qty, price]
 
     def own_actions(self, state: WoodState, agents: list[str],
                     decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
@@ -287,53 +284,27 @@ class WoodWorld(World[WoodState, WoodAction]):
         return SEASONS[(turn // self.season_turns) % len(SEASONS)]
 
     def _trade(self, s: WoodState, actions, rng, events) -> dict[int, tuple[market.Book, market.Fill | None]]:
-        books = {k: market.Book([], [], [], [], [], []) for k in range(len(GOODS))}
-        s.asked[:], s.unsold[:], s.bid[:], s.unfilled[:] = 0, 0, 0, 0
-        said = []
-        for agent, action in actions.items():
-            i = s.position[agent]
-            budget = int(s.pebbles[i])  # escrow: bids can never spend more than the creature has
-            offered = [0] * len(GOODS)
-            for o in action.orders:
-                k = GOODS.index(o.good)
-                book = books[k]
-                if o.side == "buy":
-                    qty = min(o.qty, budget // o.price)
-                    if qty > 0:
-                        budget -= qty * o.price
-                        book.bid_who.append(i), book.bid_qty.append(qty), book.bid_price.append(o.price)
-                        s.bid[i, k], s.unfilled[i, k] = o.price, s.unfilled[i, k] + qty
-                else:
-                    qty = min(o.qty, int(s.stock[i, k]) - offered[k])
-                    if qty > 0:
-                        offered[k] += qty
-                        book.ask_who.append(i), book.ask_qty.append(qty), book.ask_price.append(o.price)
-                        s.asked[i, k], s.unsold[i, k] = o.price, offered[k]
-            if action.say:
-                said.append([agent, action.say])
+        at = s.position
+        rows = [(at[agent], place, GOOD_AT[o.good], o.side == "buy", o.qty, o.price)
+                for agent, action in actions.items() for place, o in enumerate(action.orders)]
+        said = [[agent, action.say] for agent, action in actions.items() if action.say]
         s.gossip = heard_next(s.gossip, said, s.turn)
+        books = market.take_orders(s, np.array(rows, dtype=np.int64).reshape(-1, 6))
         fills = {}
-        for k, book in books.items():
+        for k, book in enumerate(books):
             fill = market.clear(k, book, rng)
             fills[k] = (book, fill)
-            s.best_bid[k] = max(book.bid_price, default=0)
-            s.best_ask[k] = min(book.ask_price, default=0)
+            s.best_bid[k] = book.bid_price.max(initial=0)
+            s.best_ask[k] = book.ask_price.min() if book.ask_price.size else 0
             if fill is None:
                 continue
-            s.cleared[k] = fill.price
-            for i, units in fill.buyers:
-                s.stock[i, k] += units
-                s.pebbles[i] -= units * fill.price
-                s.unfilled[i, k] -= units
-            for i, units in fill.sellers:
-                s.stock[i, k] -= units
-                s.pebbles[i] += units * fill.price
-                s.unsold[i, k] -= units
+            market.settle(s, k, fill)
+            names = s.names
             events.append({
                 "kind": "trade", "good": GOODS[k], "price": fill.price,
                 "units": sum(u for _, u in fill.buyers),
-                "buyers": [[s.names[i], u] for i, u in fill.buyers],
-                "sellers": [[s.names[i], u] for i, u in fill.sellers],
+                "buyers": [[names[i], u] for i, u in fill.buyers],
+                "sellers": [[names[i], u] for i, u in fill.sellers],
             })
         return fills
 
@@ -384,12 +355,12 @@ class WoodWorld(World[WoodState, WoodAction]):
                 price = (1 - PRICE_PULL) * price + PRICE_PULL * fill.price
             elif self.living:
                 pass  # a bid and an ask that never met are not a price: the last one paid stands
-            elif book.bid_price and book.ask_price:  # bids below asks: meet in the middle
-                price += 0.3 * ((max(book.bid_price) + min(book.ask_price)) / 2 - price)
-            elif book.bid_price and max(book.bid_price) > price:  # unmet demand pulls the price up
-                price += 0.3 * (max(book.bid_price) - price)
-            elif book.ask_price and min(book.ask_price) < price:  # unsold supply pulls it down
-                price += 0.3 * (min(book.ask_price) - price)
+            elif book.bid_price.size and book.ask_price.size:  # bids below asks: meet in the middle
+                price += 0.3 * ((int(book.bid_price.max()) + int(book.ask_price.min())) / 2 - price)
+            elif book.bid_price.size and book.bid_price.max() > price:  # unmet demand pulls the price up
+                price += 0.3 * (int(book.bid_price.max()) - price)
+            elif book.ask_price.size and book.ask_price.min() < price:  # unsold supply pulls it down
+                price += 0.3 * (int(book.ask_price.min()) - price)
             s.prices[k] = max(round(float(price), 3), 0.5)
 
     # --- legends, metrics, rules -------------------------------------------------------------------
@@ -433,7 +404,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         return look.portrait(turn, self.season_turns)
 
     def to_json(self, state: WoodState) -> dict:
-        data = super().to_json(state)
+        # the second act's entries are never changed in place (state.py), so the JSON form shares them as a
+        # copied state does, rather than copying ~20 000 small lists and dicts a turn in a wood of 10 000
+        data = super().to_json(replace(state, offers=[], loans=[], memory=[]))
+        data.update(offers=list(state.offers), loans=list(state.loans), memory=[list(m) for m in state.memory])
         if not self.second_act:  # the first version's trace lines, byte for byte
             for key in SECOND_ACT:
                 data.pop(key, None)
