@@ -178,11 +178,6 @@ def apply(p: CpuPlan) -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", p.threads_bind)
     os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")  # its cache does not load here (see the top)
-    # torch keeps compiled kernels under /tmp by default, which a reboot empties; agents/warmup.py's marker says
-    # they are built, so they live beside it
-    from agents.embedded import cache_root
-
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / "inductor"))
     if p.cap:  # vLLM's linear kernels (oneDNN) keep to what torch's may use
         os.environ.setdefault("ONEDNN_MAX_CPU_ISA", ONEDNN_CAPS[_aten_cap()])
     if "OMP_NUM_THREADS" not in os.environ:

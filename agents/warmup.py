@@ -4,7 +4,7 @@ in the background, for the next start.
 A first start with compiled graphs spends ~45-60 s in torch.compile and the C++ compiler before the first turn
 (2-core CPUs, empty caches); eager starts in ~20 s, and its turns are ~30 % slower (agents/cpu.py). So an engine
 is only started with graphs where this machine has built them for this model, this vLLM, this torch and this
-plan: a marker file beside torch's kernel cache says so, written after a compiled engine started once.
+plan: a marker file inside torch's kernel cache says so, written after a compiled engine started once.
 Otherwise the engine starts eager and one background process (`python -m agents.build_graphs`, at the lowest CPU
 priority, so it only takes what the turns leave) starts a compiled engine once, which fills torch's kernel
 cache, writes the marker and exits. The run that started it stays eager: swapping engines mid-run would stop
@@ -17,10 +17,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from agents import cpu as cpu_info
-from agents.embedded import cache_root
 
 OFF = "SMALLWORLDS_WARMUP"  # "0": never build graphs in the background (compile in the foreground, as before)
 
@@ -45,9 +45,12 @@ def _has(dist: str) -> bool:
 
 
 def folder() -> Path:
-    """Where the markers live: inside torch's kernel cache (agents/cpu.py puts it beside the converted model),
-    so a marker never outlives the kernels it speaks for."""
-    return Path(os.environ.get("TORCHINDUCTOR_CACHE_DIR") or cache_root() / "inductor") / "smallworlds"
+    """Where the markers live: inside torch's kernel cache, wherever torch keeps it (TORCHINDUCTOR_CACHE_DIR,
+    else /tmp/torchinductor_$USER), so a marker never outlives the kernels it speaks for: a reboot that empties
+    /tmp takes both, and the next start plays eager while they are built again."""
+    from torch._inductor.runtime.cache_dir_utils import cache_dir  # the folder torch itself will use
+
+    return Path(cache_dir()) / "smallworlds"
 
 
 def marker(model: str, plan: cpu_info.CpuPlan) -> Path:
@@ -101,6 +104,7 @@ def start(model: str, max_model_len: int) -> None:
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, env={**os.environ, OFF: "0"})
     building.write_text(str(child.pid))
+    threading.Thread(target=child.wait, name="build-graphs-reaper", daemon=True).start()  # no zombie left behind
 
 
 def _alive(lock: Path) -> bool:
