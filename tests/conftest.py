@@ -114,20 +114,27 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 @contextmanager
-def chromium_page(url: str, **page_options):
-    """A page of headless Chromium (Debian's, driven by Playwright, which downloads none) open at `url`, 1400 x
-    1000 unless `viewport` says otherwise; the test is skipped where either is missing."""
+def chromium():
+    """Headless Chromium (Debian's, driven by Playwright, which downloads none), for a test that opens pages
+    itself (several tabs); the test is skipped where either is missing."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **page_options})
-            page.goto(url)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page(url: str, **page_options):
+    """A page of headless Chromium (see `chromium`) open at `url`, 1400 x 1000 unless `viewport` says otherwise."""
+    with chromium() as browser:
+        page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **page_options})
+        page.goto(url)
+        yield page
 
 
 @pytest.fixture(scope="module")
