@@ -266,3 +266,18 @@ def test_every_viewer_draws_the_meadow_while_foragers_come_and_go(registered, tm
         assert draw(session.step(), size=(320, 200), portray=session.portray).size == (320, 200)
     finally:
         session.close()
+
+
+@pytest.mark.model
+def test_the_embedded_model_council_plays_the_meadow_in_one_call_a_turn():
+    """The meadow with the embedded model deciding (vLLM on this CPU): one batched call a turn for every
+    forager, newcomers included, and every reply read inside its forager's narrowed schema."""
+    from sim.config import make_policy
+
+    world = GridWorld(agents=5, carry=2, arrive_every=1)
+    policy = make_policy("llm", PolicyOptions(backend="auto", seed=3))
+    turns = list(Engine(world, policy, seed=3).run(3))
+    assert [t.metrics["llm_calls"] for t in turns] == [1, 1, 1]
+    decisions = [d for t in turns for d in t.decisions]
+    assert len(decisions) >= 15 and all(d.backend != "scripted" for d in decisions)
+    assert sum(d.status == "noop" for d in decisions) <= len(decisions) // 10, [d.reason for d in decisions]
