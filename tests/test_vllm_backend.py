@@ -221,7 +221,7 @@ def test_a_first_start_plays_eager_and_builds_the_graphs_in_the_background_for_t
     second = one_embedded_turn(tmp_path / "second", env)
     assert second.returncode == 0, second.stderr[-2000:]
     said = second.stdout + second.stderr
-    assert "compiled graphs" in said and "plays eager" not in said and "graphs:" not in said
+    assert "compiled graphs" in said and "plays eager now" not in said and "graphs:" not in said
     metrics = json.loads((tmp_path / "second" / "trace.jsonl").read_text().splitlines()[1])["metrics"]
     assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
 
