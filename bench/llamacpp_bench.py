@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -40,6 +42,7 @@ BACKENDS = ("vllm", "llamacpp")
 ALIAS = "smollm2"  # the model name the server answers to
 CTX_PER_SLOT = 1536  # the longest wood prompt at 50 creatures (~800 tokens) plus the longest reply budget (~290)
 START_S = 120.0
+PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 
@@ -66,7 +69,8 @@ class LlamaServer:
         return " ".join((out.stdout + out.stderr).split())
 
     def __enter__(self) -> LlamaServer:
-        self._proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
+                                      preexec_fn=_die_with_parent)
         deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -97,9 +101,9 @@ class LlamaServer:
 
 def play(backend, asks: Sequence[Ask]) -> dict:
     """One turn of these asks on this backend, timed, with each reply checked against its own schema."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     replies = backend.generate(0, list(asks))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     not_json = outside = bounds_only = 0
     for ask, reply in zip(asks, replies):
         try:
@@ -111,8 +115,8 @@ def play(backend, asks: Sequence[Ask]) -> dict:
             outside += 1
             bounds_only += _fits(value, unbounded(ask.schema))
     known = [r.output_tokens for r in replies if r.output_tokens is not None]
-    return {"seconds": seconds, "valid": (len(asks) - not_json - outside) / len(asks), "not_json": not_json,
-            "outside_schema": outside, "outside_bounds_only": bounds_only,
+    return {"seconds": seconds, "cpu_seconds": cpu, "valid": (len(asks) - not_json - outside) / len(asks),
+            "not_json": not_json, "outside_schema": outside, "outside_bounds_only": bounds_only,
             "errors": sum(r.error is not None for r in replies),
             "output_tokens": statistics.mean(known) if known else None}
 
@@ -134,7 +138,7 @@ def unbounded(schema: dict) -> dict:
 
 
 def run(agents: list[int], turns: int, backends: Sequence[str], slots: int | None = None,
-        say=print) -> dict:
+        threads: int | None = None, say=print) -> dict:
     """Every backend in `backends` on the same asks: per creature count, one warm-up turn each, then `turns`
     turns played by each backend in turn. llama.cpp is left out, with a line said, when no binary is found."""
     from bench.model_profile import fresh_asks
@@ -153,8 +157,8 @@ def run(agents: list[int], turns: int, backends: Sequence[str], slots: int | Non
             from agents.backends.openai import OpenAIBackend
             from agents.embedded import gguf_path
 
-            threads = len(os.sched_getaffinity(0))
-            server = LlamaServer(binary, str(gguf_path()), slots or max(agents), threads)
+            server = LlamaServer(binary, str(gguf_path()), slots or max(agents),
+                                 threads or len(os.sched_getaffinity(0)))
             result["server"] = {"binary": binary, "version": server.version(), "args": server.args[1:]}
             stack.enter_context(server)
             players["llamacpp"] = OpenAIBackend(server.url, ALIAS, timeout=600, deadline=600,
@@ -185,6 +189,7 @@ def summary(backend: str, agents: int, played: list[dict]) -> dict:
     tokens = [p["output_tokens"] for p in played if p["output_tokens"] is not None]
     return {"backend": backend, "agents": agents, "turns": len(played),
             "seconds": round(statistics.median(seconds), 2), "spread": f"{min(seconds):.2f}-{max(seconds):.2f}",
+            "cpu_seconds": round(statistics.median(p["cpu_seconds"] for p in played), 2),
             "valid": round(statistics.mean(p["valid"] for p in played), 3),
             **{k: sum(p[k] for p in played) for k in ("not_json", "outside_schema", "outside_bounds_only",
                                                       "errors")},
@@ -192,7 +197,8 @@ def summary(backend: str, agents: int, played: list[dict]) -> dict:
 
 
 def row_line(r: dict) -> str:
-    return (f"{r['backend']}: {r['agents']} creatures, {r['seconds']} s a turn ({r['spread']}, {r['turns']} turns), "
+    return (f"{r['backend']}: {r['agents']} creatures, {r['seconds']} s a turn ({r['spread']}, {r['turns']} turns; "
+            f"{r['cpu_seconds']} s of CPU), "
             f"valid {r['valid']:.0%}, {r['outside_schema']} outside the schema ({r['outside_bounds_only']} only "
             f"by an integer bound), {r['not_json']} not JSON, {r['errors']} errors")
 
@@ -201,13 +207,15 @@ def table(result: dict) -> str:
     m = result["machine"]
     lines = [f"{m.get('lscpu', {}).get('model') or m['processor']} ({m['cores']} cores); "
              f"{result.get('server', {}).get('version', 'no llama.cpp')}", "",
-             "| creatures | backend | s/turn | spread | valid | outside schema (by a bound only) | not JSON | "
-             "output tok | vLLM s / llama.cpp s |", "|---|---|---|---|---|---|---|---|---|"]
+             "| creatures | backend | s/turn | spread | CPU s/turn | valid | outside schema (by a bound only) | "
+             "not JSON | output tok | vLLM / llama.cpp, wall (CPU) |", "|---|---|---|---|---|---|---|---|---|---|"]
     by = {(r["backend"], r["agents"]): r for r in result["rows"]}
     for r in result["rows"]:
         other = by.get(("vllm", r["agents"]))
-        ratio = f"{other['seconds'] / r['seconds']:.2f}" if r["backend"] == "llamacpp" and other else ""
-        lines.append(f"| {r['agents']} | {r['backend']} | {r['seconds']} | {r['spread']} | {r['valid']:.0%} | "
+        ratio = (f"{other['seconds'] / r['seconds']:.2f} ({other['cpu_seconds'] / max(r['cpu_seconds'], 0.01):.2f})"
+                 if r["backend"] == "llamacpp" and other else "")
+        lines.append(f"| {r['agents']} | {r['backend']} | {r['seconds']} | {r['spread']} | {r['cpu_seconds']} | "
+                     f"{r['valid']:.0%} | "
                      f"{r['outside_schema']} ({r['outside_bounds_only']}) | {r['not_json']} | {r['output_tokens']} "
                      f"| {ratio} |")
     return "\n".join(lines)
@@ -219,6 +227,7 @@ def main() -> None:
     p.add_argument("--turns", type=int, default=3, help="measured turns per creature count and backend")
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated, of: " + ", ".join(BACKENDS))
     p.add_argument("--slots", type=int, default=None, help="llama.cpp parallel slots (default: the most creatures)")
+    p.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: the cores this may use)")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
     backends = [b for b in a.backends.split(",") if b]
@@ -229,9 +238,9 @@ def main() -> None:
         agents = [int(x) for x in a.agents.split(",") if x]
     except ValueError:
         _usage_error(f"--agents takes whole numbers separated by commas, not {a.agents!r}")
-    if not agents or min(agents) < 1 or a.turns < 1 or (a.slots is not None and a.slots < 1):
-        _usage_error("--agents, --turns and --slots must be at least 1")
-    result = run(agents, a.turns, backends, a.slots)
+    if not agents or min(agents) < 1 or a.turns < 1 or min(a.slots or 1, a.threads or 1) < 1:
+        _usage_error("--agents, --turns, --slots and --threads must be at least 1")
+    result = run(agents, a.turns, backends, a.slots, a.threads)
     print(table(result))
     if a.json:
         with open(a.json, "w") as f:
@@ -245,6 +254,38 @@ def _usage_error(line: str) -> None:
 
 def _fits(value: object, schema: dict) -> bool:
     return jsonschema.Draft202012Validator(schema).is_valid(value)
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: Linux kills it when this process dies however it dies (a killed
+    bench left its server computing on, orphaned)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the server is stopped on a normal exit only
+
+
+def cpu_seconds() -> float:
+    """CPU time so far of this process and every live process below it (a llama-server, vLLM's engine core):
+    on a shared machine the wall clock also counts other jobs, this does not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+            used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0.0)
+        todo.extend(parents.get(pid, ()))
+    return total
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.backends.openai import portable
 from bench import llamacpp_bench
 from bench.model_profile import fresh_asks
 
@@ -52,6 +53,20 @@ def test_a_reply_past_an_integer_bound_is_told_apart_from_other_breaches():
     assert llamacpp_bench._fits(too_many, llamacpp_bench.unbounded(ask.schema))
     assert not llamacpp_bench._fits(stranger, llamacpp_bench.unbounded(ask.schema))
     assert lend["pebbles"]["maximum"] < too_many["lend"]["pebbles"]  # unbounded() left the ask's schema alone
+
+
+def test_the_schema_sent_takes_the_same_replies_without_items_false_beside_a_prefix():
+    ask = fresh_asks(5, 1)[0]
+    sent = portable(ask.schema)
+    assert '"items": false' in json.dumps(ask.schema) and '"items": false' not in json.dumps(sent)
+    buy = next(o for o in ask.schema["properties"]["orders"]["items"]["anyOf"]
+               if o["prefixItems"][0]["enum"] == ["buy"])
+    good = buy["prefixItems"][1]["enum"][0]
+    for order, ok in ((["buy", good, 1, 1], True), (["buy", good, 1, 1, 1], False), (["buy", good, 1], False)):
+        reply = {"orders": [order]}
+        assert llamacpp_bench._fits(reply, ask.schema) is ok
+        assert llamacpp_bench._fits(reply, sent) is ok
+    assert portable({"prefixItems": [{}], "items": False}) == {"prefixItems": [{}], "items": False}  # no maxItems
 
 
 @pytest.mark.model
