@@ -104,13 +104,14 @@ def play(backend, asks: Sequence[Ask]) -> dict:
     start, cpu = time.perf_counter(), cpu_seconds()
     replies = backend.generate(0, list(asks))
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    not_json = outside = bounds_only = 0
+    not_json = outside = bounds_only = padding = 0
     for ask, reply in zip(asks, replies):
         try:
             value = json.loads(reply.text)
         except (TypeError, ValueError):
             not_json += 1
             continue
+        padding += len(reply.text) - len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
         if not _fits(value, ask.schema):
             outside += 1
             bounds_only += _fits(value, unbounded(ask.schema))
@@ -118,7 +119,8 @@ def play(backend, asks: Sequence[Ask]) -> dict:
     return {"seconds": seconds, "cpu_seconds": cpu, "valid": (len(asks) - not_json - outside) / len(asks),
             "not_json": not_json, "outside_schema": outside, "outside_bounds_only": bounds_only,
             "errors": sum(r.error is not None for r in replies),
-            "output_tokens": statistics.mean(known) if known else None}
+            "output_tokens": statistics.mean(known) if known else None,
+            "padding_chars": padding / max(len(asks) - not_json, 1), "sample": replies[0].text}
 
 
 def unbounded(schema: dict) -> dict:
@@ -176,7 +178,10 @@ def run(agents: list[int], turns: int, backends: Sequence[str], slots: int | Non
             for t in range(1, turns + 1):
                 asks = fresh_asks(n, t)
                 for name, backend in players.items():
-                    turns_played[name].append(play(backend, asks))
+                    p = play(backend, asks)
+                    turns_played[name].append(p)
+                    say(f"  {name}, {n} creatures, turn {t}: {p['seconds']:.2f} s ({p['cpu_seconds']:.2f} s of CPU), "
+                        f"valid {p['valid']:.0%}, {p['output_tokens']} output tokens a reply")
             for name, played in turns_played.items():
                 row = summary(name, n, played)
                 result["rows"].append(row)
@@ -193,14 +198,18 @@ def summary(backend: str, agents: int, played: list[dict]) -> dict:
             "valid": round(statistics.mean(p["valid"] for p in played), 3),
             **{k: sum(p[k] for p in played) for k in ("not_json", "outside_schema", "outside_bounds_only",
                                                       "errors")},
-            "output_tokens": round(statistics.mean(tokens), 1) if tokens else None}
+            "output_tokens": round(statistics.mean(tokens), 1) if tokens else None,
+            # characters a reply spent beyond its compact JSON (whitespace a grammar let through)
+            "padding_chars": round(statistics.mean(p["padding_chars"] for p in played), 1),
+            "sample": played[-1]["sample"]}
 
 
 def row_line(r: dict) -> str:
     return (f"{r['backend']}: {r['agents']} creatures, {r['seconds']} s a turn ({r['spread']}, {r['turns']} turns; "
             f"{r['cpu_seconds']} s of CPU), "
             f"valid {r['valid']:.0%}, {r['outside_schema']} outside the schema ({r['outside_bounds_only']} only "
-            f"by an integer bound), {r['not_json']} not JSON, {r['errors']} errors")
+            f"by an integer bound), {r['not_json']} not JSON, {r['errors']} errors, {r['output_tokens']} output "
+            f"tokens and {r['padding_chars']} padding characters a reply")
 
 
 def table(result: dict) -> str:
