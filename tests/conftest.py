@@ -78,6 +78,16 @@ def installed_plugin(root: Path, pyproject: str, modules: dict[str, str] | None 
         importlib.invalidate_caches()
 
 
+def plugin_cli(site: Path, *args: str, timeout: float = 180):
+    """`python -m sim ARGS` in another process that finds the worlds of an installed_plugin folder `site`."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "sim", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def process_tree(root: int) -> set[int]:
     """Every live process below `root`, from /proc (for tests that check nothing outlives what they stop)."""
     parent: dict[int, int] = {}

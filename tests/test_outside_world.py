@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -34,7 +32,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns  # noqa: E402
-from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
+from tests.conftest import installed_plugin, plugin_cli as cli, plugin_pyproject  # noqa: E402
 
 MODULE = '''\
 """Frogs on lily pads: a world written from docs/worlds.md alone."""
@@ -190,11 +188,6 @@ def site(tmp_path_factory):
     with installed_plugin(tmp_path_factory.mktemp("pond"), pyproject, {"pondworld.py": MODULE}) as target:
         yield target
     assert "pond" not in world_names()
-
-
-def cli(site, *args):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "sim", *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="module")

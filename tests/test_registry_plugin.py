@@ -34,7 +34,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns, load_trace  # noqa: E402
-from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
+from tests.conftest import installed_plugin, plugin_cli as cli, plugin_pyproject  # noqa: E402
 
 MODULE = '''\
 """Third-party worlds: the template's guessing game between two named players, and a sealed-bid auction
@@ -151,11 +151,6 @@ def test_the_cli_runs_it(site, tmp_path):
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert len((tmp_path / "run" / "trace.jsonl").read_text().splitlines()) == 1 + 4  # header + 4 turns
-
-
-def cli(site, *args):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "sim", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
