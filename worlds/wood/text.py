@@ -98,7 +98,9 @@ def _fuel_line(state: WoodState, i: int, own: int, season_turns: int) -> str:
     if own == FIREWOOD:
         return f"You are a woodcutter: sell firewood, keep {min(wood, 2)} for yourself in winter."
     if state.season == "winter":
-        return f"Winter: you have {wood} firewood." + (" Buy firewood now!" if wood < 2 else "")
+        # the winter line keeps its reason (burn 1 a turn) though the briefing says it too: without it, the
+        # year bench's model council bid less for firewood in its second winter (3 seeds, 2026-12-05)
+        return f"Winter: burn 1 firewood per turn. You have {wood}." + (" Buy firewood now!" if wood < 2 else "")
     return f"Winter in {turns_to_winter(state.season, state.turn, season_turns)} turns; you have {wood} firewood."
 
 
