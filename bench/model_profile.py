@@ -44,17 +44,20 @@ def turn(backend, asks: list[Ask], sequential: bool = False, keep_replies: bool 
     share the parse path turns into no-ops); `keep_replies`: also the replies' texts."""
     from sim.parse import parse
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if sequential:
         replies = [r for ask in asks for r in backend.generate(0, [ask])]
     else:
         replies = backend.generate(0, asks)
     seconds = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     valid = sum(_valid(r.text, ask.schema) for ask, r in zip(asks, replies))
     noop = sum(parse(r, a._world, a._state, a.agent, a)[0].status == "noop" for a, r in zip(asks, replies))
     result = {
         "agents": len(asks),
         "seconds": round(seconds, 2),
+        # CPU time of this process (every thread): what the turn cost when other processes share the cores
+        "cpu_s": round(cpu_s, 2),
         "decisions_per_s": round(len(asks) / seconds, 2),
         "prompt_tokens": _mean(r.prompt_tokens for r in replies),
         "output_tokens": _mean(r.output_tokens for r in replies),

@@ -95,6 +95,7 @@ def _play_all(engines: dict, agents: int, rounds: int, contention: bool) -> list
 
     per_token: dict[tuple[str, bool], list[float]] = {}
     seconds: dict[tuple[str, bool], list[float]] = {}
+    cpu_seconds: dict[tuple[str, bool], list[float]] = {}
     quality: dict[str, list[dict]] = {}
     first_loaded: dict[str, float] = {}
 
@@ -106,6 +107,7 @@ def _play_all(engines: dict, agents: int, rounds: int, contention: bool) -> list
         if loaded is not None:
             per_token.setdefault((name, loaded), []).append(result["seconds"] / result["output_tokens"])
             seconds.setdefault((name, loaded), []).append(result["seconds"])
+            cpu_seconds.setdefault((name, loaded), []).append(result["cpu_s"])
         if loaded is False:
             quality.setdefault(name, []).append(result)
         return result["seconds"]
@@ -137,6 +139,8 @@ def _play_all(engines: dict, agents: int, rounds: int, contention: bool) -> list
                "quiet_spread": _spread(per_token[(name, False)]),
                "quiet_s_per_turn": round(statistics.median(seconds[(name, False)]), 2),
                "quiet_turns_s": seconds[(name, False)],
+               "quiet_cpu_s_per_turn": round(statistics.median(cpu_seconds[(name, False)]), 2),
+               "quiet_turns_cpu_s": cpu_seconds[(name, False)],
                "valid_json": round(statistics.mean(t["valid_json"] for t in turns), 3),
                "noop": round(statistics.mean(t["noop"] for t in turns), 3),
                "output_tokens": round(statistics.mean(t["output_tokens"] for t in turns), 1),
@@ -172,15 +176,17 @@ def table(result: dict) -> str:
     contended = "ratio" in result["rows"][0]
     lines = [f"{', '.join(map(str, result['agents']))} agents, median of {result['rounds']} turns per setting, seconds "
              "of turn per output token (replies differ in length); replies: valid JSON, no-ops, differing from the "
-             "first setting's on the same asks", "",
-             "| setting | agents | start-up s | quiet s/turn | quiet s/token | spread | vs first | valid | no-op "
-             "| differ |" + (" busy: the turn the load came | then s/turn | s/token | contended / quiet |"
+             "first setting's on the same asks; CPU s: this process's CPU time a turn (what it cost where other "
+             "processes share the cores)", "",
+             "| setting | agents | start-up s | quiet s/turn | CPU s/turn | quiet s/token | spread | vs first | valid "
+             "| no-op | differ |" + (" busy: the turn the load came | then s/turn | s/token | contended / quiet |"
                              if contended else ""),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if contended else "")]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if contended else "")]
     first = {}
     for r in result["rows"]:
         ratio = r["quiet_s_per_token"] / first.setdefault(r["agents"], r["quiet_s_per_token"])
         line = (f"| {r['setting']} | {r['agents']} | {r['startup_s']} | {r['quiet_s_per_turn']} | "
+                f"{r['quiet_cpu_s_per_turn']} | "
                 f"{r['quiet_s_per_token']} | {r['quiet_spread']} | {ratio:.2f}× | {r['valid_json']:.0%} | "
                 f"{r['noop']:.0%} | {r['differ']:.0%} |")
         if contended:
