@@ -49,6 +49,11 @@ FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vn
 ATEN_CAPS = {"default": (), "avx2": ("avx2",)}
 ONEDNN_CAPS = {"default": "SSE41", "avx2": "AVX2"}
 ONEDNN_UNCAPPED = ("", "ALL", "DEFAULT")
+INT8_ENV = "SMALLWORLDS_INT8"  # 1: the embedded model runs as its int8 (W8A8) copy whatever the plan says; 0: never
+SWITCH = {"1": True, "on": True, "yes": True, "true": True, "0": False, "off": False, "no": False, "false": False}
+# whether the int8 copy won the model turn on CPUs that plan this dtype (see the top): bfloat16 where AVX-512
+# BF16 or AMX is there, float32 on the AVX2 code path
+INT8_WINS = {"bfloat16": False, "float32": False}
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class CpuPlan:
     threads: int  # torch threads of an engine that runs in this process (one per core it may use)
     compiler: str | None  # the C++ compiler torch.compile would build kernels with; None: the engine runs eager
     cap: str = ""  # the kernel switch that hides some of the CPU's features from the plan ("" if none)
+    int8: bool = False  # whether the embedded model runs as its int8 (W8A8) copy (agents/w8a8.py)
+    int8_forced: str = ""  # the switch that decided it against the measurements ("" if none)
 
     @property
     def graphs(self) -> bool:
@@ -77,10 +84,18 @@ class CpuPlan:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def line(self) -> str:
+    def line(self, int8: bool | None = None) -> str:
+        """`int8`: whether the model being started is an int8 (W8A8) one (None: what the plan picks)."""
         capped = f", capped by {self.cap}" if self.cap else ""
         return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}{capped}], {len(self.cores)} cores "
-                f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads, {self.mode()}")
+                f"-> dtype {self.dtype}, {self.weights(self.int8 if int8 is None else int8)}, "
+                f"vLLM engine in this process on {self.threads} threads, {self.mode()}")
+
+    def weights(self, int8: bool) -> str:
+        forced = f", {self.int8_forced}" if self.int8_forced else ""
+        if int8:
+            return f"int8 weights and activations (W8A8{forced})"
+        return f"{self.dtype} weights (int8 {'off' + forced if forced else 'is no faster here'})"
 
     def mode(self) -> str:
         if self.graphs:
@@ -131,10 +146,25 @@ def plan(flags: set[str] | None = None, cores: set[int] | None = None, compiler:
     flags, cap = capped(cpu_flags() if flags is None else flags)
     cores = set(os.sched_getaffinity(0)) if cores is None else cores
     fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
+    dtype = "bfloat16" if fast_bf16 else "float32"
+    forced = SWITCH.get(_int8_switch())
     return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
-                   cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
-                   threads_bind=_ranges(sorted(cores)), threads=len(cores),
-                   compiler=cpp_compiler() if compiler == "find" else compiler, cap=cap)
+                   cores=tuple(sorted(cores)), dtype=dtype, threads_bind=_ranges(sorted(cores)), threads=len(cores),
+                   compiler=cpp_compiler() if compiler == "find" else compiler, cap=cap,
+                   int8=INT8_WINS[dtype] if forced is None else forced,
+                   int8_forced=f"{INT8_ENV}={_int8_switch()}" if forced is not None else "")
+
+
+def _int8_switch() -> str:
+    return os.environ.get(INT8_ENV, "").strip().lower()
+
+
+def int8_switch_problem() -> str | None:
+    """What is wrong with the int8 switch the user set (SMALLWORLDS_INT8), or None."""
+    value = _int8_switch()
+    if value == "" or value in SWITCH:
+        return None
+    return f"{INT8_ENV}={value} is neither on (1) nor off (0): unset it to let the CPU plan choose"
 
 
 def capped(flags: set[str]) -> tuple[set[str], str]:

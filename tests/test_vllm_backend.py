@@ -212,3 +212,23 @@ def test_onednn_capped_alone_is_a_one_line_error_not_a_crash(tmp_path):
     assert run.returncode == 2, run.stderr[-2000:]
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "ATEN_CPU_CAPABILITY=avx2" in errors[0], run.stderr[-2000:]
+
+
+def test_the_int8_copy_is_made_at_conversion_and_plays_a_constrained_turn(tmp_path):
+    """A fresh cache: converting the embedded model also writes its W8A8 copy (int8 weights per channel, int8
+    activations per token); SMALLWORLDS_INT8=1 runs it, `sim run` says so in its cpu: line, and the turn's
+    schema-constrained replies all parse."""
+    from agents.embedded import INT8_NAME, MODEL_NAME
+    from agents.w8a8 import is_w8a8
+
+    run = one_embedded_turn(tmp_path / "run", {"SMALLWORLDS_CACHE": str(tmp_path / "cache"),
+                                               "SMALLWORLDS_INT8": "1"}, "--agents", "5")
+    assert run.returncode == 0, run.stderr[-2000:]
+    models = tmp_path / "cache" / "models"
+    assert is_w8a8(str(models / INT8_NAME)) and not is_w8a8(str(models / MODEL_NAME))
+    said = run.stdout + run.stderr
+    assert "int8 weights and activations (W8A8, SMALLWORLDS_INT8=1)" in said, said[-2000:]
+    lines = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()
+    assert INT8_NAME in lines[0]  # the trace header names the model every agent ran
+    metrics = json.loads(lines[1])["metrics"]
+    assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
