@@ -23,7 +23,8 @@ def machine_info() -> dict:
     info["cpu_features"] = [f for f in cpu.FEATURES if f in flags]  # the CPU's own, whatever caps the plan
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
                         f"vLLM engine in this process on {plan.threads} threads, "
-                        f"{'compiled graphs' if plan.graphs else 'eager'}"
+                        f"{'compiled graphs' if plan.graphs else 'eager'}, embedded model in "
+                        f"{'int8 (W8A8)' if plan.int8 else plan.dtype}{f' ({plan.int8_forced})' if plan.int8_forced else ''}"
                         + (f", planned as [{' '.join(plan.features)}] ({plan.cap})" if plan.cap else ""))
     try:
         import torch

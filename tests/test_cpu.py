@@ -3,8 +3,9 @@ from agents import cpu
 
 AVX2_EPYC = {"avx", "avx2", "fma", "f16c"}
 XEON_AMX = AVX2_EPYC | {"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"}
-# what the int8 bench decided per the plan's dtype (agents/cpu.py, top)
-MEASURED = {"bfloat16": False, "float32": False}
+EPYC_ZEN4 = AVX2_EPYC | {"avx512f", "avx512_bf16", "avx512_vnni"}
+# what the int8 bench decided per kind of CPU (agents/cpu.py, top)
+MEASURED = {"amx": False, "avx512_bf16": True, "avx2": False}
 
 
 def unset(monkeypatch, *keys: str) -> None:
@@ -160,17 +161,19 @@ def test_onednn_capped_below_torchs_avx512_kernels_is_refused(monkeypatch):
 
 def test_int8_where_it_won_on_this_kind_of_cpu(monkeypatch):
     unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
-    monkeypatch.setattr(cpu, "INT8_WINS", {"bfloat16": False, "float32": True})
+    monkeypatch.setattr(cpu, "INT8_WINS", {"amx": False, "avx512_bf16": False, "avx2": True})
     assert cpu.plan(AVX2_EPYC, {0, 1}).int8 and not cpu.plan(XEON_AMX, {0, 1}).int8
-    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # the AVX2 plan on a Xeon: its float32, so its choice
-    assert cpu.plan(XEON_AMX, {0, 1}).int8
+    assert not cpu.plan(EPYC_ZEN4, {0, 1}).int8
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # the AVX2 plan on a Xeon: the AVX2 kind's choice
+    assert cpu.plan(XEON_AMX, {0, 1}).int8 and cpu.plan(EPYC_ZEN4, {0, 1}).int8
 
 
 def test_the_measured_choice_per_kind_of_cpu(monkeypatch):
     """What the measurements at the top of agents/cpu.py decided."""
     unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
-    assert cpu.plan(XEON_AMX, {0, 1}).int8 is MEASURED["bfloat16"]
-    assert cpu.plan(AVX2_EPYC, {0, 1}).int8 is MEASURED["float32"]
+    assert cpu.plan(XEON_AMX, {0, 1}).int8 is MEASURED["amx"]
+    assert cpu.plan(EPYC_ZEN4, {0, 1}).int8 is MEASURED["avx512_bf16"]
+    assert cpu.plan(AVX2_EPYC, {0, 1}).int8 is MEASURED["avx2"]
 
 
 def test_the_int8_switch_forces_it_either_way_and_says_so(monkeypatch):
@@ -187,9 +190,9 @@ def test_the_int8_switch_forces_it_either_way_and_says_so(monkeypatch):
 
 def test_the_cpu_line_names_the_weights_the_engine_runs(monkeypatch):
     unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
-    monkeypatch.setattr(cpu, "INT8_WINS", {"bfloat16": False, "float32": True})
+    monkeypatch.setattr(cpu, "INT8_WINS", {"amx": False, "avx512_bf16": False, "avx2": True})
     p = cpu.plan(AVX2_EPYC, {0, 1}, compiler=None)
     assert "int8 weights and activations (W8A8)" in p.line()
     # a model of the user's own, not int8, is said to run in the plan's dtype whatever the plan picks
     assert "float32 weights" in p.line(int8=False) and "W8A8" not in p.line(int8=False)
-    assert "bfloat16 weights (int8 is no faster here)" in cpu.plan(XEON_AMX, {0, 1}, compiler=None).line()
+    assert "bfloat16 weights (int8 off)" in cpu.plan(XEON_AMX, {0, 1}, compiler=None).line()
