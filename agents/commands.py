@@ -31,9 +31,10 @@ def add(parser: argparse.ArgumentParser) -> None:
 
 def prompt(args: argparse.Namespace) -> int:
     from agents.prompts import max_tokens_for, messages
+    from sim.variants import for_decoding
 
     ask = ask_at(args)
-    shown = {"agent": ask.agent, "turn": ask.turn, "messages": messages(ask), "schema": ask.schema,
+    shown = {"agent": ask.agent, "turn": ask.turn, "messages": messages(ask), "schema": for_decoding(ask.schema),
              "max_tokens": max_tokens_for(ask.schema)}
     if args.json:
         print(json.dumps(shown, indent=1))

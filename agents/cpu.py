@@ -111,7 +111,7 @@ class CpuPlan:
 
     def mode(self) -> str:
         if self.graphs:
-            return "compiled graphs (built on the first start, ~45 s, then read from vLLM's cache)"
+            return "compiled graphs (built once per machine, in the background while the first start plays eager)"
         return "eager (no C++ compiler for torch.compile: install g++ for ~30% faster turns)"
 
 

@@ -1,6 +1,7 @@
 """Engine cost per turn with the scripted policy: everything but the model, for 5 to 10 000 agents.
 
-    python -m bench.engine_bench [--agents 5,50,500,1000,10000] [--turns 20] [--acts second|first|both] [--json out.json]
+    python -m bench engine [--agents 5,50,500,1000,10000] [--turns 20] [--acts second|first|both]
+                           [--phases 1000,10000] [--json out.json]
 
 Reports the median turn time (ms) after two warm-up turns, without and with the trace being written, the
 part of it spent in the scripted policy (the heuristic that stands in for the model), and the time per agent
@@ -8,11 +9,14 @@ so linear growth is visible; `--acts first` (or `both`) plays the wood without i
 memory), the economy the first version had. The scripted policy's replies take the engine's batch path (Reply.own,
 World.own_actions). Then the per-agent cost of reading a reply: the model path (building each agent's schema,
 checking the reply against it, and the whole parse of a reply's text) beside the batch path the scripted
-replies take.
+replies take. Before the tables: the CPU (lscpu's model name, the flags a model turn depends on, then all its
+flags) and the load; after them, where a turn's CPU time goes at the `--phases` agent counts (bench/engine_phases.py; "" for
+none). Takes about a minute on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -20,11 +24,13 @@ import time
 import numpy as np
 import orjson
 
+from agents.cpu import cpu_flags
 from agents.policies import scripted
-from bench.machine import write_result
+from bench.engine_phases import phases
+from bench.machine import machine_info, write_result
 from sim import Engine
 from sim.parse import parse, parse_all
-from sim.policy import Ask, PolicyOptions, Reply
+from sim.policy import Ask, PolicyOptions, Reply, heuristics
 from sim.schemas import valid
 from worlds.commons import CommonsWorld
 from worlds.wood import WoodWorld
@@ -73,7 +79,7 @@ def parse_us(label: str, world, repeats: int = 20) -> dict:
     rng = np.random.default_rng(2)
     agents = world.agents(state)
     asks = [Ask(world, state, a, 0) for a in agents]
-    decided = [ask.heuristic(rng) for ask in asks]
+    decided = heuristics(asks, rng)
     replies = [Reply(orjson.dumps(d).decode()) for d in decided]
     own = [Reply(r.text, own=d) for r, d in zip(replies, decided)]
     data = [world.Action.model_validate_json(r.text).model_dump(mode="json", by_alias=True) for r in replies]
@@ -102,7 +108,11 @@ def main() -> None:
     parser.add_argument("--acts", choices=ACTS, default="second",
                         help="the wood with its second act (the default), without it (first), or both")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--phases", default="1000,10000", help="agent counts to break a turn into phases at")
     args = parser.parse_args()
+    machine, flags = machine_info(), sorted(cpu_flags())
+    print(f"CPU: {machine['processor']}, {machine['cores']} cores ({' '.join(machine['cpu_features'])}); "
+          f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\nflags: {' '.join(flags)}\n")
     rows = []
     for n in [int(x) for x in args.agents.split(",")]:
         turns = max(3, args.turns if n <= 1000 else args.turns // 4)
@@ -127,7 +137,19 @@ def main() -> None:
     for r in parsing:
         print(f"| {r['world']} | {r['agents']} | {r['us_schema_built']} | {r['us_schema_check']} | {r['us_parse']} | "
               f"{r['us_batch']} |")
-    write_result(args.json, "engine", rows=rows, parse=parsing)
+    breakdown = {}
+    for n in [int(x) for x in args.phases.split(",") if x]:
+        breakdown[n] = phases(n, max(3, args.turns if n <= 1000 else args.turns // 4))
+    if breakdown:
+        print("\n| phase (second act on), median CPU ms a turn | " + " | ".join(f"{n} creatures" for n in breakdown)
+              + " |")
+        print("|---|" + "---:|" * len(breakdown))
+        for k, (label, _) in enumerate(next(iter(breakdown.values()))):
+            cells = " | ".join(f"{table[k][1]:.2f}" for table in breakdown.values())
+            print(f"| {label.replace('  ', '&nbsp;&nbsp;')} | {cells} |")
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    write_result(args.json, "engine", rows=rows, parse=parsing, cpu_flags=flags,
+                 phases={str(n): dict(table) for n, table in breakdown.items()})
 
 
 if __name__ == "__main__":

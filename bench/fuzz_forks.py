@@ -144,7 +144,8 @@ TRACE_DAMAGE = {
     "header seed": lambda ls, n, r: _edit(ls, 0, lambda h: h["config"].update(seed=r.choice(["x", -1, 2**64]))),
     "header temperature": lambda ls, n, r: _edit(ls, 0, lambda h: h["config"].update(temperature=r.choice(
         ["hot", -1, 1e308]))),
-    "header legends": lambda ls, n, r: _edit(ls, 0, lambda h: h.update(legends=r.choice([["x"], {"1": 5}]))),
+    "header interventions": lambda ls, n, r: _edit(ls, 0, lambda h: h.update(interventions=r.choice([["x"],
+                                                                                                       {"1": 5}]))),
     "torn last line": lambda ls, n, r: [*ls[:-1], ls[-1][:r.randrange(1, len(ls[-1]))]],
     "line dropped": lambda ls, n, r: [*ls[:n], *ls[n + 1:]],
     "line twice": lambda ls, n, r: [*ls[:n + 1], *ls[n:]],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import time
 
 from agents import cpu
@@ -21,6 +22,7 @@ def machine_info() -> dict:
     # whether vLLM's fast (oneDNN) kernels exist for that dtype here
     flags = cpu.cpu_flags()
     info["cpu_features"] = [f for f in cpu.FEATURES if f in flags]  # the CPU's own, whatever caps the plan
+    info["lscpu"] = lscpu()
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
                         f"vLLM engine in this process on {plan.threads} threads, "
                         f"{'compiled graphs' if plan.graphs else 'eager'}, embedded model in "
@@ -34,6 +36,19 @@ def machine_info() -> dict:
     except ImportError:
         pass
     return info
+
+
+def lscpu() -> dict:
+    """`lscpu`'s model name, family, model number and every flag: what tells one CPU kind from another
+    (several kinds share the model name "AMD EPYC"). Empty where lscpu is missing."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, env={**os.environ, "LC_ALL": "C"})
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    fields = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    field = {k.strip(): v.strip() for k, v in fields.items()}.get
+    return {"model": field("Model name"), "family": field("CPU family"), "model_number": field("Model"),
+            "flags": (field("Flags") or "").split()}
 
 
 def write_result(path: str | None, suite: str, **data) -> None:

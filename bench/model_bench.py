@@ -7,6 +7,7 @@ unconstrained decoding (turn time and the share of replies that are valid JSON w
     python -m bench model                                   # CPU: embedded SmolLM2, 5/50/200 agents
     python -m bench model --model Qwen/Qwen2.5-3B-Instruct --agents 5,50,500,1000 --json gpu.json
     python -m bench model --profile --agents 5              # where a turn's time goes (bench/model_profile.py)
+    python -m bench model --prefix --agents 50              # what the cached prefix costs the tokens after it
     python -m bench model --compare dtype --agents 5        # settings side by side (bench/model_settings.py)
     python -m bench model --compare process --contention    # ... also against one competing process
     python -m bench model --compare int8 --agents 5,50      # the embedded model in float vs int8 (W8A8)
@@ -98,6 +99,8 @@ def main() -> None:
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
     p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
+    p.add_argument("--prefix", action="store_true",
+                   help="only what the cached prefix costs the new tokens after it (a turn's prompts vs bare ones)")
     p.add_argument("--compare", choices=("process", "threads", "dtype", "graph", "int8"), default=None,
                    help="only compare vLLM CPU settings side by side")
     p.add_argument("--contention", action="store_true", help="with --compare: also with one competing process")
@@ -107,13 +110,20 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="with --load-arrives: fixed torch threads")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
-    agents = _ints(a.agents or ("5,50,200" if not (a.load_arrives or a.profile or a.compare) else "5"))
+    agents = _ints(a.agents or ("5,50,200" if not (a.load_arrives or a.profile or a.prefix or a.compare) else "5"))
     if a.load_arrives:
         from bench import model_settings
 
         result = {"machine": machine_info(),
                   **model_settings.load_arrives(a.model, agents[0], a.rounds, a.threads)}
         print(f"{_cpu_line(result['machine'])}\n\n{model_settings.load_table(result)}")
+    elif a.prefix:
+        from agents.backends.vllm import VLLMBackend
+        from bench.model_profile import prefix_cost, prefix_table
+
+        backend = VLLMBackend(a.model, seed=0)
+        result = {"model": backend.model, "machine": machine_info(), "prefix": prefix_cost(backend, agents[0])}
+        print(f"model `{result['model']}`; {_cpu_line(result['machine'])}\n\n{prefix_table(result['prefix'])}")
     elif a.profile:
         result = run_profile(a.model, agents[0])
         print(profile_table(result))

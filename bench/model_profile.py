@@ -124,6 +124,49 @@ def profile(backend, agents: int = 5, repeats: int = 3) -> dict:
     return med
 
 
+def prefix_cost(backend, agents: int = 50, rounds: int = 4) -> dict:
+    """What the cached prefix costs the tokens after it: a turn's prompts (briefing and news from the prefix
+    cache, each creature's own text new) against the same creatures' own text alone, as bare prompts with
+    nothing cached, prefilled (max_tokens=1) in alternating rounds on fresh asks. Same new tokens; the turn's
+    attend over the ~540 cached positions before them as well. Medians of the rounds after the first."""
+    from vllm import SamplingParams
+
+    from agents.prompts import messages
+
+    one = SamplingParams(max_tokens=1)
+    seconds: dict[str, list[float]] = {"turn": [], "bare": []}
+    tokens: dict[str, tuple[float, float]] = {}
+    for r in range(rounds):
+        for kind in ("turn", "bare"):
+            asks = fresh_asks(agents, 3 + r + (30 if kind == "bare" else 0))
+            start = time.perf_counter()
+            if kind == "turn":
+                outs = backend._llm.chat([messages(a) for a in asks], one, use_tqdm=False)
+            else:  # a round and place mark keeps every bare prompt new to the prefix cache
+                outs = backend._llm.generate([f"{a.observation}\n({r}, {i})" for i, a in enumerate(asks)], one,
+                                             use_tqdm=False)
+            seconds[kind].append(time.perf_counter() - start)
+            tokens[kind] = (statistics.mean(len(o.prompt_token_ids) - (o.num_cached_tokens or 0) for o in outs),
+                            statistics.mean(o.num_cached_tokens or 0 for o in outs))
+    out = {"agents": agents, "rounds": rounds}
+    for kind, times in seconds.items():
+        new, cached = tokens[kind]
+        median = statistics.median(times[1:])
+        out[kind] = {"new_tokens": round(new, 1), "cached_tokens": round(cached, 1), "prefill_s": round(median, 2),
+                     "ms_per_new_token": round(median / (agents * new) * 1000, 3), "rounds_s": [round(t, 2) for t in times]}
+    out["ratio"] = round(out["turn"]["ms_per_new_token"] / out["bare"]["ms_per_new_token"], 2)
+    return out
+
+
+def prefix_table(p: dict) -> str:
+    rows = ["| prompts | new tokens each | cached tokens each | prefill | ms a new token |", "|---|---:|---:|---:|---:|"]
+    for kind, label in (("turn", "a turn's (briefing and news cached)"), ("bare", "each creature's own text alone")):
+        k = p[kind]
+        rows.append(f"| {label} | {k['new_tokens']:.0f} | {k['cached_tokens']:.0f} | {k['prefill_s']:.2f} s | "
+                    f"{k['ms_per_new_token']:.3f} |")
+    return "\n".join(rows) + f"\n\nA new token after the cached prefix costs {p['ratio']}x one with nothing before it."
+
+
 def parameter_count(model: str) -> int:
     """Weights in a local safetensors folder, read from the files' headers (0 for a hub id)."""
     total = 0

@@ -2,12 +2,14 @@
 web demo paints for one played turn, with each turn's Portrait made once and, as before, made by every
 painter that needs it.
 
-    python -m bench viewer [--agents 5,50,1000] [--frames 20] [--web-agents 50,1000] [--web-turns 5]
-                           [--json out.json]
+    python -m bench viewer [--agents 5,50,1000] [--frames 20] [--board 40] [--web-agents 50,1000]
+                           [--web-turns 5] [--json out.json]
 
 Frames come from scripted wood runs and are drawn mid-animation (t = 0.5, with the previous turn), the
 window's common case, through the wood's own portrayal (worlds/wood/look.py), which each frame computes
-for two turns. The window needs one draw per frame, so 33 ms is the budget at 30 fps.
+for two turns. The window needs one draw per frame, so 33 ms is the budget at 30 fps. `--board SIDE` also
+draws the same turns as a spatial world would: every creature placed on a SIDE x SIDE field (walking a
+cell a turn) over a ground of numbers.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from render.paint import gif, scene
 from render.window.viewer import SIZE
 from sim import Engine
 from sim.policy import PolicyOptions
+from sim.portrayal import Ground
 from worlds.wood import WoodWorld
 
 
@@ -31,10 +34,25 @@ def turns_of(agents: int, turns: int, out: str | None = None) -> list:
     return list(engine.run(turns))
 
 
-def draw_ms(agents: int, frames: int, size: tuple[int, int]) -> float:
-    """Median ms of one mid-animation frame, over `frames` different turns (after one warm-up draw)."""
+def on_a_board(portray, side: int):
+    """`portray` with every creature placed on a side x side field, a cell further east each turn, over a
+    ground of numbers that changes every turn: the frames of a spatial world."""
+    def placed(turn):
+        drawn = portray(turn)
+        for k, glyph in enumerate(drawn.glyphs.values()):
+            glyph.at = ((k * 7 + turn.turn) % side, (k // side) % side)
+        drawn.ground = Ground([[(c * r + turn.turn) % 10 for c in range(side)] for r in range(side)], label="food")
+        return drawn
+    return placed
+
+
+def draw_ms(agents: int, frames: int, size: tuple[int, int], board: int = 0) -> float:
+    """Median ms of one mid-animation frame, over `frames` different turns (after one warm-up draw); `board`:
+    the side of the field the creatures are placed on (0: none, the ring)."""
     turns = turns_of(agents, frames + 1)
     portray = WoodWorld().portray  # the world's own drawing hook, as every viewer uses it
+    if board:
+        portray = on_a_board(portray, board)
     scene.draw(turns[1], turns[0], 0.5, size=size, portray=portray)  # fonts and backgrounds are cached after this
     times = []
     for prev, turn in zip(turns, turns[1:]):
@@ -109,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", default="5,50,1000")
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--board", type=int, default=40, help="also draw them placed on a field this wide (0: no)")
     parser.add_argument("--gif-turns", type=int, default=10)
     parser.add_argument("--web-agents", default="50,1000", help="web turns at these sizes ('' for none)")
     parser.add_argument("--web-turns", type=int, default=5, help="web turns measured, after 40 that fill the log")
@@ -119,6 +138,10 @@ def main() -> None:
         ms = draw_ms(n, args.frames, SIZE)
         rows.append({"what": f"scene.draw, {n} creatures, {SIZE[0]}x{SIZE[1]}", "agents": n,
                      "ms_per_frame": round(ms, 2), })
+        if args.board:
+            ms = draw_ms(n, args.frames, SIZE, args.board)
+            rows.append({"what": f"scene.draw, {n} creatures on a {args.board}x{args.board} board, "
+                                 f"{SIZE[0]}x{SIZE[1]}", "agents": n, "ms_per_frame": round(ms, 2)})
     fpt = 4
     s = gif_seconds(args.gif_turns, fpt)
     frames = args.gif_turns * fpt

@@ -1,14 +1,16 @@
 """`check_world`: does a World subclass keep the promises the engine, the models and the viewers rely on?
 
 Like Gymnasium's `check_env`: call it on any world (tests call it on every registered one). It plays two
-seeded runs, one with the world's heuristic and one with random schema-valid actions and every legend, and
+seeded runs, one with the world's heuristics and one with random schema-valid actions and every legend, and
 checks along the way that:
 
 - the no-op is a valid, feasible Action that the agent's schema also admits;
-- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (object root,
-  supported keywords only, bounded strings, arrays and numbers), and the Action accepts what it admits;
-- the heuristic answers inside the schema; garbage replies become no-ops through `sim.parse.parse`;
-- `heuristics` answers for all agents as `heuristic` does for each in turn, from the same draws;
+- every action schema is valid JSON Schema (Draft 2020-12) and usable by a constrained decoder (an object
+  root, or a union of closed objects; supported keywords only, bounded strings, arrays and numbers), the Action
+  accepts what it admits, and each branch of a root union admits a reply;
+- `heuristics` answers for exactly the agents it is given, inside each agent's schema, and the same rng gives
+  the same answers (a world still defining the old one-agent `heuristic` is told to rename it);
+- garbage replies become no-ops through `sim.parse.parse`;
 - a worked example (`suggestion`) is inside the agent's schema and parses as a valid action;
 - the batch path for the world's own decisions (`own_actions`) gives exactly what parsing each reply's text
   gives, reply by reply in sampled states and over a whole scripted run;
@@ -17,6 +19,11 @@ checks along the way that:
 - states, events, metrics and Turn records survive a trip through JSON text, and a restored state plays on
   exactly like the original;
 - the world's own `invariants` hold after every turn of both runs;
+- `reward` answers with a finite number for every agent that acted, and agents that come and go keep their
+  contract (sim/comings.py): a random run goes on until an agent has left and one has arrived (up to
+  COMINGS_TURNS turns; a world whose agents never change is asked only for its rewards); `reward` answers for
+  an agent that left during the turn, an arrival is observed, schemed, rewarded and drawn like any agent, a
+  departed one leaves the picture and its name never comes back;
 - a world with a patron seat (`Patron`): some act drawn from its schema (text fields set to agents' names)
   applies, `patron` refuses others
   only with ValueError, never mutates its input, and the state it returns survives JSON.
@@ -25,26 +32,22 @@ Every problem is collected, then raised together as one WorldCheckError; each me
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import textwrap
-import traceback
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-import jsonschema
 import numpy as np
 from pydantic import BaseModel
 
+from sim.check_decisions import EXAMPLES_PER_ASK, check_ask, check_heuristics, heuristic_action
+from sim.check_report import Report, dumps, json_text
+from sim.comings import Watch, changed, check_comings
 from sim.engine import Engine
-from sim.parse import parse, parse_all
-from sim.policy import Ask, Batch, Reply
+from sim.policy import Ask, Batch, Reply, heuristics
 from sim.records import Turn
-from sim.schemas import decoding_problems, example
+from sim.schemas import example
 from sim.world import Outcome, World
 
-EXAMPLES_PER_ASK = 4
-MAX_PROBLEMS = 40
-TRACEBACK_FRAMES = 8  # of a hook that raised, shown under its problem
+COMINGS_TURNS = 60  # most turns played looking for an agent that leaves and one that arrives
 GARBAGE = [None, "", "   ", "not json at all", "[1, 2, 3]", "null", "42", '"just a string"', "{" * 200,
            "\x00\x01\x02\xff", '{"a": ' * 50]
 
@@ -60,18 +63,18 @@ class WorldCheckError(AssertionError):
 
 def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
     """Raise WorldCheckError listing every problem found in `world` over seeded runs of `turns` turns."""
-    report = _Report()
+    report = Report()
     if _basics(world, report):
         scripted = _play(world, _Heuristic(seed), seed, turns, {}, report, "scripted run")
         legends: dict[int, list[str]] = {}  # every legend once, spread over the run from turn 1
         for k, name in enumerate(world.legends):
             legends.setdefault(1 + k % max(turns - 1, 1), []).append(name)
         randomly = _play(world, _RandomValid(seed), seed, turns, legends, report, "random run")
-        again = _play(world, _Heuristic(seed), seed, turns, {}, _Report(), "")
+        again = _play(world, _Heuristic(seed), seed, turns, {}, Report(), "")
         if [_comparable(s.turn) for s in scripted] != [_comparable(s.turn) for s in again]:
             report.add("same seed + same replies gave a different run: draw randomness only from the rng "
                        "passed to the hooks, and iterate in a fixed order (no sets, no id())")
-        parsed = _play(world, _Heuristic(seed, own=False), seed, turns, {}, _Report(), "")
+        parsed = _play(world, _Heuristic(seed, own=False), seed, turns, {}, Report(), "")
         if [_comparable(s.turn) for s in again] != [_comparable(s.turn) for s in parsed]:
             report.add("a scripted run read through own_actions differs from the same run with every reply "
                        "parsed: own_actions must give exactly what parsing gives, or None where unsure")
@@ -79,57 +82,40 @@ def check_world(world: World, *, seed: int = 0, turns: int = 20) -> None:
         sampled = [s.after for s in steps[:: max(1, len(steps) // 8)]]  # about 8 states cover both runs
         states = [world.initial_state(np.random.default_rng(seed)), *sampled]
         for k, state in enumerate(states):
+            decided = check_heuristics(world, state, seed, report)
             for n, agent in enumerate(world.agents(state)):
-                _check_ask(world, state, agent, np.random.default_rng([seed, k]), report, garbage=k == n == 0)
-            _check_apply(world, state, seed, report)
-            _check_heuristics(world, state, seed, report)
+                check_ask(world, state, agent, np.random.default_rng([seed, k]), report, decided.get(agent),
+                           garbage=k == n == 0)
+            _check_apply(world, state, seed, decided, report)
         _check_legends(world, states[-1], report)
         _check_patron(world, states[:3], seed, report)
         for step in steps:
             _check_turn(world, step, report)
+        comings = _play(world, _RandomValid(seed), seed, max(turns, COMINGS_TURNS), {}, report, "come-and-go run",
+                        until=Watch(world))
+        for step in comings:  # the world's own rules over the turns agents came and went
+            if any(changed(world, step)):
+                _check_turn(world, step, report)
+        check_comings(world, comings, report, check_ask)
     if report.problems:
         raise WorldCheckError(getattr(world, "name", type(world).__name__), report.problems)
 
 
-class _Report:
-    """Problems in the order found, each reported once (for its first agent and turn)."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self._seen: set = set()
-
-    def add(self, message: str, key: object = None) -> None:
-        key = message if key is None else key
-        if key not in self._seen and len(self.problems) < MAX_PROBLEMS:
-            self._seen.add(key)
-            self.problems.append(message)
-
-    @contextlib.contextmanager
-    def guard(self, what: str, fix: str):
-        """Turn an exception inside the block into a problem instead of ending the check: one line saying
-        what raised and the fix, then the exception's own traceback (its innermost TRACEBACK_FRAMES frames,
-        where a hook's bug lies), indented. `what` may name an agent and turn; the same failure of the same
-        hook elsewhere is not reported again."""
-        try:
-            yield
-        except Exception as exc:
-            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-            inner = exc.__traceback__.tb_next  # from the block's first frame on, not this one
-            frames = "".join(traceback.format_exception(type(exc), exc, inner, limit=-TRACEBACK_FRAMES)).rstrip()
-            self.add(f"{what} raised {type(exc).__name__}: {first_line} (fix: {fix})\n"
-                     + textwrap.indent(frames, "    "), key=(what.split(" for ")[0], type(exc), fix))
-
-
 # --- the world as a whole --------------------------------------------------------------------------------
-def _basics(world: World, report: _Report) -> bool:
+def _basics(world: World, report: Report) -> bool:
     """Class attributes and setup hooks; False when nothing further can run."""
     if not isinstance(getattr(world, "name", None), str) or not world.name:
         report.add("set the class attribute `name` to the world's registered name")
     action = getattr(world, "Action", None)
     if not (isinstance(action, type) and issubclass(action, BaseModel)):
-        report.add("set the class attribute `Action` to a pydantic BaseModel subclass")
+        report.add("set the class attribute `Action` to a pydantic BaseModel subclass (a union of actions: wrap it, "
+                   "class Action(RootModel[Annotated[Move | Share, Field(discriminator='do')]]))")
         return False
     _check_params(world, report)
+    if callable(getattr(type(world), "heuristic", None)) and type(world).heuristics is World.heuristics:
+        report.add("the world defines heuristic(state, agent, rng), which nothing calls any more: rename it to "
+                   "heuristics(state, agents, rng) and return {agent: action dict} for all the agents given at once, "
+                   "e.g. {a: <what heuristic returned for a> for a in agents}")
     with report.guard("World.example", "set `example` to JSON text of one good reply the Action accepts"):
         action.model_validate_json(world.example)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in world.legends.items()):
@@ -144,7 +130,7 @@ def _basics(world: World, report: _Report) -> bool:
     return False
 
 
-def _check_params(world: World, report: _Report) -> None:
+def _check_params(world: World, report: Report) -> None:
     """The world declares its parameters as a model that fills every default, refuses unknown keys, says
     what each one means, and rebuilds the same world from what a trace header records."""
     params = getattr(world, "Params", None)
@@ -167,18 +153,22 @@ def _check_params(world: World, report: _Report) -> None:
                        f"{world.config()}): pass every parameter on to World.__init__ unchanged")
 
 
-def _play(world, policy, seed: int, turns: int, legends: dict, report: _Report, label: str) -> list["_Step"]:
-    """A seeded engine run, recording the state before each turn so invariants can compare."""
+def _play(world, policy, seed: int, turns: int, legends: dict, report: Report, label: str,
+          until: Callable[["_Step"], bool] | None = None) -> list["_Step"]:
+    """A seeded engine run, recording the state before each turn so invariants can compare; it stops early
+    once `until(step)` is true."""
     steps: list[_Step] = []
     with report.guard(f"the {label}", "the traceback below shows where it failed"):
         engine = Engine(world, policy, seed=seed, legends=legends)
-        before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+        before, snapshot = engine.state, dumps(world.to_json(engine.state))
         for turn in engine.run(turns):
-            if _dumps(world.to_json(before)) != snapshot:
+            if dumps(world.to_json(before)) != snapshot:
                 report.add(f"a state changed after it was passed to legend or apply ({label}, turn {turn.turn}): "
                            "copy the state and change the copy", key=("changed in", label))
             steps.append(_Step(label, before, engine.state, turn))
-            before, snapshot = engine.state, _dumps(world.to_json(engine.state))
+            before, snapshot = engine.state, dumps(world.to_json(engine.state))
+            if until is not None and until(steps[-1]):
+                break
         for key, problem in policy.problems:
             report.add(problem, key=key)
     return steps
@@ -192,30 +182,35 @@ class _Step:
 
 
 class _Heuristic:
-    """The world's heuristic answered as JSON text, the way the scripted backend answers."""
+    """The world's heuristics answered as JSON text, the way the scripted backend answers."""
 
-    salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristic's
+    salt: tuple[int, ...] = ()  # keeps the random policy's draws apart from the heuristics'
 
     def __init__(self, seed: int, own: bool = True):
         self.seed = seed
         self.own = own  # hand the engine the decision beside its text, as the scripted backend does
         self.problems: list[tuple] = []  # (dedup key, message)
 
-    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
-        return ask.heuristic(rng)
+    def answers(self, asks: Sequence[Ask], rng: np.random.Generator) -> dict[str, Any]:
+        """{agent: action dict, or the exception that stopped it}."""
+        try:
+            return dict(zip((ask.agent for ask in asks), heuristics(asks, rng)))
+        except Exception as exc:
+            return {ask.agent: exc for ask in asks}
 
     def decide(self, turn: int, asks: Sequence[Ask]) -> Batch:
-        rng = np.random.default_rng([self.seed, turn, *self.salt])
-        return Batch({ask.agent: self._reply(ask, rng) for ask in asks})
+        answers = self.answers(asks, np.random.default_rng([self.seed, turn, *self.salt]))
+        return Batch({ask.agent: self._reply(ask, answers[ask.agent]) for ask in asks})
 
-    def _reply(self, ask: Ask, rng: np.random.Generator) -> Reply:
+    def _reply(self, ask: Ask, answer: Any) -> Reply:
         try:
-            answer = self.answer(ask, rng)
+            if isinstance(answer, Exception):
+                raise answer
             return Reply(json.dumps(answer), own=answer if self.own else None)
         except Exception as exc:  # reported as a problem; the run goes on with this agent's no-op
             who = type(self).__name__[1:]
             self.problems.append(((who, type(exc)), f"{who} policy failed for {ask.agent} at turn {ask.turn}: "
-                                  f"{type(exc).__name__}: {str(exc)[:200]} (fix: heuristic and action_schema "
+                                  f"{type(exc).__name__}: {str(exc)[:200]} (fix: heuristics and action_schema "
                                   "must work for every live agent in every state)"))
             return Reply(None, error="check policy failed")
 
@@ -231,191 +226,64 @@ class _RandomValid(_Heuristic):
     def __init__(self, seed: int):
         super().__init__(seed, own=False)  # random replies are not the world's own
 
-    def answer(self, ask: Ask, rng: np.random.Generator) -> dict:
-        return example(ask.schema, rng)
+    def answers(self, asks: Sequence[Ask], rng: np.random.Generator) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ask in asks:
+            try:
+                out[ask.agent] = example(ask.schema, rng)
+            except Exception as exc:
+                out[ask.agent] = exc
+        return out
 
 
 # --- one agent in one state ------------------------------------------------------------------------------
-def _check_ask(world: World, state: Any, agent: str, rng: np.random.Generator, report: _Report, garbage: bool):
-    at = f"for {agent} at turn {getattr(state, 'turn', '?')}"
-    with report.guard(f"observe {at}", "return a short str for every live agent"):
-        if not isinstance(world.observe(state, agent), str):
-            report.add("observe must return text (str)")
-    with report.guard(f"role {at}", "return a str (\"\" when the world has no groups)"):
-        if not isinstance(world.role(state, agent), str):
-            report.add("role must return a str")
-    schema = None
-    with report.guard(f"action_schema {at}", "return a valid JSON schema (Draft 2020-12) for every live agent"):
-        candidate = world.action_schema(state, agent)
-        jsonschema.Draft202012Validator.check_schema(candidate)
-        schema = candidate
-    if schema is None:
-        return
-    for problem in decoding_problems(schema):
-        report.add(f"action_schema {problem}")
-    validator = jsonschema.Draft202012Validator(schema)
-
-    with report.guard(f"noop {at}", "return an instance of the world's Action"):
-        noop = world.noop(agent)
-        if not isinstance(noop, world.Action):
-            report.add(f"noop must return a {world.Action.__name__}, got {type(noop).__name__}")
-        else:
-            dumped = noop.model_dump(mode="json")
-            if not validator.is_valid(dumped):
-                report.add(f"the no-op {dumped} is outside the action schema {at}: let the schema admit "
-                           "doing nothing, so a model can choose it")
-            if world.check(state, agent, noop):
-                report.add(f"World.check rejects the no-op {at}: doing nothing must always be feasible")
-
-    for _ in range(EXAMPLES_PER_ASK):
-        with report.guard(f"generating an example from the action schema {at}",
-                          "keep to the keywords listed in sim.schemas.DECODABLE"):
-            reply = example(schema, rng)
-            if not validator.is_valid(reply):
-                continue  # a constraint our generator does not model; nothing to learn from this draw
-            decision, _ = parse(Reply(json.dumps(reply)), world, state, agent)
-            if decision.status == "noop" and not decision.reason.startswith("infeasible"):
-                report.add(f"the action schema admits {json.dumps(reply)} {at} but parsing gives a no-op "
-                           f"({decision.reason}): make the Action model accept everything the schema admits")
-
-    with report.guard(f"heuristic {at}", "return a JSON-able action dict built with the rng argument"):
-        wanted = world.heuristic(state, agent, np.random.default_rng(0))
-        _sent_as_reply(world, state, agent, wanted, validator, report, f"heuristic {at} answers",
-                       "the scripted baseline must obey the schema models obey",
-                       "return exactly the Action's fields, feasible now")
-
-    with report.guard(f"suggestion {at}", "return None or the action dict this agent's prompt shows as its example"):
-        shown = world.suggestion(state, agent)
-        if shown is not None:
-            decision = _sent_as_reply(world, state, agent, shown, validator, report, f"suggestion {at} is",
-                                      "a model that copies the example must be able to send it",
-                                      "show an example the agent can do now")
-            if decision.status == "valid" and not isinstance(world.parts(decision.action), dict):
-                report.add(f"parts {at} returned a {type(world.parts(decision.action)).__name__}: return "
-                           "{name: value} of the action's parts")
-
-    if garbage:
-        expected = world.noop(agent).model_dump(mode="json")
-        for text in GARBAGE:
-            decision, action = parse(Reply(text), world, state, agent)
-            if action.model_dump(mode="json") != expected:  # a junk object may be "repaired" into the no-op
-                report.add(f"garbage reply {text!r:.40} became {decision.status} {decision.action}, not the "
-                           "no-op: give Action fields no defaults that make junk a valid action")
-
-
-def _sent_as_reply(world: World, state: Any, agent: str, action: dict, validator, report: _Report, what: str,
-                   outside: str, refused: str):
-    """An action dict the world itself wrote (its heuristic's, its worked example), checked as a model's reply
-    would be: inside the agent's schema, and valid through the parse path. Returns the parse's Decision."""
-    if not validator.is_valid(action):
-        error = jsonschema.exceptions.best_match(validator.iter_errors(action))
-        report.add(f"{what} {json.dumps(action)[:160]}, outside its action schema ({error.message[:120]}): {outside}")
-    decision, _ = parse(Reply(json.dumps(action)), world, state, agent)
-    if decision.status != "valid":
-        report.add(f"{what} {json.dumps(action)[:80]}, which became {decision.status} ({decision.reason}): {refused}")
-    return decision
-
-
-def _check_apply(world: World, state: Any, seed: int, report: _Report) -> None:
-    """apply leaves its input alone, and a state restored from JSON text plays on identically."""
-    text = _json_text(world.to_json(state), "to_json(state)", report)
+def _check_apply(world: World, state: Any, seed: int, decided: dict, report: Report) -> None:
+    """apply leaves its input alone, and a state restored from JSON text plays on identically (the actions:
+    `decided`, heuristics' answers, through the parse path)."""
+    text = json_text(world.to_json(state), "to_json(state)", report)
     if text is None:
         return
-    snapshot = _dumps(json.loads(text))
-    actions = {a: _heuristic_action(world, state, a, seed) for a in world.agents(state)}
+    snapshot = dumps(json.loads(text))
+    actions = {a: heuristic_action(world, state, a, decided) for a in world.agents(state)}
     with report.guard("apply", "apply(state, actions, rng) must accept one action per live agent"):
         outcome = world.apply(state, actions, np.random.default_rng(seed))
         if not isinstance(outcome, Outcome):
             report.add("apply must return an Outcome(state, events)")
             return
-        if _dumps(world.to_json(state)) != snapshot:
+        if dumps(world.to_json(state)) != snapshot:
             report.add("apply mutated its input state: start apply with a copy (dataclasses.replace plus "
                        "array.copy(), or model_copy(deep=True)) and change only the copy")
-        _json_text(outcome.events, "the events apply returns", report)
+        json_text(outcome.events, "the events apply returns", report)
         with report.guard("to_json/from_json", "fields must be JSON values, numpy arrays or nested dataclasses, "
                           "annotated with their types (or override to_json/from_json)"):
             restored = world.from_json(json.loads(text))
-            if _dumps(world.to_json(restored)) != snapshot:
+            if dumps(world.to_json(restored)) != snapshot:
                 report.add("from_json(to_json(state)) differs from state: annotate every field with its real "
                            "type (np.ndarray for arrays) or override to_json/from_json")
                 return
             again = world.apply(restored, actions, np.random.default_rng(seed))
-            if _dumps(world.to_json(again.state)) != _dumps(world.to_json(outcome.state)):
+            if dumps(world.to_json(again.state)) != dumps(world.to_json(outcome.state)):
                 report.add("a state restored from JSON plays on differently from the original: keep array "
                            "dtypes (int64/float64) and derive cached values from the fields")
 
 
-def _check_heuristics(world: World, state: Any, seed: int, report: _Report) -> None:
-    """heuristics answers for all agents as heuristic does for each in turn, from the same draws."""
-    agents = world.agents(state)
-    with report.guard("heuristics", "heuristics(state, agents, rng) must return {agent: action dict} for "
-                      "every agent given"):
-        each = np.random.default_rng(seed)
-        one_by_one = {a: world.heuristic(state, a, each) for a in agents}
-        together = world.heuristics(state, list(agents), np.random.default_rng(seed))
-        if _dumps(together) != _dumps(one_by_one):
-            report.add("heuristics(state, agents, rng) answers differently from heuristic(state, agent, rng) "
-                       "called for each agent in turn: draw the same numbers in the same order (one batch of "
-                       "draws in agent order gives the same numbers as one draw an agent)")
-        _check_own(world, state, agents, list(together.values()), report)
-
-
-def _check_own(world: World, state: Any, agents: list[str], decided: list, report: _Report) -> None:
-    """Each of the world's own decisions read by the batch path (own_actions) gives the decision and the action
-    parsing its text gives."""
-    asks = [Ask(world, state, a, getattr(state, "turn", 0)) for a in agents]
-    replies = [Reply(json.dumps(d), own=d) for d in decided]
-    with report.guard("own_actions", "own_actions(state, agents, decided) must return one (Action, dump) or None "
-                      "per agent"):
-        read = world.own_actions(state, list(agents), decided)
-        if len(read) != len(agents):
-            report.add(f"own_actions answered for {len(read)} of {len(agents)} agents: answer for each, None "
-                       "where unsure")
-            return
-        for k, (reply, agent, ask) in enumerate(zip(replies, agents, asks)):
-            if read[k] is None:
-                continue
-            fast = parse_all([reply], world, state, [agent], [ask])[0]
-            slow = parse(Reply(reply.text), world, state, agent, ask)
-            if _same_reading(fast, slow):
-                continue
-            report.add(f"own_actions reads {agent}'s {reply.text[:120]} at turn {ask.turn} as {fast[0].status} "
-                       f"{json.dumps(fast[0].action)[:120]}, parsing its text gives {slow[0].status} "
-                       f"{json.dumps(slow[0].action)[:120]} ({slow[0].reason}): return None where the text "
-                       "would not parse as valid as is, and the action exactly as validation builds it",
-                       key="own_actions differs")
-            return
-
-
-def _same_reading(fast: tuple, slow: tuple) -> bool:
-    (d1, a1), (d2, a2) = fast, slow
-    return (_dumps(vars(d1)) == _dumps(vars(d2)) and type(a1) is type(a2) and a1 == a2
-            and a1.model_fields_set == a2.model_fields_set
-            and _dumps(a1.model_dump(mode="json")) == _dumps(a2.model_dump(mode="json")))
-
-
-def _heuristic_action(world: World, state: Any, agent: str, seed: int) -> BaseModel:
-    """The heuristic's action through the parse path, or the no-op (heuristic failures are reported elsewhere)."""
-    try:
-        reply = Reply(json.dumps(world.heuristic(state, agent, np.random.default_rng(seed))))
-    except Exception:
-        return world.noop(agent)
-    return parse(reply, world, state, agent)[1]
-
-
-def _check_legends(world: World, state: Any, report: _Report) -> None:
+def _check_legends(world: World, state: Any, report: Report) -> None:
     for name in world.legends:
         for text in (None, "a traveller says the rules have changed"):
-            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state"):
-                snapshot = _dumps(world.to_json(state))
-                outcome = world.legend(state, name, text)
+            with report.guard(f"legend({name!r}, text={text!r})", "start every listed legend from any state, "
+                              "or raise ValueError('why') when it cannot start now"):
+                snapshot = dumps(world.to_json(state))
+                try:
+                    outcome = world.legend(state, name, text)
+                except ValueError:  # refused now: the engine records it so, and the turn goes on
+                    continue
                 if not isinstance(outcome, Outcome):
                     report.add(f"legend {name!r} must return an Outcome(state, events)")
-                elif _dumps(world.to_json(state)) != snapshot:
+                elif dumps(world.to_json(state)) != snapshot:
                     report.add(f"legend {name!r} mutated its input state: change a copy")
 
 
-def _check_patron(world: World, states: list, seed: int, report: _Report) -> None:
+def _check_patron(world: World, states: list, seed: int, report: Report) -> None:
     patron = world.Patron
     if patron is None:
         return
@@ -429,7 +297,7 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
         drawn = [*schema.get("examples", []), *(example(schema, rng) for _ in range(4 * EXAMPLES_PER_ASK))]
         applied = 0
         for state in states:
-            snapshot = _dumps(world.to_json(state))
+            snapshot = dumps(world.to_json(state))
             # a patron act usually names an agent: try each drawn act with its text fields set to agents' names
             named = [{k: name if isinstance(v, str) else v for k, v in data.items()}
                      for data in drawn if isinstance(data, dict) for name in world.agents(state)[:3]]
@@ -443,12 +311,12 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
                         report.add("patron must return an Outcome(state, events)")
                         return
                     applied += 1
-                    _json_text(outcome.events, "the events patron returns", report)
-                    text = _json_text(world.to_json(outcome.state), "to_json of the state patron returns", report)
-                    if text is not None and _dumps(world.to_json(world.from_json(json.loads(text)))) != \
-                            _dumps(json.loads(text)):
+                    json_text(outcome.events, "the events patron returns", report)
+                    text = json_text(world.to_json(outcome.state), "to_json of the state patron returns", report)
+                    if text is not None and dumps(world.to_json(world.from_json(json.loads(text)))) != \
+                            dumps(json.loads(text)):
                         report.add("the state patron returns does not survive from_json(to_json(state))")
-                if _dumps(world.to_json(state)) != snapshot:
+                if dumps(world.to_json(state)) != snapshot:
                     report.add("patron mutated its input state: change a copy")
                     return
         if not applied:
@@ -456,9 +324,9 @@ def _check_patron(world: World, states: list, seed: int, report: _Report) -> Non
                        "patron accepts, or give Patron json_schema_extra={'examples': [an act that applies]}")
 
 
-def _check_turn(world: World, step: _Step, report: _Report) -> None:
+def _check_turn(world: World, step: _Step, report: Report) -> None:
     turn = step.turn
-    text = _json_text(turn.to_json(), "a Turn record", report)
+    text = json_text(turn.to_json(), "a Turn record", report)
     if text is not None and Turn.from_json(json.loads(text)).to_json() != json.loads(text):
         report.add("a Turn record does not survive Turn.from_json(to_json()): keep events and metrics plain JSON")
     for key, value in turn.metrics.items():
@@ -476,20 +344,6 @@ def _metric_ok(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_metric_ok(v) for v in value.values())
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-def _json_text(data: Any, what: str, report: _Report) -> str | None:
-    try:
-        return json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        report.add(f"{what} is not plain JSON ({exc}): convert numpy values with int(), float() or .tolist(), "
-                   "and keep NaN and infinity out")
-        return None
-
-
-def _dumps(data: Any) -> str:
-    """Canonical JSON text of a world's JSON form (numpy leftovers are tolerated here, reported elsewhere)."""
-    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _comparable(turn: Turn) -> dict:

@@ -12,11 +12,11 @@ import statistics
 import sys
 from pathlib import Path
 
-from sim import describe, fork, registry, sweep
+from sim import describe, fork, intervention, registry, sweep
 from sim.config import RunConfig, add_policy_flags, check_writable, world_params
 from sim.engine import Engine
 from sim.errors import MissingExtra, UsageError, UserError
-from sim.fork import MAX_SEED, header_config, legends_of, patrons_of, read_source
+from sim.fork import MAX_SEED, header_config, read_source
 from sim.trace import CHECKPOINT, TRACE, DamagedRun, check_run_files, dump_line, read_checkpoint, read_header
 
 COMMANDS = "smallworlds.commands"
@@ -237,9 +237,8 @@ def resume_engine(out: Path, args: argparse.Namespace) -> tuple[Engine, int]:
     try:  # the new start writes the header again (over the old one), as it was but for the versions (and --turns)
         return Engine(config.make_world(), policy, seed=config.seed, out=out,
                       config={**config.to_json(), "turns": turns},
-                      legends={int(t): n for t, n in (header.get("legends") or {}).items()},
-                      patrons={int(t): n for t, n in (header.get("patrons") or {}).items()}), turns
-    except (AttributeError, TypeError, ValueError) as exc:
+                      interventions=intervention.scheduled_in(header)), turns
+    except (DamagedRun, ValueError) as exc:
         raise DamagedRun(f"cannot resume {out}: the legends or patron acts its header schedules cannot be read "
                          f"({fork.first_error(exc)}); start the run again with another --out") from None
 
@@ -265,9 +264,9 @@ def refuse_changed_flags(args: argparse.Namespace, config: RunConfig, header: di
         if value != config.params.get(key):
             changed.append(f"--set {key}={value} (the run has {config.params.get(key)})")
     if args.legend:
-        scheduled = header.get("legends", {}).items()
-        recorded = {int(t): [e if isinstance(e, str) else e[0] for e in n] for t, n in scheduled}
-        if parse_legends(args.legend, registry.get_world(config.world)) != recorded:
+        scheduled = intervention.scheduled_in(header).items()
+        recorded = {t: [e["name"] for e in n if e.get("by") == "legend"] for t, n in scheduled}
+        if parse_legends(args.legend, registry.get_world(config.world)) != {t: n for t, n in recorded.items() if n}:
             changed.append(f"--legend {' '.join(args.legend)} (legends are scheduled when a run starts)")
     if changed:
         raise UsageError(f"--resume continues the run as it was recorded, but {'; '.join(changed)}: drop those "
@@ -329,8 +328,8 @@ def replay(args: argparse.Namespace) -> int:
         check_replay_out(Path(args.out), source.path)
     config = source.config
     policy = config.replace(policy="replay").make_policy(trace=str(source.path))
-    engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out, legends=legends_of(source.turns),
-                    patrons=patrons_of(source.turns), config=config.to_json())
+    engine = Engine(config.make_world(), policy, seed=config.seed, out=args.out,
+                    interventions=intervention.recorded(source.turns), config=config.to_json())
     for original, again in zip(source.turns, engine.run(len(source.turns))):
         if again.state != original.state:
             print(f"turn {original.turn}: the replayed state differs from the trace")

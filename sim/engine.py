@@ -1,8 +1,8 @@
 """The turn loop. An Engine owns one world's state and rng; `run` is a generator of Turn records that the
 CLI, the viewers and sweeps consume.
 
-    legends due -> observe/schema (lazy Asks) -> ONE policy.decide -> parse each reply (the world's own
-    decisions in one batch) -> apply all at once
+    interventions due (legends, patron acts; sim.intervention) -> observe/schema (lazy Asks) -> ONE
+    policy.decide -> parse each reply (the world's own decisions in one batch) -> apply all at once
     -> metrics -> Turn record -> trace line + checkpoint (when recording)
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, intervention
 from sim.agency import Tally
 from sim.codec import clean_count, clean_text
 from sim.metrics import decision_counts, summarize
@@ -58,24 +58,27 @@ class Engine:
         seed: int = 0,
         out: str | Path | None = None,
         legends: dict[int, list] | None = None,
-        patrons: dict[int, list[dict]] | None = None,
+        interventions: dict[int, list[dict]] | None = None,
         config: dict | None = None,
         checkpoint: dict | None = None,
     ):
         """`legends`: {turn: [name, or (name, rumour text)]} to start at the beginning of those turns.
-        `patrons`: {turn: [patron act as a dict]} to apply at the beginning of those turns (replay uses it).
+        `interventions`: {turn: [intervention]} (sim.intervention: legends and patron acts) to apply at the
+        beginning of those turns, after that turn's `legends` (replay and forks pass what a trace recorded).
+        ValueError, saying what is wrong, for one the world cannot take.
         `out`: directory for trace/metrics/checkpoint/summary; None runs without writing anything.
         `checkpoint`: continue the run in `out` from this checkpoint instead of starting one (see `resume`)."""
         if checkpoint is not None:
             self.world, self.policy, self.seed = world, policy, checkpoint["seed"]
             self._restore(Path(out), checkpoint)
             return
-        scheduled = {int(t): [[e, None] if isinstance(e, str) else list(e) for e in entries]
-                     for t, entries in (legends or {}).items()}
-        for entries in scheduled.values():
-            for name, _ in entries:
-                self.check_legend(world, name)
-        acts = {int(t): [self.check_patron(world, a) for a in entries] for t, entries in (patrons or {}).items()}
+        scheduled: dict[int, list[dict]] = {}
+        for t, entries in (legends or {}).items():
+            for e in entries:
+                name, text = (e, None) if isinstance(e, str) else e
+                scheduled.setdefault(int(t), []).append(intervention.check(world, intervention.legend(name, text)))
+        for t, entries in (interventions or {}).items():
+            scheduled.setdefault(int(t), []).extend(intervention.check(world, e) for e in entries)
         self.world = world
         self.policy = policy
         self.seed = seed
@@ -83,10 +86,8 @@ class Engine:
         self.rng = np.random.default_rng(seed)
         self.state = world.initial_state(self.rng)
         self.turn = 0
-        self.scheduled = scheduled
-        self.pending: list[list] = []  # [name, text] injected during play, started next turn
-        self.acts = acts  # patron acts by turn
-        self.acts_pending: list[dict] = []  # patron acts queued during play, applied next turn
+        self.scheduled = scheduled  # interventions by the turn they are due
+        self.pending: list[dict] = []  # interventions queued during play, due at the start of the next turn
         self.agency = Tally()
         self.started = time.perf_counter()
         self.recorder = Recorder.create(out, self._header()) if out is not None else None
@@ -96,20 +97,22 @@ class Engine:
     # --- control -----------------------------------------------------------------------------------
     def inject(self, name: str, text: str | None = None) -> None:
         """Start a legend at the beginning of the next turn. `text` is a player's rumour: it is cut to
-        MAX_RUMOUR_CHARS, stripped of control characters, and reaches agents only as quoted data."""
-        self.check_legend(self.world, name)
-        if text is not None:
-            text = clean_rumour(text)
-        self.pending.append([name, text])
+        MAX_RUMOUR_CHARS, stripped of control characters, and reaches agents only as quoted data. ValueError
+        for a legend the world does not list."""
+        self._queue(intervention.legend(name, None if text is None else clean_rumour(text)))
 
     def patron(self, act: Any) -> dict:
         """Queue one patron act (a dict or a `world.Patron`) for the beginning of the next turn; returns it as
         the trace records it. Raises ValueError saying what is wrong when the world has no patron seat or
-        the act is not a `world.Patron`. Safe to call while a step runs in another thread: an act queued
-        during a step is applied at the start of the turn after it."""
-        act = self.check_patron(self.world, act)
-        self.acts_pending.append(act)
-        return act
+        the act is not a `world.Patron`."""
+        return self._queue(intervention.patron(act))["act"]
+
+    def _queue(self, entry: dict) -> dict:
+        """One intervention checked and queued for the start of the next turn. Safe to call while a step runs
+        in another thread: one queued during a step is applied at the start of the turn after it."""
+        entry = intervention.check(self.world, entry)
+        self.pending.append(entry)
+        return entry
 
     def run(self, turns: int | None) -> Iterator[Turn]:
         """Play until `turns` turns have been played in total (a resumed run counts the earlier ones; None:
@@ -125,19 +128,15 @@ class Engine:
         start = time.perf_counter()
         t, world = self.turn, self.world
         events: list[dict] = []
-        began = []
-        for name, text in self.scheduled.pop(t, []) + self.pending:
-            outcome = world.legend(self.state, name, text)
-            self.state = outcome.state
-            events.append({"kind": "legend", "name": name, **({"text": text} if text else {})})
-            events.extend(outcome.events)
-            began.append(name)
-        self.pending = []
-        due = self.acts.pop(t, [])
-        while self.acts_pending:  # pop, not a swap: another thread may be appending
-            due.append(self.acts_pending.pop(0))
-        for act in due:
-            events.extend(self._apply_patron(act))
+        began = []  # legends that started
+        due = self.scheduled.pop(t, [])
+        while self.pending:  # pop, not a swap: another thread may be appending
+            due.append(self.pending.pop(0))
+        for entry in due:
+            self.state, happened = intervention.apply(world, self.state, entry)
+            events.extend(happened)
+            if happened[0]["kind"] == "legend":
+                began.append(entry["name"])
 
         agents = world.agents(self.state)
         asks = [Ask(world, self.state, a, t) for a in agents]
@@ -178,7 +177,7 @@ class Engine:
             summary = self.summary()
             recorder, self.recorder = self.recorder, None  # closed once, even when its files cannot be written
             try:
-                if self.acts_pending or self.pending:  # queued since the last turn: resume must still apply them
+                if self.pending:  # queued since the last turn: resume must still apply them
                     recorder.save(self._checkpoint(self.world.to_json(self.state)))
             finally:
                 recorder.close(summary)
@@ -202,19 +201,15 @@ class Engine:
                 broken = world.invariants(self.state, world.from_json(last["before"]), last["events"])
                 if broken:
                     raise ValueError("; ".join(broken))
-            self.scheduled = {int(t): [[name, text] for name, text in n] for t, n in checkpoint["scheduled"].items()}
-            for name, _ in [*(e for n in self.scheduled.values() for e in n), *checkpoint["pending"]]:
-                self.check_legend(world, name)
-            self.acts = {int(t): [self.check_patron(world, a) for a in n] for t, n in checkpoint["patrons"].items()}
-            for act in checkpoint["patron_pending"]:
-                self.check_patron(world, act)
+            # one queue; a checkpoint of an earlier version kept legends and patron acts apart
+            self.scheduled = {t: [intervention.check(world, e) for e in entries]
+                              for t, entries in intervention.queued_in(checkpoint).items()}
         except Exception as exc:  # any damage to these fields, whatever the world's decoder raises for it
             raise DamagedRun(f"cannot resume {out}: {CHECKPOINT} does not fit this world "
                              f"({type(exc).__name__}: {str(exc)[:120]}); start the run again with another "
                              "--out") from None
         self.turn = checkpoint["turn"]
-        self.pending = checkpoint["pending"]
-        self.acts_pending = checkpoint["patron_pending"]
+        self.pending = []  # what was pending when the checkpoint was written is due at its turn
         self.agency = Tally(checkpoint.get("agency"))  # checkpoints written before the tally start it afresh
         self.started = time.perf_counter() - checkpoint["seconds"]
         self.recorder = Recorder.reopen(out, checkpoint)
@@ -245,10 +240,7 @@ class Engine:
             "turn": self.turn,
             "state": state_json,
             "rng": json.dumps(self.rng.bit_generator.state),  # 128-bit integers: kept as text
-            "scheduled": {str(t): n for t, n in self.scheduled.items()},
-            "pending": self.pending,
-            "patrons": {str(t): n for t, n in self.acts.items()},
-            "patron_pending": list(self.acts_pending),
+            "interventions": self._queued(),
             "agency": self.agency.data,
             "seconds": time.perf_counter() - self.started,
         }
@@ -260,32 +252,18 @@ class Engine:
             "seed": self.seed,
             "versions": versions(),
             "agents": self.policy.describe(asks),
-            "legends": {str(t): n for t, n in self.scheduled.items()},
-            **({"patrons": {str(t): n for t, n in self.acts.items()}} if self.acts else {}),
+            "interventions": self._queued(),
             "initial_state": self.world.to_json(self.state),
         }
 
-    def _apply_patron(self, act: dict) -> list[dict]:
-        """One patron act applied to the state now, as trace events; a world's refusal is an event too."""
-        try:
-            outcome = self.world.patron(self.state, self.world.Patron.model_validate(act))
-        except ValueError as exc:
-            reason = (str(exc).strip().splitlines() or ["refused"])[0][:200]
-            return [{"kind": "patron_refused", "act": act, "reason": reason}]
-        self.state = outcome.state
-        return [{"kind": "patron", "act": act}, *outcome.events]
-
-    @staticmethod
-    def check_patron(world: World, act: Any) -> dict:
-        if world.Patron is None:
-            raise ValueError(f"world {world.name!r} has no patron seat")
-        return world.Patron.model_validate(act).model_dump(mode="json")
-
-    @staticmethod
-    def check_legend(world: World, name: str) -> None:
-        if name not in world.legends:
-            known = ", ".join(sorted(world.legends)) or "none"
-            raise ValueError(f"unknown legend {name!r} for world {world.name!r} (known: {known})")
+    def _queued(self) -> dict[str, list[dict]]:
+        """The queue as checkpoints and headers record it: {turn: [intervention]}, with those queued during
+        play under the turn they are due (the next)."""
+        queued = {str(t): list(entries) for t, entries in self.scheduled.items()}
+        pending = list(self.pending)  # a copy: another thread may be appending
+        if pending:
+            queued.setdefault(str(self.turn), []).extend(pending)
+        return queued
 
 
 def clean_rumour(text: str) -> str:
@@ -301,6 +279,8 @@ def clean_reply(reply: Reply) -> Reply:
     token counts that are not sane integers (a server claiming 10**30) become None."""
     if not isinstance(reply, Reply):
         return Reply(text=None, error=f"the policy returned a {type(reply).__name__}, not a Reply")
+    if _plainly_clean(reply):
+        return reply
     is_text = isinstance(reply.text, str) or reply.text is None
     error = reply.error if is_text else f"the reply was a {type(reply.text).__name__}, not text"
     text = reply.text[:MAX_REPLY_CHARS] if is_text and reply.text is not None else None
@@ -311,6 +291,17 @@ def clean_reply(reply: Reply) -> Reply:
     if all(getattr(reply, key) is value for key, value in clean.items()):
         return reply  # already clean, as nearly every reply is: no copy
     return replace(reply, **clean)
+
+
+def _plainly_clean(reply: Reply) -> bool:
+    """Whether a reply is clean at a glance, as a scripted one is: short ASCII text (no surrogate can hide in
+    it), ASCII backend and model names, nothing else set. A few hundred ns, where cleaning field by field
+    costs a few µs a reply, 10 000 times a turn."""
+    text = reply.text
+    return (type(text) is str and len(text) <= MAX_REPLY_CHARS and text.isascii() and reply.error is None
+            and reply.prompt is None and reply.prompt_tokens is None and reply.output_tokens is None
+            and type(reply.backend) is str and reply.backend.isascii()
+            and type(reply.model) is str and reply.model.isascii())
 
 
 def _text_or_none(value: Any) -> str | None:

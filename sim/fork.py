@@ -2,10 +2,10 @@
 
 The exact state after turn T-1 includes the engine's rng, which no trace line holds, so a fork replays the
 source's recorded replies for turns 0..T-1 through the replay policy (exactly as `python -m sim replay`
-does, with every legend the source started, at the turn it started) and then lets its own policy decide:
+does, with every legend and patron act the source received, at the turn it received it) and then lets its
+own policy decide:
 
-    source trace -> Engine(seed, replay policy, source's legends and patron acts) -> turns 0..T-1, recorded
-    into the fork
+    source trace -> Engine(seed, replay policy, source's interventions) -> turns 0..T-1, recorded into the fork
                  -> the fork's policy (default: the source's) and legends from turn T on
 
 The fork's trace is a run like any other: its header's config names the source and T (fork_of, fork_at),
@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from sim import registry
+from sim import intervention, registry
 from sim.config import RunConfig
 from sim.engine import Engine
 from sim.errors import UsageError, UserError
@@ -47,7 +47,7 @@ class Source:
 def read_source(trace: str | Path) -> Source:
     """The run recorded at `trace` (a trace.jsonl or the folder holding one); a one-line UserError for
     a path that holds no trace or a trace that was damaged, down to the legends and patron acts its turns
-    recorded (replay and forks re-inject them, so each must be one its world can take)."""
+    recorded (replay and forks queue them again, so each must be one its world can take)."""
     path = Path(trace)
     if os.path.isdir(path) and os.path.isfile(path / TRACE):  # os.path: False, not an error, when unreadable
         path = path / TRACE
@@ -58,22 +58,21 @@ def read_source(trace: str | Path) -> Source:
     config = header_config(path, header)
     world = config.make_world()
     try:
-        legends, acts = legends_of(turns), patrons_of(turns)
+        received = intervention.recorded(turns)
     except DamagedRun as exc:
         raise DamagedRun(f"{path}: {exc}") from None
-    for turn, entries in sorted(legends.items()):
-        for name, _ in entries:
-            if name not in world.legends:
-                raise DamagedRun(f"{path}: turn {turn} started legend {name[:40]!r}, which its world {world.name!r} "
-                                 "does not have; the trace was damaged")
-    for turn, entries in sorted(acts.items()):
-        for act in entries:
+    for turn, entries in sorted(received.items()):
+        for entry in entries:
             try:
-                Engine.check_patron(world, act)
+                intervention.check(world, entry)
             except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                raise DamagedRun(f"{path}: turn {turn} holds a patron act its world cannot take ({first_error(exc)}); "
-                                 "the trace was damaged") from None
+                raise DamagedRun(f"{path}: turn {turn} holds {_what(entry)} its world cannot take "
+                                 f"({first_error(exc)}); the trace was damaged") from None
     return Source(path, header, turns, config)
+
+
+def _what(entry: dict) -> str:
+    return f"the legend {entry['name'][:40]!r}" if entry["by"] == "legend" else "a patron act"
 
 
 def first_error(exc: ValueError) -> str:
@@ -98,65 +97,19 @@ def header_config(path: Path, header: dict) -> RunConfig:
     return config
 
 
-def legends_of(turns: list[Turn]) -> dict[int, list]:
-    """Every legend a recorded run started, with its turn and (for player rumours) its text. DamagedRun for
-    a legend event without a name as text."""
-    return _events_by_turn(turns, ("legend",), _legend_of)
-
-
-def _legend_of(event: dict) -> tuple[str, str | None]:
-    name, text = event.get("name"), event.get("text")
-    if not isinstance(name, str) or not isinstance(text, (str, type(None))):
-        raise DamagedRun(f"a legend event without a name and text: {str(event)[:80]}")
-    return name, text
-
-
-def patrons_of(turns: list[Turn]) -> dict[int, list[dict]]:
-    """Every patron act a recorded run received (applied or refused), with its turn, in the order applied.
-    The engine records an act as {"kind": "patron", "act": ...}; a world may call its own account of the act
-    "patron" too (the wood does, with what was done), so only events that carry an "act" are acts."""
-    return _events_by_turn(turns, ("patron", "patron_refused"), _act_of)
-
-
-def _act_of(event: dict) -> dict | None:
-    if "act" not in event and event.get("kind") == "patron":
-        return None  # the world's own event
-    if not isinstance(event.get("act"), dict):
-        raise DamagedRun(f"a patron event without its act: {str(event)[:80]}")
-    return event["act"]
-
-
-def _events_by_turn(turns: list[Turn], kinds: tuple[str, ...], pick: Callable[[dict], Any]) -> dict[int, list]:
-    """{turn: [pick(event) for each event of these kinds that turn, unless None]}: what replay and forks
-    re-inject. DamagedRun, naming the turn, for an event `pick` cannot read."""
-    out: dict[int, list] = {}
-    for turn in turns:
-        for event in turn.events:
-            if event.get("kind") in kinds:
-                try:
-                    picked = pick(event)
-                except DamagedRun as exc:
-                    raise DamagedRun(f"turn {turn.turn} holds {exc}; the trace was damaged") from None
-                if picked is not None:
-                    out.setdefault(turn.turn, []).append(picked)
-    return out
-
-
-def recorded_legends(source: Source, at: int, world: World) -> dict[int, list]:
-    """The source's legends a fork at `at` keeps: those it started before `at` (replayed as they happened)
-    and those it had scheduled from `at` on. DamagedRun for a schedule this world cannot read."""
-    out = legends_of(source.turns[:at])
+def received(source: Source, at: int, world: World) -> dict[int, list[dict]]:
+    """The source's interventions a fork at `at` keeps: those it received before `at` (queued again as they
+    happened) and those it had scheduled from `at` on. DamagedRun for a schedule this world cannot take."""
+    out = intervention.recorded(source.turns[:at])
     try:
-        for t, entries in (source.header.get("legends") or {}).items():
-            if int(t) >= at:
-                out.setdefault(int(t), []).extend((name, text) for name, text in entries)
-        unknown = {name for entries in out.values() for name, _ in entries} - set(world.legends)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise DamagedRun(f"{source.path}: the legends it recorded cannot be read ({type(exc).__name__}: "
-                         f"{str(exc)[:80]}); the trace was damaged") from None
-    if unknown:
-        raise DamagedRun(f"{source.path} starts legends its world {world.name!r} does not have: "
-                         f"{', '.join(sorted(map(str, unknown)))}")
+        for t, entries in intervention.scheduled_in(source.header).items():
+            if t >= at:
+                out.setdefault(t, []).extend(intervention.check(world, e) for e in entries)
+    except DamagedRun as exc:
+        raise DamagedRun(f"{source.path}: its header schedules {exc}; the trace was damaged") from None
+    except ValueError as exc:
+        raise DamagedRun(f"{source.path} schedules what its world {world.name!r} cannot take: {first_error(exc)}; "
+                         "the trace was damaged") from None
     return out
 
 
@@ -212,25 +165,26 @@ def source_digest(path: Path, at: int) -> str | None:
 
 
 def schedule(source: Source, at: int, legends: Mapping[int, list] | None, turns: int,
-             world: World) -> dict[int, list]:
-    """The legends a fork of `source` at `at`, `turns` long, plays: the source's (see recorded_legends) and
+             world: World) -> dict[int, list[dict]]:
+    """The interventions a fork of `source` at `at`, `turns` long, plays: the source's (see `received`) and
     `legends`. UsageError, saying what to change, for a fork that cannot be made as asked; DamagedRun for a
-    source whose legends cannot be read."""
+    source whose interventions cannot be read."""
     if not 0 <= at <= len(source.turns):
         raise UsageError(f"--at {at} is outside the trace: {source.path} holds {len(source.turns)} turns, so "
                          f"--at takes 0 to {len(source.turns)}")
     if turns < at:
         raise UsageError(f"--turns {turns} ends before --at {at}: the fork has at least the {at} turns it copies")
-    out = recorded_legends(source, at, world)
+    out = received(source, at, world)
     for turn, names in sorted((legends or {}).items()):
-        name = names[0] if isinstance(names[0], str) else names[0][0]
+        started = [intervention.legend(*((e, None) if isinstance(e, str) else e)) for e in names]
+        name = started[0]["name"]
         if turn < at:
             raise UsageError(f"--legend {name}@{turn} is before --at {at}: the fork's turns before {at} are the "
                              f"source's; pick a turn from {at} on")
         if turn >= turns:
             raise UsageError(f"--legend {name}@{turn} would never start: the fork plays turns 0 to {turns - 1}; "
                              "pick an earlier turn or more --turns")
-        out.setdefault(int(turn), []).extend(names)
+        out.setdefault(int(turn), []).extend(started)
     return out
 
 
@@ -240,7 +194,7 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
          announce: Callable[[str], None] = print) -> Engine:
     """An Engine positioned at turn `at` of a fork of `source`: its turns 0..at-1 replayed from the source
     (recorded into `out` when given) and checked state by state against it. `legends`: {turn: [name or
-    (name, text)]} added from turn `at` on, beside the legends the source had scheduled for those turns.
+    (name, text)]} added from turn `at` on, after what the source had scheduled for those turns.
     `turns`: the fork's length in all (default: the source's). `changes`: RunConfig fields to change from
     the source's (policy, backend, model, url, council, temperature). `factory` builds policies (as
     RunConfig.make_policy's). Play on with `engine.run(turns)` or `engine.step()`."""
@@ -251,8 +205,7 @@ def fork(source: Source | str | Path, at: int, *, out: str | Path | None = None,
     world = config.make_world()
     scheduled = schedule(source, at, legends, turns, world)
     policy = policy_of(config, 0, factory, announce, verify=False)  # the source was just read
-    engine = Engine(world, policy, seed=config.seed, out=out, legends=scheduled,
-                    patrons=patrons_of(source.turns[:at]), config=config.to_json())
+    engine = Engine(world, policy, seed=config.seed, out=out, interventions=scheduled, config=config.to_json())
     for recorded in source.turns[:at]:
         again = engine.step()
         if again.state != recorded.state:

@@ -8,7 +8,9 @@
 
 The schema step matters for every backend that does not constrain decoding (HTTP servers that ignore
 response_format, chaos, PettingZoo, scripted heuristics): the Action model is the same for all agents, while
-action_schema narrows it per agent (a bid within this bidder's budget), and only the schema knows that.
+action_schema narrows it per agent (a bid within this bidder's budget), and only the schema knows that. A key
+the schema requires must be in the reply, even where the Action has a default for it. A reason for a reply
+to a variant action (a union) names the branch the reply aimed for and what broke inside it (sim.variants).
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ from functools import lru_cache
 from typing import Any
 
 import json_repair
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from sim.policy import Ask, Reply
 from sim.records import Decision
 from sim.schemas import valid
+from sim.variants import explain, has_variants
 from sim.world import World
 
 MAX_REPLY_CHARS = 20_000  # longer replies are cut before they are recorded and parsed (sim.engine.clean_reply)
@@ -86,13 +88,13 @@ def _parse(reply: Reply, world: World, state: Any, agent: str, ask: Ask | None) 
         try:
             action = world.Action.model_validate(data)
         except ValidationError as exc:
-            return _noop(reply, world, agent, "invalid: " + _first_error(exc))
-        status, reason = "repaired", "repaired: " + _first_error(strict_error)
+            return _noop(reply, world, agent, "invalid: " + _first_error(exc, world.Action, data))
+        status, reason = "repaired", "repaired: " + _first_error(strict_error, world.Action, data)
     if not action.model_fields_set and _repair(text[:MAX_REPLY_CHARS]):
         # keys, but none the Action knows (e.g. {"reply": {...}}): junk that merely validates as defaults
         return _noop(reply, world, agent, "no field of the action in the reply")
-    data = action.model_dump(mode="json")  # as the trace records it, and (most often) as the schema sees it
-    outside = _outside_schema(world, state, agent, action, data, ask)
+    data = action.model_dump(mode="json")  # as the trace records it: defaults filled in
+    outside = _outside_schema(world, state, agent, action, ask)
     if outside:
         return _noop(reply, world, agent, "outside its schema: " + outside)
     problem = world.check(state, agent, action)
@@ -116,7 +118,7 @@ def _mend(world: World, state: Any, agent: str, action: BaseModel,
     if not isinstance(action, world.Action):
         return None
     data = action.model_dump(mode="json")
-    if _outside_schema(world, state, agent, action, data, ask) or world.check(state, agent, action):
+    if _outside_schema(world, state, agent, action, ask, sent=False) or world.check(state, agent, action):
         return None
     return action, data, str(left_out)[:200]
 
@@ -132,26 +134,23 @@ def _repair(text: str) -> Any:
         return None
 
 
-def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, data: dict,
-                    ask: Ask | None) -> str | None:
-    """Where the action breaks this agent's schema, or None. The action is checked as it will be applied
-    (defaults filled in, validators run), so a reply that leaves out a field with a default still counts.
-    `data`: the action dumped as JSON. sim.schemas.valid decides fast; jsonschema explains a refusal (its
-    messages are good, its speed is not needed on the happy path) and decides schemas with keywords `valid`
-    does not know."""
+def _outside_schema(world: World, state: Any, agent: str, action: BaseModel, ask: Ask | None,
+                    sent: bool = True) -> str | None:
+    """Where the action breaks this agent's schema, or None. `sent`: the action was read from a reply, and is
+    checked with the values validation gave it but only the keys the reply set: a key the schema requires is
+    required of the reply, even when the Action would fill in a default (False: built by the world's mend,
+    checked whole). sim.schemas.valid decides fast; sim.variants.explain (jsonschema)
+    says why a reply is refused (naming the branch of a union it aimed for) and decides schemas with keywords
+    `valid` does not know."""
     if type(world).action_schema is World.action_schema:
-        return None  # the schema IS the Action's: pydantic has just enforced every bound in it
+        return None  # the schema IS the Action's: pydantic has just enforced every bound and required key in it
     schema = ask.schema if ask is not None else world.action_schema(state, agent)
-    if _aliased(type(action)):  # a schema names fields by their aliases
-        data = action.model_dump(mode="json", by_alias=True)
+    # by alias when the Action has any: a schema names fields by their aliases
+    data = action.model_dump(mode="json", exclude_unset=sent, by_alias=_aliased(type(action)))
     if valid(schema, data):
         return None
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    error = jsonschema.exceptions.best_match(cls(schema).iter_errors(data))
-    if error is None:
-        return None  # jsonschema has the last word
-    where = ".".join(str(p) for p in error.absolute_path) or "reply"
-    return f"{where}: {error.message}"[:200]
+    why = explain(schema, data)
+    return None if why is None else why[:200]  # jsonschema has the last word
 
 
 @lru_cache(maxsize=64)
@@ -165,10 +164,32 @@ def _aliased(cls: type[BaseModel]) -> bool:
         return True
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors(include_url=False, include_input=False)[0]
+def _first_error(exc: ValidationError, action: type[BaseModel], data: Any) -> str:
+    """Why `data` is not an `action`. For an Action with a union in it (a variant action), the reason inside
+    the branch the reply aimed for, read from the Action's schema: pydantic lists every branch's errors and
+    the first is most often the tag of a branch the reply never meant. Otherwise pydantic's first error."""
+    schema = _union_schema(action)
+    why = explain(schema, data) if schema is not None else None
+    if why is not None:
+        return why[:200]
+    errors = exc.errors(include_url=False, include_input=False)
+    err = errors[0]
+    if schema is not None:  # what only a validator knows: in the branch whose tag the reply did not miss
+        missed = {e["loc"][:-1] for e in errors if e["type"] == "literal_error"}
+        err = next((e for e in errors if not any(e["loc"][:len(m)] == m for m in missed)), err)
     where = ".".join(str(p) for p in err["loc"]) or "reply"
     return f"{where}: {err['msg']}"[:200]
+
+
+@lru_cache(maxsize=64)
+def _union_schema(cls: type[BaseModel]) -> dict | None:
+    """The Action's JSON schema (by alias: as replies spell it) when it holds a union of objects, else None
+    (an optional value, anyOf [X, null], keeps pydantic's own reasons)."""
+    try:
+        schema = cls.model_json_schema(by_alias=True)
+    except Exception:
+        return None
+    return schema if has_variants(schema) else None
 
 
 def _noop(reply: Reply, world: World, agent: str, reason: str) -> tuple[Decision, BaseModel]:

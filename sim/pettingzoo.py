@@ -12,9 +12,16 @@ Spaces (our documented choice; a world's actions are structured JSON and its obs
   `infos[agent]` says why. The action space is a `Text` space whose `sample()` draws an action the agent's
   current action schema admits, so random agents make real moves.
 
-Rewards come from the world's `reward(state, previous, agent) -> float` hook (0.0 unless a world overrides it).
-Terminations: every agent when `world.done`, or an agent that `world.agents` no longer lists. Truncations:
-every agent once `max_cycles` turns have been played. Each step is one engine turn (legends injected with
+Rewards come from the world's `reward(state, previous, agent) -> float` hook (0.0 unless a world overrides it),
+for every agent that acted, including one that left during the turn.
+
+Agents come and go: an agent that `world.agents` no longer lists is terminated (its last observation is "") and
+leaves `agents`; one that it lists for the first time (born during the turn) joins `agents` and
+`possible_agents`, and that step's dicts carry it too (its observation, reward 0.0, not terminated, infos
+{"role", "arrived": True}), so a learner sees it before its first action. A name that left must never come
+back (PettingZoo forbids reviving an agent; check_world reports a world that does it). Terminations: every
+agent when `world.done`. Truncations: every agent once `max_cycles` turns have been played (an agent born on
+that turn is not reported). Each step is one engine turn (legends injected with
 `env.engine.inject` start on the next one); `env.last_turn` is its Turn record, the same one viewers read.
 """
 from __future__ import annotations
@@ -73,13 +80,15 @@ class WorldEnv(ParallelEnv):
         self._policy = _Given()
         self._seeds = np.random.default_rng(seed)
         observation = spaces.Text(MAX_OBSERVATION_CHARS, min_length=0, charset=printable())
-        self._observation_spaces = {a: observation for a in self.possible_agents}
-        self._action_spaces = {a: ActionText(self, a) for a in self.possible_agents}
+        self._observation_space = observation  # one for all: every observation is text
+        self._action_spaces: dict[str, ActionText] = {}  # made on first use: agents born mid-run get theirs too
 
     def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_spaces[agent]
+        return self._observation_space
 
     def action_space(self, agent: str) -> spaces.Space:
+        if agent not in self._action_spaces:
+            self._action_spaces[agent] = ActionText(self, agent)
         return self._action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
@@ -93,6 +102,7 @@ class WorldEnv(ParallelEnv):
             self.engine.close()
         self.engine = Engine(self.world, self._policy, seed=seed)
         self.agents = list(self.world.agents(self.engine.state))
+        self._meet(self.agents)
         self.last_turn = None
         state = self.engine.state
         observations = {a: self._observe(state, a) for a in self.agents}
@@ -111,17 +121,30 @@ class WorldEnv(ParallelEnv):
         self._policy.replies = {a: as_reply(actions.get(a)) for a in acting}
         self.last_turn = turn = self.engine.step()
         state = self.engine.state
-        still = set(self.world.agents(state))
+        listed = list(self.world.agents(state))
+        still = set(listed)
         over = bool(self.world.done(state))
+        truncated = self.engine.turn >= self.max_cycles
         rewards = {a: float(self.world.reward(state, previous, a)) for a in acting}
         terminations = {a: over or a not in still for a in acting}
-        truncations = {a: self.engine.turn >= self.max_cycles for a in acting}
+        truncations = {a: truncated for a in acting}
         observations = {a: self._observe(state, a) if a in still else "" for a in acting}
         decided = {d.agent: d for d in turn.decisions}
         infos = {a: {"status": decided[a].status, "reason": decided[a].reason, "action": decided[a].action}
                  for a in acting}
-        self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
+        was = set(acting)
+        born = [] if over or truncated else [a for a in listed if a not in was]
+        for a in born:
+            observations[a], rewards[a], terminations[a], truncations[a] = self._observe(state, a), 0.0, False, False
+            infos[a] = {"role": self.world.role(state, a), "arrived": True}
+        self._meet(born)
+        self.agents = [a for a in acting if not (terminations[a] or truncations[a])] + born
         return observations, rewards, terminations, truncations, infos
+
+    def _meet(self, agents: list[str]) -> None:
+        """Add agents seen for the first time to possible_agents (a world may bring new ones at any turn)."""
+        known = set(self.possible_agents)
+        self.possible_agents += [a for a in agents if a not in known]
 
     def render(self) -> str:
         """The last turn's record as JSON text ("ansi"): what viewers draw from."""

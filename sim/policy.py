@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class Ask:
     """One agent's question for this turn. Everything is computed lazily: a scripted policy never pays for
-    the text observation or the schema, a model backend never pays for the heuristic."""
+    the text observation or the schema, a model backend never pays for the world's heuristics."""
 
     __slots__ = ("agent", "turn", "_world", "_state", "__dict__")
 
@@ -60,15 +60,11 @@ class Ask:
         """One worked example reply for this world (JSON text)."""
         return self._world.example
 
-    def heuristic(self, rng: np.random.Generator) -> dict:
-        """The world's baseline decision for this agent, as a JSON-able action dict."""
-        return self._world.heuristic(self._state, self.agent, rng)
-
 
 def heuristics(asks: Sequence[Ask], rng: np.random.Generator) -> list[dict]:
-    """The world's baseline decisions for these asks, in their order, as `ask.heuristic(rng)` for each in turn
-    would give them: one World.heuristics call per run of asks that share a world and a state (a turn's asks
-    all do), so a world may decide for all of its agents at once."""
+    """The world's baseline decisions for these asks, in their order: one World.heuristics call per run of
+    asks that share a world and a state (a turn's asks all do), so a world decides for all of its agents at
+    once."""
     out: list[dict] = []
     for _, run in groupby(asks, key=lambda ask: (id(ask._world), id(ask._state))):
         run = list(run)

@@ -32,7 +32,9 @@ class Glyph:
     badge: str = ""  # one short mark beside it ("❄")
     action: str = ""  # what it did this turn, in a few words
     # where it stands: (x, y) in the portrait's space, a cell (column, row) of the ground's grid or continuous
-    # coordinates; None: on the default ring (a world that places nobody is drawn as a ring)
+    # coordinates; None: on the default ring (a world that places nobody is drawn as a ring). With a ground the
+    # agent is drawn at its cell's centre; agents on one spot stand round it; once any glyph has `at`, glyphs
+    # without one are left off the picture (their cards remain)
     at: tuple[float, float] | None = None
 
 
@@ -87,12 +89,20 @@ class Portrait:
 def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
     """The portrait any world gets: a disc per agent coloured by its role, its numbers (values of the state
     keyed by agent name, or lists beside a `names` list), its mood if it has one, the compact JSON of what
-    it did, no arrows, the first world number large in the middle, and the legend that began this turn."""
+    it did, no arrows, the first world number large in the middle, and the legend that began this turn.
+    `roles`: the world's agents now and their groups (World.portray reads them from the state): a name the
+    record still lists but `roles` lacks has left the world and gets no glyph, and one only `roles` names
+    (it arrived and has not acted yet) gets one at the end. None: every name of the record is drawn."""
     agents = agents_of(turn)
+    if roles is not None:
+        listed = set(agents)
+        agents = agents + [a for a in roles if a not in listed]
     numbers = per_agent_numbers(turn.state, agents)
     decided = {d.agent: d for d in turn.decisions}
     glyphs = {}
     for name in agents:
+        if roles is not None and name not in roles:
+            continue
         own = numbers.get(name, {})
         mood = own.pop("mood", None)
         d = decided.get(name)
@@ -105,9 +115,9 @@ def portrait(turn: Turn, roles: Mapping[str, str] | None = None) -> Portrait:
 
 def agents_of(turn: Turn) -> list[str]:
     """The agents of a record: the state's `names` list when it has one (agents who did not act this turn
-    still stand there), else those who decided."""
+    still stand there; an empty one: every agent has left), else those who decided."""
     names = turn.state.get("names")
-    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
         return names
     return [d.agent for d in turn.decisions]
 

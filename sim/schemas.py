@@ -11,21 +11,29 @@ from typing import Any, Callable
 
 import numpy as np
 
+from sim.variants import branches
+
 # Keywords that JSON-schema grammar compilers turn into grammars. Annotations ($defs, title, ...) are free.
 DECODABLE = {
     "type", "properties", "required", "additionalProperties", "enum", "const", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "items",
     "prefixItems", "anyOf", "oneOf", "allOf", "$ref",
 }
-ANNOTATIONS = {"$defs", "$schema", "$id", "title", "description", "default", "examples"}
+# "discriminator": what pydantic writes beside a tagged union (an OpenAPI word); sim.variants.for_decoding
+# leaves it out of what a decoder gets
+ANNOTATIONS = {"$defs", "$schema", "$id", "title", "description", "default", "examples", "discriminator"}
 ALPHABET = "abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,!?'\"-\\é"
 
 
 def decoding_problems(schema: Any) -> list[str]:
     """Why a constrained decoder could not use this action schema well (empty list: it can).
     Each message says where in the schema and what to change."""
-    if not isinstance(schema, dict) or schema.get("type") != "object":
-        return ['the root must be {"type": "object", ...}: a reply is one JSON object']
+    defs = schema.get("$defs", {}) if isinstance(schema, dict) else {}
+    options = branches(schema, defs) if isinstance(defs, dict) else None
+    if not isinstance(schema, dict) or not (schema.get("type") == "object" or (options and all(
+            isinstance(o, dict) and o.get("type") == "object" for o in options))):
+        return ['the root must be {"type": "object", ...}, or a union of such objects ({"anyOf": [{"type": '
+                '"object", ...}, ...]}, a pydantic RootModel of a tagged union): a reply is one JSON object']
     problems: list[str] = []
     _walk(schema, "#", schema.get("$defs", {}), problems)
     return problems
@@ -57,7 +65,16 @@ def _walk(s: Any, where: str, defs: dict, out: list[str]) -> None:
     kinds = kinds if isinstance(kinds, list) else [kinds]
     if None in kinds:
         out.append(f"{where}: give every subschema a type (or enum/const/anyOf)")
-    if "object" in kinds:
+    options = branches(s, defs)
+    if "object" in kinds and options and all(isinstance(o, dict) and o.get("type") == "object" for o in options):
+        # an object that is one of several: each branch is closed on its own (walked above); closing this level
+        # too refuses every key a branch adds, and so every reply
+        own = set(s.get("properties", {}))
+        added = sorted({k for o in options for k in o.get("properties", {})} - own)
+        if s.get("additionalProperties") is False and added:
+            out.append(f"{where}: \"additionalProperties\": false beside anyOf/oneOf refuses the keys the branches "
+                       f"add ({', '.join(added)}), so no reply fits: leave it out here and put it in each branch")
+    elif "object" in kinds:
         if s.get("additionalProperties") is not False:
             out.append(f"{where}: objects need \"additionalProperties\": false so a decoder cannot invent "
                        "fields (pydantic: model_config = ConfigDict(extra='forbid'))")

@@ -188,10 +188,13 @@ class Checkpoint(BaseModel):
     turn: int = Field(ge=0)
     state: dict
     rng: str
-    scheduled: dict[str, list]
-    pending: list[list]
-    patrons: dict[str, list[dict]] = {}  # patron acts by turn (absent from checkpoints of older versions)
-    patron_pending: list[dict] = []
+    # legends and patron acts queued, by the turn they are due (sim.intervention); absent from checkpoints
+    # of earlier versions, which held the four fields below instead (sim.intervention.queued_in reads both)
+    interventions: dict[str, list[dict]] | None = None
+    scheduled: dict[str, list] | None = None
+    pending: list[list] | None = None
+    patrons: dict[str, list[dict]] | None = None
+    patron_pending: list[dict] | None = None
     agency: Counts | None = None  # the agency tally so far (absent from checkpoints of older versions)
     seconds: float = Field(ge=0)
     trace_bytes: int = Field(ge=0)

@@ -40,6 +40,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def plugin_pyproject(name: str, worlds: dict[str, str], modules: bool = True) -> str:
+    """The pyproject.toml of a throwaway package that registers `worlds` ({world name: "module:Class"}) under
+    the "smallworlds.worlds" entry point group; `modules=False` ships no module (the class lives in tests/)."""
+    points = "".join(f'{world} = "{target}"\n' for world, target in worlds.items())
+    tail = "" if modules else "\n[tool.setuptools]\npy-modules = []\n"
+    return ('[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+            f'[project]\nname = "{name}"\nversion = "0.0.1"\n\n[project.entry-points."smallworlds.worlds"]\n'
+            f"{points}{tail}")
+
+
+@contextmanager
+def installed_plugin(root: Path, pyproject: str, modules: dict[str, str] | None = None):
+    """A package installed the way a user installs one (pip, no network, no build isolation) into a target
+    folder under `root`, on sys.path while the block runs: its worlds are registered by entry point. Yields
+    the folder (put it on PYTHONPATH for a CLI in another process); afterwards nothing of it is left."""
+    import importlib
+    import subprocess
+    import sys
+
+    (root / "src").mkdir()
+    (root / "src" / "pyproject.toml").write_text(pyproject)
+    for filename, text in (modules or {}).items():
+        (root / "src" / filename).write_text(text)
+    target = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--disable-pip-version-check", "--target", str(target), str(root / "src")],
+                   check=True, capture_output=True, timeout=120)
+    sys.path.insert(0, str(target))
+    importlib.invalidate_caches()  # entry points are read from sys.path; forget the old listing
+    try:
+        yield target
+    finally:
+        sys.path.remove(str(target))
+        for filename in modules or {}:
+            sys.modules.pop(filename.removesuffix(".py"), None)
+        importlib.invalidate_caches()
+
+
 def process_tree(root: int) -> set[int]:
     """Every live process below `root`, from /proc (for tests that check nothing outlives what they stop)."""
     parent: dict[int, int] = {}
@@ -76,20 +114,27 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 @contextmanager
-def chromium_page(url: str, **page_options):
-    """A page of headless Chromium (Debian's, driven by Playwright, which downloads none) open at `url`, 1400 x
-    1000 unless `viewport` says otherwise; the test is skipped where either is missing."""
+def chromium():
+    """Headless Chromium (Debian's, driven by Playwright, which downloads none), for a test that opens pages
+    itself (several tabs); the test is skipped where either is missing."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **page_options})
-            page.goto(url)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page(url: str, **page_options):
+    """A page of headless Chromium (see `chromium`) open at `url`, 1400 x 1000 unless `viewport` says otherwise."""
+    with chromium() as browser:
+        page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **page_options})
+        page.goto(url)
+        yield page
 
 
 @pytest.fixture(scope="module")

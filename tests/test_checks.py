@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.checks import WorldCheckError, check_world
+from sim.portrayal import portrait
 from sim.registry import get_world, world_names
 from sim.schemas import decoding_problems, example, valid
+from sim.world import World
 from worlds.template import Guess, GuessState, GuessWorld
 
 
@@ -56,14 +58,25 @@ class InvalidSchema(GuessWorld):
 
 
 class Forgetful(GuessWorld):
-    def heuristic(self, state, agent, rng):
-        return {"guess": int(time.perf_counter_ns() % 101)}  # the bug: chance not drawn from rng
-
-
-class BatchOutOfStep(GuessWorld):
     def heuristics(self, state, agents, rng):
-        guesses = rng.integers(0, 101, len(agents))[::-1]  # the bug: not the draws heuristic makes, agent by agent
-        return {a: {"guess": int(g)} for a, g in zip(agents, guesses)}
+        return {a: {"guess": int(time.perf_counter_ns() % 101)} for a in agents}  # the bug: chance not from rng
+
+
+class AnswersForAll(GuessWorld):
+    def heuristics(self, state, agents, rng):
+        return {a: {"guess": 1} for a in self.agents(state)}  # the bug: answers for agents nobody asked about
+
+
+class OutsideTheSchema(GuessWorld):
+    def heuristics(self, state, agents, rng):
+        return {a: {"guess": 101} for a in agents}  # the bug: a guess the schema refuses
+
+
+class StillSingular(GuessWorld):
+    heuristics = World.heuristics  # as a world written before the one hook: its own `heuristic`, never called
+
+    def heuristic(self, state, agent, rng):
+        return {"guess": 33}
 
 
 class OwnReadWrong(GuessWorld):
@@ -135,7 +148,10 @@ class RenamesParams(GuessWorld):
     (InvalidSchema(), "action_schema for player0 at turn 0 raised SchemaError: 'integr' is not valid"),
     (Forgetful(), "draw randomness only from the rng"),
     (ImpossibleExample(), "a model that copies the example must be able to send it"),
-    (BatchOutOfStep(), "answers differently from heuristic(state, agent, rng) called for each agent in turn"),
+    (Forgetful(), "answered differently given an rng seeded alike"),
+    (AnswersForAll(), "answered for ['player0', 'player1', 'player2']: return {agent: action dict} for exactly"),
+    (OutsideTheSchema(), "heuristics for player0 at turn 0 answers {\"guess\": 101}, outside its action schema"),
+    (StillSingular(), "rename it to heuristics(state, agents, rng)"),
     (OwnReadWrong(), "own_actions must give exactly what parsing gives, or None where unsure"),
     (OwnReadWrong(), "return None where the text would not parse as valid as is"),
     (NoopOutsideSchema(), "let the schema admit doing nothing"),
@@ -219,7 +235,8 @@ def test_decoding_problems_name_the_place_and_the_fix():
                                   "properties": {"n": {"type": "integer"}, "xs": {"type": "array", "items": {}}}})
     assert any(p.startswith("#/properties/n: numbers need minimum and maximum") for p in problems)
     assert any(p.startswith("#/properties/xs: arrays need maxItems") for p in problems)
-    assert decoding_problems({"type": "array"}) == ['the root must be {"type": "object", ...}: a reply is one JSON object']
+    (root,) = decoding_problems({"type": "array"})
+    assert root.startswith('the root must be {"type": "object", ...}, or a union of such objects')
 
 
 SCHEMAS = [RICH, Guess.model_json_schema(), get_world("commons")().action_schema(
@@ -347,3 +364,48 @@ def test_the_template_state_round_trips():
     world = GuessWorld()
     state = GuessState(turn=3, scores={"a": 1, "b": 0}, target=12.5)
     assert world.from_json(world.to_json(state)) == state
+
+
+class Blinking(GuessWorld):
+    """player0 sits out every odd turn: it leaves, then comes back under the same name."""
+
+    def agents(self, state):
+        return [a for a in state.scores if not (a == "player0" and state.turn % 2)]
+
+
+class Forgetful(GuessWorld):
+    """player0 leaves for good after turn 2 (its score is struck off), and a reward that looks it up raises."""
+
+    def agents(self, state):
+        return list(state.scores)
+
+    def apply(self, state, actions, rng):
+        outcome = super().apply(state, actions, rng)
+        if outcome.state.turn == 3:
+            scores = {a: s for a, s in outcome.state.scores.items() if a != "player0"}
+            outcome.state = replace(outcome.state, scores={**scores, "player3": 0})
+        return outcome
+
+    def invariants(self, state, previous, events):
+        return []
+
+    def reward(self, state, previous, agent):
+        return float(state.scores[agent] - previous.scores[agent])
+
+    def portray(self, turn):  # every agent that decided, without asking the world who is still here
+        return portrait(turn)
+
+
+def test_agents_that_come_and_go_are_checked_only_where_they_do():
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(Blinking(), turns=6)
+    assert "player0 left at turn 0 and came back at turn 1: give a newcomer a name never used before" in \
+        str(caught.value)
+    with pytest.raises(WorldCheckError) as caught:
+        check_world(Forgetful(), turns=6)
+    problems = caught.value.problems
+    assert any(p.startswith("reward for player0, who left at turn 2, raised KeyError: 'player0' (fix: reward("
+                            "state, previous, agent) is called for every agent that acted in `previous`, also one "
+                            "that left") for p in problems), problems
+    assert any("portray still draws player0 after they left at turn 2" in p for p in problems)
+    check_world(GuessWorld(), turns=6)  # nobody comes or goes: only its rewards are asked for

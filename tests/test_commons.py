@@ -13,6 +13,7 @@ from agents.policies import scripted
 from sim import Engine
 from sim.parse import parse
 from sim.policy import Batch, PolicyOptions, Reply
+from sim.world import ParamError
 from worlds.commons import CommonsWorld
 from worlds.commons.actions import BOAT, SAY_CHARS, CommonsAction
 from worlds.commons.world import share
@@ -126,10 +127,19 @@ def test_reward_is_each_fishers_catch_this_turn():
 
 
 def test_bad_parameters_are_refused_with_a_reason():
-    with pytest.raises(ValueError, match="growth"):
+    with pytest.raises(ParamError, match="growth"):
         CommonsWorld(growth=1.5)
-    with pytest.raises(ValueError, match="collapse"):
+    with pytest.raises(ParamError, match="collapse"):
         CommonsWorld(collapse=0.7)
+    with pytest.raises(ParamError, match="growth=fast: Input should be a valid number"):
+        CommonsWorld(growth="fast")
+
+
+def test_parameters_are_read_once_by_their_types_and_only_there():
+    world = CommonsWorld(agents=4, growth="0.2", collapse="0.1")  # text, as --set and web boxes give it
+    assert world.params.growth == 0.2 and world.params.collapse == 0.1 and world.capacity == 400
+    assert world.collapse == 40 and world.config()["growth"] == 0.2
+    assert CommonsWorld().n_agents == 5 and CommonsWorld(capacity=300).capacity == 300
 
 
 def test_the_cli_runs_it_with_the_scripted_policy(tmp_path):

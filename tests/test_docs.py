@@ -32,3 +32,18 @@ def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(block, "README.md", "exec", dont_inherit=True), {})
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 30 and printed[0].startswith("0 ")
+
+
+def test_the_guides_hook_tables_name_every_public_name_of_world():
+    """The three tables under "## The hooks" (core, for models, features) against the class itself: a hook
+    added to World without a row, or a row for a hook that is gone, fails here."""
+    from sim.world import World
+
+    section = GUIDE.read_text().split("\n## The hooks\n", 1)[1].split("\n## ", 1)[0]
+    tiers = re.findall(r"^### (.+)$", section, flags=re.MULTILINE)
+    assert [t.split(":")[0] for t in tiers] == ["Core", "For models", "Features"]
+    rows = [row for row in section.splitlines() if row.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([A-Za-z_]\w*)[`(]", row.split(" | ")[0])}
+    public = {name for name in [*vars(World), *World.__annotations__] if not name.startswith("_")}
+    assert not public - documented, f"World hooks missing from the guide's tables: {sorted(public - documented)}"
+    assert not documented - public, f"rows in the guide's tables for no hook of World: {sorted(documented - public)}"

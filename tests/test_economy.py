@@ -57,7 +57,7 @@ def test_an_unsold_ask_is_cut_and_one_that_sold_out_is_raised(rng):
     def ask_now(state):
         view = trader.outlook(state, world.season_turns)
         action = trader.choose(state, HONEY, np.random.default_rng(0).random(trader.DRAWS).tolist(), view)
-        return next(o["price"] for o in action["orders"] if o["side"] == "sell")
+        return next(price for side, _, _, price in action["orders"] if side == "sell")
 
     assert ask_now(s) < 12
     s.unsold[HONEY, HONEY] = 0
@@ -123,7 +123,7 @@ def test_the_scripted_fisher_reads_the_lake_not_the_rules(rng):
     slow, fast = CommonsWorld(growth=0.05), CommonsWorld(growth=0.9)
     s = slow.initial_state(rng)
     s.last_regrowth = 40
-    decisions = [w.heuristic(s, name, np.random.default_rng(1)) for w in (slow, fast) for name in s.names]
+    decisions = [d for w in (slow, fast) for d in w.heuristics(s, s.names, np.random.default_rng(1)).values()]
     assert decisions[:5] == decisions[5:]  # same lake seen, same catches, whatever the hidden growth
     assert temperaments(6, 0.5).count("greedy") == 3 and "greedy" not in temperaments(4, 0.0)
     assert temperaments(3, 1 / 3) == ["cautious", "fair", "greedy"]

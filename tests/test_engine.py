@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -10,10 +11,13 @@ from agents.backends.chaos import ChaosBackend
 from agents.backends.scripted import ScriptedBackend
 from agents.council import Council
 from agents.policies import scripted
-from sim import Engine, Turn
+from sim import Engine, Turn, intervention
+from sim.checks import check_world
 from sim.policy import PolicyOptions
+from sim.world import Outcome
 from sim.trace import iter_turns, load_trace
 from tests.conftest import run_wood
+from worlds.template import GuessWorld
 from worlds.wood import WoodWorld
 
 
@@ -198,3 +202,38 @@ def test_cli_default_run_prints_a_summary(tmp_path):
     proc = sim_cli("run", "--turns", "5", "--out", str(tmp_path / "r"))
     assert proc.returncode == 0
     assert "prices:" in proc.stdout and "gini:" in proc.stdout and os.path.exists(tmp_path / "r" / "summary.json")
+
+
+class Stormy(GuessWorld):
+    """The template with a legend that cannot start while nobody has scored yet."""
+
+    legends = {"storm": "a storm halves every score"}
+
+    def legend(self, state, name, text=None):
+        if not any(state.scores.values()):
+            raise ValueError("nothing to halve yet")
+        halved = {a: s // 2 for a, s in state.scores.items()}
+        lost = sum(state.scores.values()) - sum(halved.values())
+        return Outcome(replace(state, scores=halved), [{"kind": "storm", "lost": lost}])
+
+    def invariants(self, state, previous, events):
+        won = self.params.points * sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        lost = sum(e["lost"] for e in events if e["kind"] == "storm")
+        return [] if sum(state.scores.values()) == sum(previous.scores.values()) + won - lost else ["points"]
+
+
+def test_legends_and_patron_acts_share_one_queue_and_a_refused_legend_is_an_event():
+    engine = Engine(Stormy(agents=3), scripted(PolicyOptions(seed=2)), seed=2, legends={0: ["storm"], 3: ["storm"]})
+    first = engine.step()
+    assert first.events[0] == {"kind": "legend_refused", "name": "storm", "reason": "nothing to halve yet"}
+    assert first.legends == [] and engine.scheduled == {3: [{"by": "legend", "name": "storm", "text": None}]}
+    engine.inject("storm", "a second storm")
+    queued = [*engine.scheduled[3], *engine.pending]
+    later = [engine.step() for _ in range(3)]
+    assert [e["kind"] for e in later[0].events[:2]] == ["legend", "storm"]
+    assert later[0].events[0] == {"kind": "legend", "name": "storm", "text": "a second storm"}
+    assert later[0].legends == ["storm"] and later[2].legends == ["storm"] and queued[0]["text"] is None
+    again = Engine(Stormy(agents=3), scripted(PolicyOptions(seed=2)), seed=2,
+                   interventions=intervention.recorded([first, *later]))
+    assert [t.events for t in again.run(4)] == [t.events for t in [first, *later]]
+    check_world(Stormy(agents=3), turns=4)  # a legend may refuse to start

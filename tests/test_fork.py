@@ -149,7 +149,7 @@ def test_a_run_or_fork_stopped_before_its_first_checkpoint_starts_again_as_recor
         (cut / "trace.jsonl").write_bytes((whole / "trace.jsonl").read_bytes().splitlines(keepends=True)[0])
         assert main(["run", "--quiet", "--out", str(cut), "--resume"]) == 0
         (header, turns), (recorded, uncut) = load_trace(cut / "trace.jsonl"), load_trace(whole / "trace.jsonl")
-        assert header["config"] == recorded["config"] and header["legends"] == recorded["legends"]
+        assert header["config"] == recorded["config"] and header["interventions"] == recorded["interventions"]
         assert [t.state for t in turns] == [t.state for t in uncut] and len(turns) == header["config"]["turns"]
 
 
@@ -246,8 +246,8 @@ def test_an_llm_trace_forked_with_the_scripted_policy(tmp_path):
     (["fork", "{src}", "--at", "5", "--out", "{tmp}/new", "--policy", "oracle"], "unknown policy"),
     (["fork", "{src}", "--out", "{tmp}/new"], "--at"),
     (["fork", "{tmp}/damaged", "--at", "1", "--out", "{tmp}/new"], "line 3 is not a turn record"),
-    (["fork", "{tmp}/plague", "--at", "1", "--out", "{tmp}/new"], "does not have: plague"),
-    (["fork", "{tmp}/listed", "--at", "1", "--out", "{tmp}/new"], "legends it recorded cannot be read"),
+    (["fork", "{tmp}/plague", "--at", "1", "--out", "{tmp}/new"], "cannot take: unknown legend 'plague'"),
+    (["fork", "{tmp}/listed", "--at", "1", "--out", "{tmp}/new"], "its header schedules interventions that cannot"),
 ])
 def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     other = tmp_path / "other"
@@ -256,9 +256,10 @@ def test_a_mistake_is_one_error_line(source, tmp_path, capsys, argv, says):
     damaged.mkdir()
     lines = (source / "trace.jsonl").read_bytes().splitlines(keepends=True)
     (damaged / "trace.jsonl").write_bytes(b"".join([*lines[:2], b"{not json\n", *lines[3:]]))
-    for name, schedule in (("plague", {"12": [["plague", None]]}), ("listed", ["bank_run", 10])):
+    for name, schedule in (("plague", {"12": [{"by": "legend", "name": "plague", "text": None}]}),
+                           ("listed", ["bank_run", 10])):
         (tmp_path / name).mkdir()
-        header = {**json.loads(lines[0]), "legends": schedule}
+        header = {**json.loads(lines[0]), "interventions": schedule}
         (tmp_path / name / "trace.jsonl").write_bytes(json.dumps(header).encode() + b"\n" + b"".join(lines[1:]))
     before = (source / "trace.jsonl").read_bytes()
     capsys.readouterr()

@@ -1,5 +1,5 @@
-"""World.heuristics: the scripted policy asks a world for all its agents' decisions at once, and gets exactly
-what asking `heuristic` for each agent in turn would give, draws from the rng included."""
+"""World.heuristics, the one heuristic hook: the scripted policy asks a world for all its agents' decisions at
+once; the wood's batch gives what asking it for each creature alone, in turn, would give, draws included."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +10,7 @@ from agents.council import Council
 from agents.policies import scripted
 from sim import Engine
 from sim.policy import Ask, PolicyOptions, heuristics
+from sim.world import World
 from worlds.template import GuessWorld
 from worlds.wood import WoodWorld, text, trader
 
@@ -26,13 +27,14 @@ class CountingGuess(GuessWorld):
         return super().heuristics(state, agents, rng)
 
 
-def test_the_default_asks_heuristic_for_each_agent_in_turn():
-    world = GuessWorld(agents=4)
+def test_the_default_answers_every_agents_noop():
+    class Idle(GuessWorld):
+        heuristics = World.heuristics
+
+    world = Idle(agents=4)
     state = world.initial_state(np.random.default_rng(0))
-    agents = world.agents(state)
-    each = np.random.default_rng(1)
-    assert world.heuristics(state, agents, np.random.default_rng(1)) == {
-        a: world.heuristic(state, a, each) for a in agents}
+    assert world.heuristics(state, world.agents(state), np.random.default_rng(1)) == {
+        a: {"guess": None} for a in world.agents(state)}
 
 
 def test_the_scripted_policy_asks_once_a_turn_for_all_agents():
@@ -57,7 +59,8 @@ def test_asks_from_different_states_are_decided_against_their_own():
     after = world.apply(before, {a: world.noop(a) for a in world.agents(before)}, np.random.default_rng(0)).state
     asks = [Ask(world, before, "player0", 0), Ask(world, after, "player0", 1)]
     each = np.random.default_rng(2)
-    assert heuristics(asks, np.random.default_rng(2)) == [ask.heuristic(each) for ask in asks]
+    assert heuristics(asks, np.random.default_rng(2)) == [world.heuristics(s, ["player0"], each)["player0"]
+                                                          for s in (before, after)]
 
 
 @pytest.mark.parametrize("second_act", [True, False])
@@ -67,7 +70,7 @@ def test_the_wood_decides_all_creatures_at_once_as_it_does_one_by_one(second_act
     list(engine.run(12))  # into the season where creatures offer, lend and owe
     state, agents = engine.state, world.agents(engine.state)
     each = np.random.default_rng(4)
-    one_by_one = {a: world.heuristic(state, a, each) for a in agents}
+    one_by_one = {a: world.heuristics(state, [a], each)[a] for a in agents}
     together = np.random.default_rng(4)
     assert world.heuristics(state, agents, together) == one_by_one
     assert together.random() == each.random()  # and it leaves the rng where the loop would

@@ -156,10 +156,24 @@ def test_a_reply_outside_the_agents_own_schema_is_a_noop_saying_where():
         "outside its schema: bid: 50 is greater")
 
 
-def test_a_reply_inside_it_stays_valid_or_repaired_and_defaults_count():
+def test_a_reply_inside_it_stays_valid_or_repaired():
     assert auction_decision('{"bid": 100, "to": "bob"}', with_ask=True).status == "valid"
-    assert auction_decision('{"bid": 7}').status == "valid"  # "to" left out: its default is in the schema
     assert auction_decision("{'bid': 7, 'to': 'bob',}").status == "repaired"
+
+
+def test_a_key_the_schema_requires_is_required_of_the_reply_whatever_the_actions_defaults():
+    d = auction_decision('{"bid": 7}')  # Bid has a default for "to"; the schema requires it
+    assert d.status == "noop" and d.reason == "outside its schema: reply: 'to' is a required property"
+    d = auction_decision("{}", with_ask=True)
+    assert d.status == "noop" and d.reason == "outside its schema: reply: 'bid' is a required property"
+
+    class Lenient(Auction):  # a schema that does not require "to": leaving it out is the default, as before
+        def action_schema(self, state, agent):
+            return {**super().action_schema(state, agent), "required": ["bid"]}
+
+    world = Lenient()
+    d = parse(Reply('{"bid": 7}'), world, world.initial_state(None), "ann")[0]
+    assert d.status == "valid" and d.action == {"bid": 7, "to": ""}
 
 
 def test_a_schema_with_keywords_beyond_the_fast_check_is_still_enforced():

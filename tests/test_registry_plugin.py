@@ -8,7 +8,6 @@ directory on sys.path for this process and on PYTHONPATH for the CLI.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -35,20 +34,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns, load_trace  # noqa: E402
-
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "tinyworld"
-version = "0.0.1"
-
-[project.entry-points."smallworlds.worlds"]
-tiny = "tinyworld:TinyWorld"
-auction = "tinyworld:AuctionWorld"
-"""
+from tests.conftest import installed_plugin, plugin_pyproject  # noqa: E402
 
 MODULE = '''\
 """Third-party worlds: the template's guessing game between two named players, and a sealed-bid auction
@@ -58,7 +44,7 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim import Outcome, World
-from sim.portrayal import Arrow, portrait
+from sim.portrayal import Arrow
 from worlds.template import GuessState, GuessWorld
 
 
@@ -106,8 +92,8 @@ class AuctionWorld(World[Hall, Bid]):
     def noop(self, agent):
         return Bid()
 
-    def heuristic(self, state, agent, rng):
-        return {"bid": int(rng.integers(0, min(12, state.budget[agent]) + 1))}
+    def heuristics(self, state, agents, rng):
+        return {a: {"bid": int(rng.integers(0, min(12, state.budget[a]) + 1))} for a in agents}
 
     def apply(self, state, actions, rng):
         bids = sorted(((a.bid, n) for n, a in actions.items()), reverse=True)
@@ -133,7 +119,7 @@ class AuctionWorld(World[Hall, Bid]):
         return [] if ok and min(state.budget.values()) >= 0 else ["pebbles appeared or went negative"]
 
     def portray(self, turn):
-        drawn = portrait(turn)  # the default: budgets and lots are read as per-agent numbers
+        drawn = super().portray(turn)  # the default: budgets and lots as per-agent numbers, bidders only
         drawn.theme.centre = "price"
         drawn.arrows = [Arrow(e["outbid"], e["to"], "outbid", e["price"]) for e in turn.events if e["kind"] == "sold"]
         return drawn
@@ -142,20 +128,9 @@ class AuctionWorld(World[Hall, Bid]):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("plugin")
-    (root / "src").mkdir()
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
-    (root / "src" / "tinyworld.py").write_text(MODULE)
-    target = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(target), str(root / "src")],
-                   check=True, capture_output=True, timeout=120)
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()  # entry points are read from sys.path; forget the old listing
-    yield target
-    sys.path.remove(str(target))
-    sys.modules.pop("tinyworld", None)
-    importlib.invalidate_caches()
+    pyproject = plugin_pyproject("tinyworld", {"tiny": "tinyworld:TinyWorld", "auction": "tinyworld:AuctionWorld"})
+    with installed_plugin(tmp_path_factory.mktemp("plugin"), pyproject, {"tinyworld.py": MODULE}) as target:
+        yield target
     assert not {"tiny", "auction"} & set(world_names())  # nothing leaks into the other tests
 
 

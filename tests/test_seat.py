@@ -51,7 +51,7 @@ class PatronGuess(GuessWorld):
 
     def invariants(self, state, previous, events):
         gifts = sum(e["points"] for e in events if e["kind"] == "gift")
-        won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        won = self.params.points * sum(len(e["winners"]) for e in events if e["kind"] == "round")
         return [] if sum(state.scores.values()) == sum(previous.scores.values()) + won + gifts else ["points"]
 
 
@@ -207,22 +207,7 @@ def test_wood_forms_round_trip_every_creatures_schema():
                     want.setdefault("orders", [])
                     if not want.get("say"):  # an optional line left blank is left out, as a model does
                         want.pop("say", None)
-                    assert form.reply(fields, values_for(fields, want)) == want
-
-
-def values_for(fields: list, reply: dict) -> list:
-    """The values a person would set so that the form reads `reply`."""
-    out = []
-    for f in fields:
-        node = reply
-        for key in f.path:
-            try:
-                node = node[key]
-            except (IndexError, KeyError):
-                node = f.default
-                break
-        out.append(len(node) if f.kind == "count" else node)
-    return out
+                    assert form.reply(fields, form.filled(fields, want)) == want
 
 
 def test_template_and_patron_forms_and_stepping():
@@ -305,7 +290,8 @@ def test_patron_acts_survive_checkpoint_resume_and_replay(patron_world, tmp_path
     whole.close()
     cut.close()  # a run stopped between turns, its acts still queued: they live in the checkpoint
     resumed = Engine.resume(tmp_path / "cut", world(), scripted(PolicyOptions(seed=4)))
-    assert resumed.acts_pending == [{"to": "player1", "points": 1}, {"to": "ghost", "points": 1}]
+    assert resumed.scheduled[resumed.turn] == [{"by": "patron", "act": {"to": "player1", "points": 1}},
+                                               {"by": "patron", "act": {"to": "ghost", "points": 1}}]
     resumed.step()
     resumed.step()
     resumed.close()
@@ -336,14 +322,16 @@ def test_variants_of_a_discriminated_union_fit_the_one_chosen():
         act: Annotated[Union[Lend, Whisper], Field(discriminator="kind")]
 
     schema = Act.model_json_schema()
-    fields = form.fields(schema)
-    assert [(f.path[-1], f.kind) for f in fields] == [("kind", "enum"), ("to", "string"), ("pebbles", "integer"),
-                                                      ("rumour", "string")]
-    for values, want in ((["lend", "Moss", 7, "x"], {"kind": "lend", "to": "Moss", "pebbles": 7}),
-                         (["whisper", "Moss", 1, "the bees left"], {"kind": "whisper", "to": "Moss",
-                                                                   "rumour": "the bees left"})):
-        data = form.fit(schema, form.reply(fields, values))
-        assert data == {"act": want} and Act.model_validate(data)
+    fields = form.fields(schema)  # the branch's tag first, then each branch's own fields
+    assert [(f.path[-1], f.kind, f.chooses) for f in fields] == [
+        ("kind", "enum", True), ("to", "string", False), ("pebbles", "integer", False), ("to", "string", False),
+        ("rumour", "string", False)]
+    assert form.hidden(fields, form.defaults(fields)) == [False, False, False, True, True]  # lend is first
+    for values, want in ((["lend", "Moss", 7, "Thorn", "x"], {"kind": "lend", "to": "Moss", "pebbles": 7}),
+                         (["whisper", "Moss", 1, "Thorn", "the bees left"], {"kind": "whisper", "to": "Thorn",
+                                                                             "rumour": "the bees left"})):
+        data = form.reply(fields, values)  # only the chosen branch's fields are read
+        assert data == form.fit(schema, data) == {"act": want} and Act.model_validate(data)
 
 
 def test_the_patron_seat_queues_acts_from_its_form():
@@ -359,3 +347,60 @@ def test_the_patron_seat_queues_acts_from_its_form():
     turn = engine.step()
     assert turn.events[0] == {"kind": "patron", "act": {"to": "player1", "points": 2}}
     assert {d.backend for d in turn.decisions} == {"scripted"}  # the patron plays no creature
+
+
+# --- a seated agent that leaves the world ------------------------------------------------------------
+def hungry_meadow() -> Engine:
+    """A meadow whose foragers hold one food each: one that never gathers eats it in turn 0 and starves in
+    turn 1."""
+    from worlds.grid import GridWorld
+
+    return Engine(GridWorld(agents=4, carry=1), scripted(PolicyOptions(seed=0)), seed=0)
+
+
+def starving_seat():
+    """The hungry meadow with a person seated as Ada who never answers (so Ada stays, and starves in turn 1).
+    Returns the engine, its Seating and the policy before the seat."""
+    engine = hungry_meadow()
+    policy = engine.policy
+    seating = Seating.of(engine)
+    assert "you play Ada" in seating.take("Ada", timeout=0.2)
+    return engine, seating, policy
+
+
+def test_a_person_whose_agent_leaves_the_world_is_told_and_the_seat_ends():
+    engine, seating, policy = starving_seat()
+    engine.step()
+    assert seating.departed() is None  # still in the meadow, with nothing left to eat
+    turn = engine.step()
+    assert "Ada" not in turn.state["names"] and any(e.get("agent") == "Ada" for e in turn.events)
+    said = seating.departed()
+    assert said.startswith("Ada has left the world, so your seat has ended; take another seat (Bram")
+    assert seating.who is None and seating.asked() is None and engine.policy is policy
+    assert seating.departed() is None  # said once
+    assert {d.backend for d in engine.step().decisions} == {"scripted"}
+
+
+def test_the_window_and_the_web_page_say_so_in_one_line():
+    from types import SimpleNamespace
+
+    from render.window.seat import WindowSeat
+
+    engine = hungry_meadow()
+    seat = WindowSeat(SimpleNamespace(live=True, engine=engine), timeout=0.2)
+    assert "you play Ada" in seat.cycle()  # `t`: the first forager
+    engine.step()
+    assert seat.departed() is None
+    engine.step()
+    assert seat.departed().startswith("Ada has left the world") and seat.at == -1 and seat.asked is None
+    assert "Bram" in seat.cycle()  # `t` again offers the next forager still in the meadow
+
+    pytest.importorskip("gradio")
+    from render.web.seat import _follow
+
+    engine, _, _ = starving_seat()
+    tab = SimpleNamespace(live=SimpleNamespace(engine=engine))
+    engine.step()
+    engine.step()
+    key, note, timer = _follow(tab, ["Ada", 1])
+    assert key is None and "Ada has left the world, so your seat has ended" in note and timer.active is False

@@ -151,6 +151,13 @@ def test_web_seat_in_chromium(server, tmp_path: Path):
         page.locator("#seat-field-1").wait_for(state="visible", timeout=10_000)
         assert page.locator("#seat-field-4").is_visible() and page.locator("#seat-field-5").is_hidden()
         page.locator("#seat-field-13 textarea").fill("a bid from a person")
+        # the offer is a variant (for pebbles, or in barter): no branch shows until one is chosen, then only its
+        # fields (14 chooses; 15-18 price: to, good, qty, price; 19-23 barter: to, good, qty, want, wqty)
+        assert page.locator("#seat-field-15").is_hidden() and page.locator("#seat-field-19").is_hidden()
+        page.locator("#seat-field-14 input").click()
+        page.get_by_role("option", name="want+wqty").click()
+        page.locator("#seat-field-23").wait_for(state="visible", timeout=10_000)
+        assert page.locator("#seat-field-15").is_hidden() and page.locator("#seat-field-19").is_visible()
         page.screenshot(path=tmp_path / "seat-form.png", full_page=True)
         page.click("#seat-submit")
         page.wait_for_function("document.querySelector('#log').innerText.includes('human')", timeout=30_000)

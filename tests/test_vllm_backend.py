@@ -164,20 +164,66 @@ def one_embedded_turn(out, env: dict[str, str | None], *args: str, timeout: int 
                           check=False, capture_output=True, text=True, timeout=timeout, env=changed)
 
 
+def fresh_caches(tmp_path) -> dict[str, str]:
+    """Compile caches nothing has used, as on a new machine (the converted embedded model is kept)."""
+    return {"VLLM_CACHE_ROOT": str(tmp_path / "vllm"), "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+
+
+def markers(tmp_path) -> list[dict]:
+    """What agents/warmup.py recorded about building the graphs in these caches."""
+    return [json.loads(p.read_text()) for p in (tmp_path / "inductor" / "smallworlds").glob("*.json")]
+
+
+def wait_for_marker(tmp_path, seconds: float = 600) -> dict:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not markers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert markers(tmp_path), "the background build of the graphs never finished"
+    return markers(tmp_path)[0]
+
+
 def test_a_compiler_that_cannot_build_the_graphs_leaves_the_model_eager(tmp_path):
-    """A C++ compiler that answers --version but builds nothing (a broken toolchain): the first start fails to
-    compile vLLM's graphs, says so in one line, and the run goes on with the engine eager."""
+    """A C++ compiler that answers --version but builds nothing (a broken toolchain): a start that compiles in
+    the foreground (SMALLWORLDS_WARMUP=0) fails to compile vLLM's graphs, says so in one line, and the run goes
+    on with the engine eager; the next start, in the background's default way, remembers it and does not try
+    again."""
     broken = tmp_path / "cxx"
     broken.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "g++ 13"; exit 0; fi\nexit 1\n')
     broken.chmod(0o755)
-    fresh = {"CXX": str(broken), "VLLM_CACHE_ROOT": str(tmp_path / "vllm"),  # nothing compiled before may be reused
-             "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
-    run = one_embedded_turn(tmp_path / "run", fresh)
+    env = {"CXX": str(broken), **fresh_caches(tmp_path)}
+    run = one_embedded_turn(tmp_path / "run", {**env, "SMALLWORLDS_WARMUP": "0"})
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
     assert "compiled graphs" in said and "compiling the model's graphs failed" in said
     turns = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()[1:]
     assert len(turns) == 1 and json.loads(turns[0])["metrics"]["llm_calls"] == 1
+    assert [m["built"] for m in markers(tmp_path)] == [False]
+    again = one_embedded_turn(tmp_path / "again", {**env, "SMALLWORLDS_WARMUP": None})
+    assert again.returncode == 0, again.stderr[-2000:]
+    said = again.stdout + again.stderr
+    assert "building them failed on this machine" in said and "plays eager now" not in said
+
+
+def test_a_first_start_plays_eager_and_builds_the_graphs_in_the_background_for_the_next(tmp_path):
+    """With empty compile caches the first start does not wait for torch.compile: it plays eager at once and a
+    background process builds the graphs; once it has, the next start runs them."""
+    from agents import cpu
+
+    if cpu.cpp_compiler() is None:
+        pytest.skip("no C++ compiler: the plan is eager anyway")
+    env = {**fresh_caches(tmp_path), "SMALLWORLDS_WARMUP": None}
+    first = one_embedded_turn(tmp_path / "first", env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "plays eager now" in first.stdout + first.stderr
+    assert wait_for_marker(tmp_path)["built"] is True
+    second = one_embedded_turn(tmp_path / "second", env)
+    assert second.returncode == 0, second.stderr[-2000:]
+    said = second.stdout + second.stderr
+    assert "compiled graphs" in said and "plays eager now" not in said and "graphs:" not in said
+    metrics = json.loads((tmp_path / "second" / "trace.jsonl").read_text().splitlines()[1])["metrics"]
+    assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
 
 
 def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
@@ -188,7 +234,8 @@ def test_the_avx2_plan_runs_here_whatever_the_cpu(tmp_path):
 
     if "avx2" not in cpu.cpu_flags():
         pytest.skip("not an x86 CPU with AVX2")
-    run = one_embedded_turn(tmp_path / "run", {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": None},
+    run = one_embedded_turn(tmp_path / "run", {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": None,
+                                               "SMALLWORLDS_WARMUP": "0"},  # compile them now, to run them
                             "--agents", "3")
     assert run.returncode == 0, run.stderr[-2000:]
     said = run.stdout + run.stderr
@@ -214,6 +261,34 @@ def test_onednn_capped_alone_is_a_one_line_error_not_a_crash(tmp_path):
     assert len(errors) == 1 and "ATEN_CPU_CAPABILITY=avx2" in errors[0], run.stderr[-2000:]
 
 
+def test_a_root_variant_schema_holds_every_reply_to_one_branch(backend):
+    """A variant action (tests/variant_world.py): each forager's own root anyOf of closed objects, and pydantic's
+    tagged oneOf with $defs and discriminator, go to vLLM's grammar as sim.variants.for_decoding gives them;
+    every reply is one whole branch inside that agent's bounds, and parses."""
+    import numpy as np
+
+    from sim.parse import parse
+    from sim.policy import Reply
+    from sim.schemas import decoding_problems
+    from tests.variant_world import Act, Forage, PlainForage
+
+    asks, states = [], {}
+    for world in (Forage(agents=4), PlainForage(agents=4)):
+        states[world.name] = world.initial_state(np.random.default_rng(0))
+        asks += [Ask(world, states[world.name], agent, 0) for agent in world.agents(states[world.name])]
+    replies = backend.generate(3, asks)
+    for ask, reply in zip(asks, replies):
+        assert decoding_problems(ask.schema) == []
+        sent = backend._params(3, ask).structured_outputs.json  # what the grammar was built from
+        assert "anyOf" in sent and "oneOf" not in json.dumps(sent) and "discriminator" not in sent
+        assert reply.error is None, reply.error
+        data = json.loads(reply.text)
+        jsonschema.validate(data, ask.schema)
+        Act.model_validate(data)
+        decision = parse(Reply(reply.text), ask._world, states[ask._world.name], ask.agent, ask)[0]
+        assert decision.status == "valid" or decision.reason.startswith("infeasible"), (reply.text, decision.reason)
+
+
 def test_the_int8_copy_is_made_at_conversion_and_plays_a_constrained_turn(tmp_path):
     """A fresh cache: converting the embedded model also writes its W8A8 copy (int8 weights per channel, int8
     activations per token); SMALLWORLDS_INT8=1 runs it, `sim run` says so in its cpu: line, and the turn's
@@ -221,8 +296,9 @@ def test_the_int8_copy_is_made_at_conversion_and_plays_a_constrained_turn(tmp_pa
     from agents.embedded import INT8_NAME, MODEL_NAME
     from agents.w8a8 import is_w8a8
 
-    run = one_embedded_turn(tmp_path / "run", {"SMALLWORLDS_CACHE": str(tmp_path / "cache"),
-                                               "SMALLWORLDS_INT8": "1"}, "--agents", "5")
+    run = one_embedded_turn(tmp_path / "run", {"SMALLWORLDS_CACHE": str(tmp_path / "cache"), "SMALLWORLDS_INT8": "1",
+                                               "SMALLWORLDS_WARMUP": "0"},  # no graph build left running after
+                            "--agents", "5")
     assert run.returncode == 0, run.stderr[-2000:]
     models = tmp_path / "cache" / "models"
     assert is_w8a8(str(models / INT8_NAME)) and not is_w8a8(str(models / MODEL_NAME))

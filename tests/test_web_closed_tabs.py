@@ -13,20 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BROWSER_ARGS, CHROMIUM, free_port
+from tests.conftest import chromium, free_port
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 TABS = 3
 KEPT = 1
 GRACE = 0.5
-
-
-def _chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    return sync_api
 
 
 def _wait(condition, seconds: float) -> bool:
@@ -39,7 +32,6 @@ def _wait(condition, seconds: float) -> bool:
 
 
 def test_a_tab_closed_while_playing_stops_playing_and_the_pool_closes_its_world():
-    sync_api = _chromium()
     from gradio_client import Client
 
     from render.web.demo import build_demo
@@ -52,8 +44,7 @@ def test_a_tab_closed_while_playing_stops_playing_and_the_pool_closes_its_world(
     url = f"http://127.0.0.1:{port}/"
     try:
         played = []
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        with chromium() as browser:
             for _ in range(TABS):
                 page = browser.new_page()
                 page.goto(url)
@@ -61,7 +52,6 @@ def test_a_tab_closed_while_playing_stops_playing_and_the_pool_closes_its_world(
                 page.wait_for_function("document.querySelectorAll('#log .turn').length >= 2", timeout=60_000)
                 played += [s for s in sessions.live.values() if s not in played]
                 page.close()  # the tab goes while its world plays
-            browser.close()
         assert len(played) == TABS
         assert _wait(lambda: not any(s.playing for s in played), 30), "a closed tab's world plays on"
         time.sleep(GRACE)

@@ -119,11 +119,11 @@ def test_a_changed_box_is_kept_until_it_holds_its_default_again():
 def test_a_new_world_is_made_with_the_tabs_parameters(page_and_controls):
     p, do = page_and_controls
     s = do.one(None, *WOOD, {"pebbles": 50, "second_act": False})[p.session]
-    assert s.live.world.params["pebbles"] == 50 and s.live.world.params["second_act"] is False
+    assert s.live.world.params.pebbles == 50 and s.live.world.params.second_act is False
     header, _ = load_trace(s.dir / "run" / "trace.jsonl")
     assert header["config"]["pebbles"] == 50
     renewed = do.renew(s, "commons", 4, 0, "scripted", "auto", "", {"capacity": "300", "growth": 0.5})[p.session]
-    assert renewed.live.world.params["capacity"] == 300 and renewed.live.world.params["growth"] == 0.5
+    assert renewed.live.world.params.capacity == 300 and renewed.live.world.params.growth == 0.5
 
 
 @pytest.mark.parametrize("params, says", [

@@ -33,8 +33,7 @@ def test_the_example_is_the_scripted_traders_orders_at_its_middle_draws(rng):
     for i, name in enumerate(s.names):
         draws = [0.5] * trader.DRAWS
         draws[0] = ((i + s.turn) % len(FOODS) + 0.5) / len(FOODS)
-        expected = [[o["side"], o["good"], o["qty"], o["price"]]
-                    for o in trader.choose(s, i, draws, world.outlook(s))["orders"]]
+        expected = trader.choose(s, i, draws, world.outlook(s))["orders"]
         assert world.suggestion(s, name) == {"orders": expected}
         assert f"For example: {{\"orders\":" in world.observe(s, name)
 

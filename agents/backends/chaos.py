@@ -1,7 +1,8 @@
 """The chaos backend: replies a careless or hostile model might give, for tests of the parse path, in any
 world. Most are built from the agent's own schema: a reply the schema admits (sim.schemas.example), then
 broken in one place — a number past its bound, a value of the wrong type, a required field left out, a field
-the schema does not know, another agent's name where a value belongs. The rest is garbage any model can
+the schema does not know, another agent's name where a value belongs, and for a variant action (a root
+union) one branch's reply under another branch's tag. The rest is garbage any model can
 produce: truncated, mis-quoted, chatty, deeply nested, prompt-injecting, binary, empty or missing."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from sim.policy import Ask, Reply
 from sim.schemas import example
+from sim.variants import branches, fixed, resolve, tag
 
 Path = tuple  # keys and indices from the reply's root to one value in it
 
@@ -89,6 +91,22 @@ def someone_else(good: Any, names: list[str], rng) -> Any:
 SCHEMA_BREAKERS = [out_of_range, wrong_type, missing_field, extra_field, someone_else]
 
 
+def crossed(good: Any, schema: dict, rng) -> Any:
+    """For a variant action (a root union): a reply of one branch under another's tag ({"do": "move",
+    "amount": 2}), or with a key only another branch has: the near miss between two kinds of action."""
+    defs = schema.get("$defs", {})
+    options = branches(schema, defs)
+    if not options or len(options) < 2 or not isinstance(good, dict):
+        return None
+    key = tag(options, defs)
+    if key is not None and key in good:
+        others = [v for o in options for v in fixed(resolve(o["properties"][key], defs)) if v != good[key]]
+        return {**good, key: others[int(rng.integers(len(others)))]}
+    other = example({**options[int(rng.integers(len(options)))], "$defs": defs}, rng)
+    added = [k for k in other if k not in good] if isinstance(other, dict) else []
+    return {**good, added[0]: other[added[0]]} if added else None
+
+
 def _truncated(good: str, rng) -> str:
     return good[: int(rng.integers(1, max(2, len(good))))]
 
@@ -114,8 +132,9 @@ def hostile(ask: Ask, names: list[str], rng: np.random.Generator) -> str | None:
     good = example(ask.schema, rng)
     text = json.dumps(good)
     if rng.random() < 0.5:
-        broken = SCHEMA_BREAKERS[int(rng.integers(len(SCHEMA_BREAKERS)))](good, [n for n in names if n != ask.agent],
-                                                                        rng)
+        k = int(rng.integers(len(SCHEMA_BREAKERS) + (1 if branches(ask.schema, ask.schema.get("$defs", {})) else 0)))
+        broken = (crossed(good, ask.schema, rng) if k == len(SCHEMA_BREAKERS)
+                  else SCHEMA_BREAKERS[k](good, [n for n in names if n != ask.agent], rng))
         if broken is not None:
             return json.dumps(broken)
     return GARBAGE[int(rng.integers(len(GARBAGE)))](text, rng)

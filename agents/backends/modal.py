@@ -18,6 +18,7 @@ from agents.prompts import max_tokens_for, messages
 from sim.executors import one_line
 from sim.executors.modal import APP_NAME, hydrated  # one app holds the Model class and the sweeps' run_cell
 from sim.policy import Ask, Reply
+from sim.variants import for_decoding
 
 CLASS_NAME = "Model"
 DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
@@ -38,7 +39,7 @@ class ModalBackend:
         self._call = call or deployed_generate(app, cls)
 
     def request(self, ask: Ask) -> dict:
-        schema = ask.schema
+        schema = for_decoding(ask.schema)
         return {"messages": messages(ask), "schema": schema, "max_tokens": max_tokens_for(schema),
                 "temperature": self.temperature}
 

@@ -6,7 +6,9 @@ agent has its own schema, and most non-vLLM servers take one prompt per request 
 (vLLM) batches concurrent requests just the same.
 
 Constrained decoding goes through `response_format` json_schema (vLLM's old `guided_json` extra field is
-ignored by current servers). Whether the server strips whitespace is its own setting; for vLLM start it with
+ignored by current servers; llama.cpp's server reads `response_format.json_schema.schema` too), with the schema
+as sim.variants.for_decoding gives it (a variant action's oneOf as anyOf, no `discriminator`) in its `portable`
+form. Whether the server strips whitespace is its own setting; for vLLM start it with
 --structured-outputs-config '{"backend":"guidance","disable_any_whitespace":true}'.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import httpx
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
 from sim.policy import Ask, Reply
+from sim.variants import for_decoding
 
 RETRYABLE = {408, 409, 429}  # besides 5xx: the server is busy or restarting, the request itself is fine
 CHECK_SECONDS = 10.0  # the start-up check's whole budget, however slowly the server drips its answer
@@ -150,7 +153,7 @@ class OpenAIBackend:
                 "temperature": self.temperature,
                 "response_format": {
                     "type": "json_schema",
-                    "json_schema": {"name": "action", "schema": ask.schema, "strict": True},
+                    "json_schema": {"name": "action", "schema": portable(for_decoding(ask.schema)), "strict": True},
                 },
             }
         except Exception as e:  # a world bug in observe/action_schema costs only this agent
@@ -208,6 +211,22 @@ class OpenAIBackend:
 
     def _error(self, why: str, prompt: str | None) -> Reply:
         return Reply(text=None, backend=self.name, model=self.model, error=why, prompt=prompt, server=self.base_url)
+
+
+def portable(schema: object) -> object:
+    """The schema as sent: valid for exactly the same replies, in a form more servers compile. llama.cpp's
+    server (the one in llama-cpp-python 0.3.16) fails the whole request on `"items": false` beside `prefixItems`
+    ("Unrecognized schema: false"); where `maxItems` already ends the array within its prefix, that `items`
+    forbids nothing and is left out."""
+    if isinstance(schema, list):
+        return [portable(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: portable(value) for key, value in schema.items()}
+    prefix, most = out.get("prefixItems"), out.get("maxItems")
+    if out.get("items") is False and isinstance(prefix, list) and isinstance(most, int) and most <= len(prefix):
+        del out["items"]
+    return out
 
 
 def _count(value: object) -> int | None:

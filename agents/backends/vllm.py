@@ -5,6 +5,8 @@ Facts this file relies on (vLLM 0.32, checked in its source and measured):
 - Whitespace is an ENGINE option (`structured_outputs_config.disable_any_whitespace`); the field of the same
   name on `StructuredOutputsParams` is read by nothing. The guidance backend honours it; xgrammar 0.2.8 may
   still put a space after a comma.
+- Both grammar engines compile a root anyOf of closed objects with $defs exactly (a variant action); the
+  schema goes through sim.variants.for_decoding first (oneOf as anyOf, no `discriminator`).
 - The CPU engine core runs in a spawned process, so a script that builds an engine needs the
   `if __name__ == "__main__":` guard.
 - A per-request seed on CPU crashes the engine once a seeded prompt is prefilled in chunks (the CPU torch
@@ -29,6 +31,7 @@ from typing import Any
 from agents.backends.base import BackendUnavailable
 from agents.prompts import max_tokens_for, messages
 from sim.policy import Ask, Reply
+from sim.variants import for_decoding
 
 GPU_DEFAULT_MODEL = "Qwen/Qwen2.5-3B-Instruct"
 CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cached briefing blocks
@@ -67,6 +70,7 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     cpu = on_cpu()
     if cpu:
         from agents import cpu as cpu_info
+        from agents import warmup
         from agents.w8a8 import is_w8a8
 
         plan = cpu_info.plan()
@@ -92,6 +96,17 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
         # smaller ones let every agent reuse all but <32 tokens of the briefing and the turn's news.
         args |= {"enforce_eager": not plan.graphs, "kv_cache_memory_bytes": CPU_KV_CACHE_BYTES,
                  "dtype": plan.dtype, "block_size": CPU_BLOCK_TOKENS}
+        if plan.graphs and "enforce_eager" not in options and not warmup.built(model, plan):
+            # the first start on this machine plays at once and builds the graphs for the next (agents/warmup.py)
+            why = warmup.failed(model, plan)
+            if why:
+                announce(f"graphs: building them failed on this machine ({why}); running the model eager")
+                args["enforce_eager"] = True
+            elif warmup.in_background():
+                warmup.start(model, max_model_len)
+                announce("graphs: not built on this machine yet, so the model plays eager now while they are built "
+                         "in the background for the next start")
+                args["enforce_eager"] = True
     args.update(options)
     try:
         engine = _start(model, args)
@@ -101,7 +116,12 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
             raise
         # a compiler that is there but cannot build the kernels (missing headers, a broken toolchain)
         announce(f"compiling the model's graphs failed ({e}); running it eager instead")
-        engine = _start(model, args | {"enforce_eager": True})
+        warmup.mark(model, plan, failure=str(e))
+        args["enforce_eager"] = True
+        engine = _start(model, args)
+    else:
+        if cpu and not args["enforce_eager"]:
+            warmup.mark(model, plan)
     _engines[key] = engine
     return engine
 
@@ -267,7 +287,7 @@ class VLLMBackend:
             max_tokens=max_tokens_for(ask.schema),
             temperature=self.temperature,
             seed=seed,
-            structured_outputs=StructuredOutputsParams(json=ask.schema) if self.constrained else None,
+            structured_outputs=StructuredOutputsParams(json=for_decoding(ask.schema)) if self.constrained else None,
         )
 
     def _run(self, todo: list) -> dict[int, Any]:

@@ -7,6 +7,7 @@ queued on the engine for the next turn), see what to answer as a form (render/pa
     asked = seating.asked()               what to answer now (text + form), or None
     seating.submit(asked, values)         the form's values -> reply JSON -> the seat (or the patron queue)
     seating.leave()                       the agent goes back to its own backend
+    seating.departed()                    a line once the seated agent has left the world (the seat ends)
 """
 from __future__ import annotations
 
@@ -87,6 +88,19 @@ class Seating:
             self.seat.leave()
             self.engine.policy = self.policy
         self.who, self.seat, self.policy = None, None, None
+
+    def departed(self) -> str | None:
+        """When the agent this seat plays has left the world (it starved, died, went away): the seat ends, as
+        `leave` ends it, and this returns one line for the person saying so and whom they may play now.
+        None while the seat's agent is still in the world, or no agent's seat is taken. Viewers call it
+        whenever they follow the seat."""
+        who = self.who
+        if who is None or who == PATRON or who in self.engine.world.agents(self.engine.state):
+            return None
+        self.leave()
+        others = self.choices()
+        offer = f"; take another seat ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''})" if others else ""
+        return f"{who} has left the world, so your seat has ended{offer}"
 
     def asked(self) -> Asked | None:
         """The form to fill now, or None while the world is not asking this seat anything."""

@@ -6,19 +6,23 @@ demo's seat and the pygame window's both draw the same fields and read them back
     fit(schema, reply)                 -> the keys of the variant the reply chose (below)
 
 Generic over the JSON schema a world may give: objects (a field per property), arrays (a "how many" field,
-then maxItems slots), tuples (prefixItems with items false: a field per position, named by its title), enums and consts (a choice), bounded integers and numbers, strings with maxLength,
-booleans, $ref into $defs, and anyOf/oneOf. A nullable value (anyOf [X, null]) is X that may be left empty
-(None). Variants of objects (anyOf [{buy...}, {sell...}]: one variant per side of an order) are merged
-into one object whose choices are the union of the variants': which combination is allowed now is for the
-parse path to judge, exactly as for a model's reply, so an impossible mix becomes a recorded no-op with its
-reason, not a form that cannot be filled. `fit` then keeps, at each anyOf, only the keys of the first
-variant whose fixed values (enum, const: a discriminator like "kind") the reply matches.
+then maxItems slots), tuples (prefixItems with items false: a field per position, named by its title), enums
+and consts (a choice), bounded integers and numbers, strings with maxLength, booleans, $ref into $defs, and
+anyOf/oneOf. A nullable value (anyOf [X, null]) is X that may be left empty (None). A variant (a union of
+objects: move, gather, share, at the root or under a key) is a choice of branch, by its tag where the
+branches have one, then that branch's fields; the others are hidden and left out of the reply. Other unions
+(of tuples: one per side of an order) are merged into one value whose choices are the union of the
+variants': which combination is allowed now is for the parse path to judge, exactly as for a model's reply,
+so an impossible mix becomes a recorded no-op with its reason, not a form that cannot be filled. `fit` then
+keeps, at each anyOf, only what belongs to the variant the reply chose.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
 from typing import Any
+
+from sim.variants import aimed, branches, fixed, name, resolve, tag
 
 SLOTS = 3  # array slots shown when a schema sets no maxItems
 STEP_RANGE = 1000  # integers without bounds step within +- this in the window
@@ -36,12 +40,15 @@ class Field:
     optional: bool = False  # None is a value: the reply carries null
     default: Any = None
     omittable: bool = False  # under a key its object does not require: left blank, the key is left out
+    chooses: bool = False  # its value picks the branch of a variant (a union of objects) whose fields show
+    sent: bool = True  # False: a branch chooser of a union without a tag, not itself part of the reply
+    when: tuple = ()  # ((chooser's path, values), ...): shown only while each chooser holds one of its values
 
 
 def fields(schema: dict) -> list[Field]:
     """The form for `schema`: one Field per value a person sets."""
     out: list[Field] = []
-    _walk(schema, (), "", schema.get("$defs", {}), out, 0)
+    _walk(schema, (), "", schema.get("$defs", {}), out, 0, ())
     return out
 
 
@@ -54,7 +61,7 @@ def reply(form: list[Field], values: list) -> dict:
     typed wrong (text in a number) is passed on as typed, for the parse path to refuse with its reason."""
     out: dict = {}
     for f, value, past in zip(form, values, hidden(form, values)):
-        if past:
+        if past or not f.sent:
             continue
         # an optional part the person left blank is not sent, as a model leaves out a key it has no use for
         if f.kind == "count":
@@ -66,17 +73,55 @@ def reply(form: list[Field], values: list) -> dict:
 
 
 def hidden(form: list[Field], values: list) -> list[bool]:
-    """For each field, whether it lies in an array slot past its array's "how many" as `values` set it (the
-    window greys these fields, the web page hides them, `reply` leaves them out). A tuple's positions have
-    no "how many" and are always shown; the slots of an array inside a hidden slot are hidden too."""
+    """For each field, whether it lies in an array slot past its array's "how many", or in a branch of a
+    variant other than the one chosen, as `values` set them (the window greys these fields, the web page hides
+    them, `reply` leaves them out). A tuple's positions have no "how many" and are always shown; what lies
+    inside a hidden slot or branch is hidden too."""
     counts: dict[tuple, int] = {}
+    chosen: dict[tuple, Any] = {}
     out = []
     for f, value in zip(form, values):
-        past = any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path))
+        past = (any(isinstance(key, int) and key >= counts.get(f.path[:k], math.inf) for k, key in enumerate(f.path))
+                or any(chosen.get(at, _HIDDEN) not in allowed for at, allowed in f.when))
         out.append(past)
         if f.kind == "count":
             counts[f.path] = 0 if past else _count(value)
+        if f.chooses:
+            chosen[f.path] = _HIDDEN if past else value
     return out
+
+
+_HIDDEN = object()  # the choice of a chooser that is itself hidden: no branch under it shows
+
+
+def filled(form: list[Field], data: Any) -> list:
+    """The values that make the form read `data` (a reply set into the form, e.g. a worked example): each
+    field's value in `data`, its default where `data` has none; a branch chooser set to the branch `data` is
+    in (that whose fields `data` fills best)."""
+    values = []
+    for f in form:
+        node = _at(data, f.path)
+        if f.chooses and not f.sent:
+            node = None if node is _HIDDEN else min(f.choices, key=lambda pick: _misfit(form, f.path, pick, node))
+        values.append(f.default if node is _HIDDEN else len(node) if f.kind == "count" else node)
+    return values
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for key in path:
+        try:
+            data = data[key]
+        except (IndexError, KeyError, TypeError):
+            return _HIDDEN
+    return data
+
+
+def _misfit(form: list[Field], at: tuple, pick: Any, data: Any) -> tuple[int, int]:
+    """How badly `data` fits the branch `pick` of the chooser at `at`: its keys the branch lacks, then the
+    branch's keys it lacks."""
+    mine = {f.path[len(at)] for f in form if (at, (pick,)) in f.when and len(f.path) > len(at)}
+    given = set(data) if isinstance(data, dict) else set()
+    return len(given - mine), len(mine - given)
 
 
 def _count(value: Any) -> int:
@@ -115,10 +160,14 @@ def shown(f: Field, value: Any) -> str:
 
 
 # --- schema -> fields --------------------------------------------------------------------------------
-def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth: int) -> None:
+def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth: int, when: tuple) -> None:
     if depth > 20:
         raise ValueError("the schema nests deeper than 20 levels")
     given = s.get("default", ...)
+    options = branches(s, defs)
+    if options and len(options) > 1 and all(o.get("type") == "object" for o in options):
+        _variants(options, path, label, defs, out, depth, when)
+        return
     s, nullable = _resolve(s, defs, depth)
     if s is None:
         return
@@ -128,36 +177,68 @@ def _walk(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth:
         if not choices:
             return
         out.append(Field(path, label, "enum", choices=choices, optional=nullable,
-                         default=_given(given, None if nullable else choices[0])))
+                         default=_given(given, None if nullable else choices[0]), when=when))
     elif kind == "object":
-        required = set(s.get("required", ()))
-        for name, sub in s.get("properties", {}).items():
-            start = len(out)
-            _walk(sub, (*path, name), f"{label} · {name}" if label else name, defs, out, depth + 1)
-            if name not in required:  # a key the reply may leave out: blank unless the person fills it in
-                out[start:] = [replace(f, omittable=True, default=None) for f in out[start:]]
+        _properties(s, path, label, defs, out, depth, when)
     elif kind == "array" and s.get("prefixItems") and s.get("items") is False:  # a tuple: a field per position
         for k, sub in enumerate(s["prefixItems"]):
             name = _deref(sub, defs).get("title") or str(k + 1)
-            _walk(sub, (*path, k), f"{label} · {name}" if label else name, defs, out, depth + 1)
+            _walk(sub, (*path, k), f"{label} · {name}" if label else name, defs, out, depth + 1, when)
     elif kind == "array":
         slots = s.get("maxItems", SLOTS)
         if not slots or not s.get("items"):
             return
         low = s.get("minItems", 0)
-        out.append(Field(path, f"{label}: how many", "count", low=low, high=slots, default=low))
+        out.append(Field(path, f"{label}: how many", "count", low=low, high=slots, default=low, when=when))
         for k in range(slots):
-            _walk(s["items"], (*path, k), f"{label} {k + 1}", defs, out, depth + 1)
+            _walk(s["items"], (*path, k), f"{label} {k + 1}", defs, out, depth + 1, when)
     elif kind in ("integer", "number"):
         low = s.get("minimum", s["exclusiveMinimum"] + 1 if "exclusiveMinimum" in s else None)
         high = s.get("maximum", s["exclusiveMaximum"] - 1 if "exclusiveMaximum" in s else None)
         start = None if nullable else (low if low is not None else min(0, high) if high is not None else 0)
-        out.append(Field(path, label, kind, low=low, high=high, optional=nullable, default=_given(given, start)))
+        out.append(Field(path, label, kind, low=low, high=high, optional=nullable, default=_given(given, start),
+                         when=when))
     elif kind == "string":
         out.append(Field(path, label, "string", max_length=s.get("maxLength"), optional=nullable,
-                         default=_given(given, None if nullable else "")))
+                         default=_given(given, None if nullable else ""), when=when))
     elif kind == "boolean":
-        out.append(Field(path, label, "boolean", optional=nullable, default=_given(given, None if nullable else False)))
+        out.append(Field(path, label, "boolean", optional=nullable, default=_given(given, None if nullable else False),
+                         when=when))
+
+
+def _properties(s: dict, path: tuple, label: str, defs: dict, out: list[Field], depth: int, when: tuple,
+                skip: str | None = None) -> None:
+    """A field per property of an object (but `skip`, a variant's tag, which its chooser sets)."""
+    required = set(s.get("required", ()))
+    for name, sub in s.get("properties", {}).items():
+        if name == skip:
+            continue
+        start = len(out)
+        _walk(sub, (*path, name), f"{label} · {name}" if label else name, defs, out, depth + 1, when)
+        if name not in required:  # a key the reply may leave out: blank unless the person fills it in
+            # (a branch chooser may be blank too: then no branch shows, and the key is left out)
+            out[start:] = [replace(f, omittable=True, default=None, optional=f.optional or f.chooses)
+                           for f in out[start:]]
+
+
+def _variants(options: list[dict], path: tuple, label: str, defs: dict, out: list[Field], depth: int,
+              when: tuple) -> None:
+    """A variant (a union of objects: move, gather, share): first the choice of a branch, then each branch's
+    fields, shown only while that branch is chosen. The choice is the branches' tag where they have one
+    (it is then part of the reply), else a choice between their names that the reply leaves out."""
+    key = tag(options, defs)
+    if key is not None:
+        picks = [tuple(fixed(resolve(o["properties"][key], defs))) for o in options]
+        at = (*path, key)
+        out.append(Field(at, f"{label} · {key}" if label else key, "enum", choices=tuple(v for p in picks for v in p),
+                         default=picks[0][0], chooses=True, when=when))
+    else:
+        picks = [(name(options, k, None, defs),) for k in range(len(options))]
+        at = path
+        out.append(Field(at, label or "action", "enum", choices=tuple(p[0] for p in picks), default=picks[0][0],
+                         chooses=True, sent=False, when=when))
+    for option, pick in zip(options, picks):
+        _properties(option, path, label, defs, out, depth + 1, (*when, (at, pick)), skip=key)
 
 
 def _given(given: Any, fallback: Any) -> Any:
@@ -234,6 +315,9 @@ def _fit(s: dict, data: Any, defs: dict, depth: int) -> Any:
     if depth > 20:
         return data
     variants = s.get("anyOf", s.get("oneOf"))
+    options = branches(s, defs)
+    if options and len(options) > 1 and all(o.get("type") == "object" for o in options) and isinstance(data, dict):
+        return _fit(options[aimed(options, data, defs)], data, defs, depth + 1)  # a variant: the branch aimed at
     if variants is not None:
         chosen = next((v for v in variants if _chooses(_deref(v, defs), data, defs)), None)
         return data if chosen is None else _fit(chosen, data, defs, depth + 1)

@@ -77,6 +77,8 @@ def _card(f: Figure, colours: dict) -> str:
     who = escape(f.label) + (f" ×{f.count}" if f.count > 1 else "")
     kind = escape(" · ".join(x for x in (f.shape, f.role) if x))
     rows = [f'<div><b>{who}</b> <span style="color:#777">{kind}</span></div>']
+    if f.at is not None:  # where it stands, as the world counts (a cell's column and row, or a point)
+        rows.append(f'<div class="at">at {f.at[0]:.3g}, {f.at[1]:.3g}</div>')
     mean = " (mean)" if f.count > 1 else ""
     for k, v in list(f.numbers.items())[:4]:
         rows.append(f"<div>{escape(k)} {v:.3g}{mean}</div>")

@@ -5,6 +5,8 @@ exporter strings frames of it together.
     top bar   turn, the theme's title, legend banner, decision counts
     clearing  agents on rings around the middle (the theme's background and its centre number); agents an
               arrow joins lean in while what moved flies along it; speech bubbles carry this turn's `say`
+    board     instead, when the world places its agents (Glyph.at): each where it stands, over the ground's
+              value layer and its key (render/paint/space.py), walking there from where it stood before
     ticker    the world's numbers (dict metrics with their trend against the turn before)
 """
 from __future__ import annotations
@@ -15,15 +17,12 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from render.paint import look
-from render.paint.view import Figure, Flow, Portray, figures, flows, portrayed
+from render.paint import backdrop, look, space
+from render.paint.view import MAX_FIGURES, Figure, Flow, Portray, creatures, figures, flows, portrayed
 from sim.portrayal import Portrait
 from sim.records import ENGINE_METRICS, Turn
 
 BAR, TICKER = 34, 30
-GROUND = {"spring": ((150, 200, 110), (56, 120, 60)), "summer": ((112, 178, 80), (30, 100, 46)),
-          "autumn": ((190, 168, 92), (150, 80, 30)), "winter": ((232, 238, 246), (92, 100, 112))}
-BACKGROUNDS = ("plain", "forest", "market", "water")
 
 
 def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[int, int] = (960, 600),
@@ -32,14 +31,33 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
     `portray`: the world's drawing hook (World.portray); None draws with sim.portrayal's default."""
     w, h = size
     now = portrayed(turn, portray)
+    before = portrayed(prev, portray) if prev is not None else None
     theme = now.theme
-    season = theme.season if theme.season in GROUND else "summer"
-    background = theme.background if theme.background in BACKGROUNDS else "plain"
-    img = _background(background, season, w, h).copy()
+    season = theme.season if theme.season in backdrop.GROUND else "summer"
+    background = theme.background if theme.background in backdrop.BACKGROUNDS else "plain"
+    img = backdrop.painted(background, season, w, h, BAR, h - TICKER).copy()
     d = ImageDraw.Draw(img)
+    if space.placed(now):
+        shown, at, r = _board(img, d, turn, now, prev, before, t)
+    else:
+        shown, at, r = _ring(img, d, turn, now, prev, before, t)
+        if theme.centre:
+            _centre(d, turn, theme.centre, w, h)
+    if theme.weather == "snow":
+        _snow(d, w, h, turn.turn, t)
+    _bubbles(d, shown, at, r, turn.turn, w, h)
+    _top_bar(d, turn, now, w)
+    _ticker(d, turn, prev, theme.ticker, theme.colours, w, h)
+    return img
+
+
+def _ring(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, prev: Turn | None,
+          before: Portrait | None, t: float) -> tuple[list[Figure], dict, float]:
+    """The default: agents on rings round the middle (groups of them when there are many)."""
+    w, h = img.size
     shown = figures(turn, now)
     if prev is not None:
-        _ease(shown, figures(prev, portrayed(prev, portray)), t)
+        _ease(shown, figures(prev, before), t)
     pos = _layout(len(shown), w, h)
     r = _radius(shown)
     moving = flows(now, shown)
@@ -51,22 +69,86 @@ def draw(turn: Turn, prev: Turn | None = None, t: float = 1.0, *, size: tuple[in
         if f.key in movers:
             x, y = x + lean * (cx - x), y + lean * (cy - y)
         at[f.key] = (x, y)
+    _arrows(img, d, moving, at, t, r, now.theme.colours)
+    for f in shown:
+        _figure(d, f, *at[f.key], r, now.theme.colours)
+    return shown, at, r
+
+
+def _board(img: Image.Image, d: ImageDraw.ImageDraw, turn: Turn, now: Portrait, prev: Turn | None,
+           before: Portrait | None, t: float) -> tuple[list[Figure], dict, float]:
+    """Agents where they stand (Glyph.at) over the ground: each walks from where it stood the turn before,
+    one that arrived fades in, one that left fades out where it last stood (and is gone at t = 1). A crowd
+    (more than MAX_FIGURES) is drawn as dots in its roles' colours, each where it stands."""
+    w, h = img.size
+    board = board_of(now, img.size)
+    if now.ground is not None:
+        space.paint_ground(img, board, now.ground, before.ground if before is not None else None, t)
+    if space.keyed(now):
+        space.paint_key(d, now, turn.metrics, (w - space.KEY_W, BAR, w, h - TICKER))
+    each = creatures(turn, now, {name for name, g in now.glyphs.items() if g.at is not None})
+    crowd = len(each) > MAX_FIGURES
+    if crowd:
+        r = max(1.5, min(0.38 * board.unit, 6.0))
+    else:
+        r = min(_radius(each), 0.36 * board.unit) if board.cells else _radius(each)  # names fit a cell
+    # agents on one spot stand round it, a body apart (inside the cell on a grid)
+    spread = min(space.SHARED, 1.1 * r / board.unit) if board.cells else 1.1 * r / board.unit
+    here, there = space.spots(now, spread), space.spots(before, spread) if before is not None else {}
+    # a crowd's numbers are not drawn: of the turn before it needs only those who left
+    old = creatures(prev, before, there.keys() - here.keys() if crowd else there) if prev is not None else []
+    if not crowd and old:
+        _ease(each, old, t)
+    at, arriving, staying = {}, [], []
+    for f in each:
+        x1, y1 = here[f.key]
+        x0, y0 = there.get(f.key, (x1, y1))
+        at[f.key] = board.point((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
+        (arriving if prev is not None and f.key not in there else staying).append(f)
+    leaving = [f for f in old if f.key not in here]
+    for f in leaving:
+        at[f.key] = board.point(there[f.key])
+    paint = _dot if crowd else _figure
+    colours = now.theme.colours
+    moving = flows(now, each)
+    if crowd:  # hundreds of lines across a crowd are a smear: the largest few tell what moved
+        moving = sorted(moving, key=lambda f: -f.amount)[:MAX_FIGURES]
+    _arrows(img, d, moving, at, t, r, colours)
+    for f in staying:
+        paint(d, f, *at[f.key], r, colours)
+    _faded(img, paint, arriving, at, r, colours, t)
+    _faded(img, paint, leaving, at, r, colours, 1 - t)
+    return each, at, r
+
+
+def board_of(p: Portrait, size: tuple[int, int]) -> space.Board:
+    """Where a portrait that places its agents lays its space in a scene of `size`: between the bars, left
+    of the key strip when it has one."""
+    w, h = size
+    return space.Board.of(p, (6, BAR + 6, w - (space.KEY_W if space.keyed(p) else 0) - 6, h - TICKER - 6))
+
+
+def _faded(img: Image.Image, paint, shown: list[Figure], at: dict, r: float, colours: dict, alpha: float) -> None:
+    """Figures drawn `alpha` opaque (0: not at all), on one see-through layer."""
+    if not shown or alpha <= 0:
+        return
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    ld = ImageDraw.Draw(layer)
+    for f in shown:
+        paint(ld, f, *at[f.key], r, colours)
+    if alpha < 1:
+        layer.putalpha(layer.getchannel("A").point(lambda a: round(a * alpha)))
+    img.paste(layer, (0, 0), layer)
+
+
+def _arrows(img: Image.Image, d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float,
+            colours: dict) -> None:
     if len(moving) > 12:  # a busy turn: lines on a see-through layer so the agents stay readable
         layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-        _flows(ImageDraw.Draw(layer), moving, at, t, r, theme.colours, alpha=110)
+        _flows(ImageDraw.Draw(layer), moving, at, t, r, colours, alpha=110)
         img.paste(layer, (0, 0), layer)
     else:
-        _flows(d, moving, at, t, r, theme.colours)
-    for f in shown:
-        _figure(d, f, *at[f.key], r, theme.colours)
-    if theme.centre:
-        _centre(d, turn, theme.centre, w, h)
-    if theme.weather == "snow":
-        _snow(d, w, h, turn.turn, t)
-    _bubbles(d, shown, at, r, turn.turn, w, h)
-    _top_bar(d, turn, now, w)
-    _ticker(d, turn, prev, theme.ticker, theme.colours, w, h)
-    return img
+        _flows(d, moving, at, t, r, colours)
 
 
 # --- layout ------------------------------------------------------------------------------------------
@@ -90,7 +172,8 @@ def _radius(shown: list[Figure]) -> float:
 
 
 def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
-    """Moods and numbers slide from the previous turn's values."""
+    """Moods and numbers slide from the previous turn's values; a number whole in both turns (a count)
+    stays whole on the way."""
     old = {f.key: f for f in before}
     for f in shown:
         o = old.get(f.key)
@@ -99,54 +182,15 @@ def _ease(shown: list[Figure], before: list[Figure], t: float) -> None:
         if f.mood is not None and o.mood is not None:
             f.mood = o.mood + t * (f.mood - o.mood)
         for k, v in f.numbers.items():
-            if o.numbers.get(k) is not None and v is not None:
-                f.numbers[k] = o.numbers[k] + t * (v - o.numbers[k])
+            u = o.numbers.get(k)
+            if u is not None and v is not None:
+                f.numbers[k] = eased(u, v, t)
 
 
-# --- background (cached: it only depends on season and size) -----------------------------------------
-@lru_cache(maxsize=16)
-def _background(kind: str, season: str, w: int, h: int) -> Image.Image:
-    grass, trees = GROUND[season]
-    top, bottom = BAR, h - TICKER
-    if kind == "plain":
-        img = Image.new("RGB", (w, h), look.shade(grass, -0.55))
-        ImageDraw.Draw(img).ellipse((0.02 * w, top + 0.03 * h, 0.98 * w, bottom - 0.03 * h),
-                                    fill=look.shade(grass, -0.25))
-        return img
-    img = Image.new("RGB", (w, h), look.shade(trees, -0.45))
-    d = ImageDraw.Draw(img)
-    d.ellipse((-0.05 * w, top - 0.02 * h, 1.05 * w, bottom + 0.02 * h), fill=look.shade(grass, -0.12))
-    d.ellipse((0.02 * w, top + 0.03 * h, 0.98 * w, bottom - 0.03 * h), fill=grass)
-    rng = random.Random(season)  # same trees every frame; a different scatter per season
-    for _ in range(int(w * h / 9000)):
-        x, y = rng.uniform(0, w), rng.uniform(top, bottom)
-        inside = ((x - w / 2) / (0.47 * w)) ** 2 + ((y - (top + bottom) / 2) / (0.46 * (bottom - top))) ** 2
-        if inside < 1:
-            if season != "winter" and rng.random() < 0.15:  # a few flowers or tufts in the grass
-                c = (250, 250, 250) if season == "spring" else look.shade(grass, -0.25)
-                d.ellipse((x - 2, y - 2, x + 2, y + 2), fill=c)
-            continue
-        s = rng.uniform(14, 30)
-        leaf = trees if season != "autumn" else rng.choice([(180, 80, 30), (200, 130, 40), (150, 60, 30)])
-        if season == "winter":  # bare crowns with snow on them
-            d.ellipse((x - s, y - s, x + s, y + s), fill=(110, 96, 88))
-            d.ellipse((x - s * 0.7, y - s, x + s * 0.5, y - s * 0.2), fill=(250, 252, 255))
-        else:
-            d.ellipse((x - s, y - s, x + s, y + s), fill=leaf, outline=look.shade(leaf, -0.3))
-            d.ellipse((x - s * 0.5, y - s * 0.6, x + s * 0.1, y - s * 0.1), fill=look.shade(leaf, 0.15))
-    cx, cy = w / 2, (top + bottom) / 2
-    if kind == "water":  # a lake in the clearing
-        water = (200, 220, 240) if season == "winter" else (70, 130, 190)
-        d.ellipse((cx - 0.2 * w, cy - 0.16 * h, cx + 0.2 * w, cy + 0.16 * h), fill=water,
-                  outline=look.shade(water, -0.3), width=3)
-    elif kind == "market":  # a stall in the clearing
-        d.rectangle((cx - 34, cy - 6, cx + 34, cy + 18), fill=(150, 100, 60), outline=(80, 50, 30), width=2)
-        for k in range(6):
-            c = (200, 50, 50) if k % 2 else (250, 240, 220)
-            d.polygon([(cx - 40 + k * 13.3, cy - 24), (cx - 40 + (k + 1) * 13.3, cy - 24),
-                       (cx - 40 + (k + 1) * 13.3, cy - 10), (cx - 40 + k * 13.3, cy - 10)], fill=c)
-        look.text_box(d, (cx, cy + 30), "market", 11, fill=look.shade(grass, -0.6))
-    return img
+def eased(old: float, new: float, t: float) -> float:
+    """`t` of the way from `old` to `new`, rounded to a whole number when both ends are whole."""
+    mid = old + t * (new - old)
+    return float(math.floor(mid + 0.5)) if float(old).is_integer() and float(new).is_integer() else mid
 
 
 def _centre(d, turn: Turn, key: str, w: int, h: int) -> None:
@@ -207,6 +251,18 @@ def _figure(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, col
                           fill=look.STATUS_COLOURS["noop"], anchor="lm")
     if f.badge:
         look.text_box(d, (x + 1.05 * r, y + 0.4 * r), f.badge, int(small * 1.3), fill=(40, 110, 220), anchor="lm")
+
+
+def _dot(d: ImageDraw.ImageDraw, f: Figure, x: float, y: float, r: float, colours: dict) -> None:
+    """One agent of a crowd: a disc in its role's colour."""
+    c = tuple(f.colour or look.colour_of(f.role, colours))
+    d.ellipse((x - r, y - r, x + r, y + r), fill=c, outline=_dark(c) if r >= 3 else None)
+
+
+@lru_cache(maxsize=64)
+def _dark(c: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A dot's outline: worked out once per colour, not once per dot of a crowd."""
+    return look.shade(c, -0.5)
 
 
 def _flows(d: ImageDraw.ImageDraw, moving: list[Flow], at: dict, t: float, r: float, colours: dict,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Collection
 
 from sim.config import RunConfig
 from sim.portrayal import Portrait, portrait
@@ -50,6 +50,7 @@ class Figure:
     say: str = ""
     action: str = ""  # what it did this turn, in a few words
     reason: str = ""  # why its reply was repaired or became a no-op
+    at: tuple[float, float] | None = None  # where it stands (Glyph.at); None for a group
 
 
 @dataclass
@@ -96,13 +97,16 @@ class Portraits:
         return drawn
 
 
-def creatures(turn: Turn, look: Portrait) -> list[Figure]:
-    """One figure per agent the portrait draws, with its decision of this turn."""
+def creatures(turn: Turn, look: Portrait, only: Collection[str] | None = None) -> list[Figure]:
+    """One figure per agent the portrait draws (`only`: per agent named there), with its decision of this
+    turn."""
     decided = {d.agent: d for d in turn.decisions}
     out = []
     for name, g in look.glyphs.items():
+        if only is not None and name not in only:
+            continue
         fig = Figure(key=name, label=g.label, role=g.role, shape=g.shape, colour=g.colour, mood=g.mood,
-                     numbers=dict(g.numbers), held=dict(g.held), badge=g.badge, action=g.action)
+                     numbers=dict(g.numbers), held=dict(g.held), badge=g.badge, action=g.action, at=g.at)
         d = decided.get(name)
         if d is not None:
             fig.status = {d.status: 1}

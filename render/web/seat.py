@@ -4,7 +4,8 @@ hidden until the count reaches them) or the patron. The logic is render/live/sea
 shared with the window; this file only lays it out in Gradio and wires the events.
 
 A timer (active while a seat is taken) follows the seat once a second: a new question changes `key`, and
-`key` changing renders the question's form afresh. API (gradio_client): /seat_take (who, seconds),
+`key` changing renders the question's form afresh; when the seated creature has left the world, the note
+says so and the seat ends. API (gradio_client): /seat_take (who, seconds),
 /seat_question (what is asked now, as JSON), /seat_answer (reply JSON text), /seat_leave.
 """
 from __future__ import annotations
@@ -96,11 +97,11 @@ def _form(asked: Asked, session: gr.State, note: gr.HTML) -> None:
             fields += [_component(f, i, not past[i]) for i, f in members]
     submit = gr.Button("Submit", variant="primary", elem_id="seat-submit")
 
-    def slots(*values):  # a "how many" changed: show the slots it counts, hide those past it
+    def slots(*values):  # a "how many" or a variant's branch changed: show the slots it counts, the branch chosen
         return [gr.update(visible=not h) for h in form.hidden(asked.fields, list(values))]
 
     for f, component in zip(asked.fields, fields):
-        if f.kind == "count":
+        if f.kind == "count" or f.chooses:
             component.change(slots, fields, fields, api_visibility="private", show_progress="hidden")
 
     def send(s, *values):
@@ -137,7 +138,12 @@ def _stand(s):
 def _follow(s, k):
     """Once a second while seated: a new question changes the key (and so the form)."""
     seating = _seating(s)
-    if seating is None or seating.who is None:
+    if seating is None:
+        return gr.skip(), gr.skip(), gr.Timer(active=False)
+    gone = seating.departed()
+    if gone:
+        return None, _line(gone), gr.Timer(active=False)
+    if seating.who is None:
         return gr.skip(), gr.skip(), gr.Timer(active=False)
     asked = seating.asked()
     new = list(asked.key) if asked else None

@@ -6,6 +6,7 @@ form built from its own action schema (render/paint/form.py).
                        typing edits a text field (backspace deletes) · enter submits
 
 The world waits up to the seat's timeout (agents/backends/human.py), then the seat no-ops, as on the web.
+When the agent played leaves the world, the status line says so and the seat ends.
 """
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ class WindowSeat:
         if self.seating is not None:
             self.seating.leave()
         self.at, self.asked = -1, None
+
+    def departed(self) -> str | None:
+        """A line once the agent played has left the world (the seat has then ended), else None."""
+        said = self.seating.departed() if self.seating is not None else None
+        if said:
+            self.at, self.asked = -1, None
+        return said
 
     def refresh(self) -> bool:
         """Follow the seat: a new question brings a fresh form. True when the panel changed."""

@@ -275,6 +275,9 @@ def loop(player: Player, screen, *, frames: int | None = None, fps: int = 30,
             if action:
                 player.key(action)
         player.tick()
+        gone = player.seat.departed() if player.seat else None
+        if gone:
+            player.say(gone)
         if player.seat and player.seat.refresh():
             last_key = None  # the panel came or went: paint the scene again under it
         if player.turn is not None:

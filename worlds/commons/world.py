@@ -6,6 +6,7 @@ exceed the stock); an outsider fleet, if a legend sent one, takes its share; the
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Mapping
 
 import numpy as np
@@ -34,25 +35,18 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
     example = text.json.dumps(text.EXAMPLE)
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
-    def __init__(self, agents: int | None = None, capacity: int | None = None, stock: float = 0.6,
-                 growth: float = 0.3, collapse: float = 0.15, greedy: float = 1 / 3, **params):
-        """capacity: most fish the lake holds (default 100 per fisher); stock: starting fill (share of
-        capacity); growth: logistic regrowth rate in (0, 1]; collapse: share of capacity below which it dies;
-        greedy: share of the fishers who are greedy (the rest are cautious and fair in turn)."""
-        n = agents if agents is not None else 5
-        super().__init__(n, capacity=capacity, stock=stock, growth=growth, collapse=collapse, greedy=greedy,
-                         **params)
-        if n < 1:
-            raise ValueError("the commons needs at least 1 fisher")
-        if not 0 < growth <= 1:
-            raise ValueError("growth must be in (0, 1]: faster regrowth overshoots the capacity")
-        if not 0 <= collapse < stock <= 1:
-            raise ValueError("need 0 <= collapse < stock <= 1 (shares of the capacity)")
-        self.capacity = int(capacity if capacity is not None else 100 * n)
-        self.start_fill = stock
-        self.growth = growth
-        self.greedy = greedy
-        self.collapse = int(collapse * self.capacity)
+    agents_default = 5
+    params: CommonsParams  # growth, collapse and the rest, read and checked there
+
+    @cached_property
+    def capacity(self) -> int:
+        """Most fish the lake holds: the `capacity` parameter, or 100 per fisher."""
+        return self.params.capacity if self.params.capacity is not None else 100 * self.n_agents
+
+    @cached_property
+    def collapse(self) -> int:
+        """The stock, in fish, below which the lake dies."""
+        return int(self.params.collapse * self.capacity)
 
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> CommonsState:
@@ -60,8 +54,8 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
         return CommonsState(
             turn=0,
             names=[NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f"-{i // len(NAMES)}") for i in range(n)],
-            temperament=fisher.temperaments(n, self.greedy),
-            stock=int(self.start_fill * self.capacity),
+            temperament=fisher.temperaments(n, self.params.greedy),
+            stock=int(self.params.stock * self.capacity),
             caught=np.zeros(n, dtype=np.int64),
             last_catch=np.zeros(n, dtype=np.int64),
         )
@@ -84,8 +78,10 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
     def role(self, state: CommonsState, agent: str) -> str:
         return state.temperament[state.position[agent]]
 
-    def heuristic(self, state: CommonsState, agent: str, rng: np.random.Generator) -> dict:
-        return fisher.decide(state, state.position[agent], rng, collapse=self.collapse, limit=self.limit(state))
+    def heuristics(self, state: CommonsState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
+        limit = self.limit(state)
+        return {agent: fisher.decide(state, state.position[agent], rng, collapse=self.collapse, limit=limit)
+                for agent in agents}
 
     def check(self, state: CommonsState, agent: str, action: CommonsAction) -> str | None:
         limit = self.limit(state)
@@ -122,7 +118,7 @@ class CommonsWorld(World[CommonsState, CommonsAction]):
         if s.last_outsiders:
             events.append({"kind": "outsiders", "units": s.last_outsiders})
 
-        rate = self.growth * legends.regrowth_factor(s.effects, s.turn)
+        rate = self.params.growth * legends.regrowth_factor(s.effects, s.turn)
         expected = rate * s.stock * (1 - s.stock / self.capacity)
         # stochastic rounding keeps small lakes regrowing fairly on average
         s.last_regrowth = min(int(np.floor(expected + rng.random())), self.capacity - s.stock)

@@ -44,10 +44,11 @@ class GuessWorld(World[GuessState, Guess]):
                 'of the average guess scores a point. Reply with JSON only: {"guess": <number>}.')
     example = '{"guess": 33}'
     headline = ("last.gini", "mean.target")  # what `python -m sim sweep` prints for this world
-    Params = GuessParams  # `--set points=3`; the engine checks values and writes them to the trace header
+    Params = GuessParams  # `--set points=3`: checked, then read as self.params.points; written to trace headers
+    agents_default = 3  # players when `--agents` is not given
 
     def initial_state(self, rng: np.random.Generator) -> GuessState:
-        return GuessState(turn=0, scores={f"player{i}": 0 for i in range(self.n_agents or 3)})
+        return GuessState(turn=0, scores={f"player{i}": 0 for i in range(self.n_agents)})
 
     def agents(self, state: GuessState) -> list[str]:
         return list(state.scores)
@@ -58,9 +59,9 @@ class GuessWorld(World[GuessState, Guess]):
     def noop(self, agent: str) -> Guess:  # what an unreadable reply becomes
         return Guess()
 
-    def heuristic(self, state: GuessState, agent: str, rng: np.random.Generator) -> dict:
+    def heuristics(self, state: GuessState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         # the scripted policy's brain: aim a little under last time's winner (only ever use `rng` for chance)
-        return {"guess": int(np.clip(round(state.target * rng.uniform(0.5, 0.9)), 0, 100))}
+        return {a: {"guess": int(np.clip(round(state.target * rng.uniform(0.5, 0.9)), 0, 100))} for a in agents}
 
     def apply(self, state: GuessState, actions: dict[str, Guess], rng: np.random.Generator) -> Outcome[GuessState]:
         guesses = {a: act.guess for a, act in actions.items() if act.guess is not None}
@@ -69,7 +70,7 @@ class GuessWorld(World[GuessState, Guess]):
         target = 2 / 3 * np.mean(list(guesses.values()))
         best = min(abs(g - target) for g in guesses.values())
         winners = [a for a, g in guesses.items() if abs(g - target) == best]
-        points = self.params["points"]  # validated by GuessParams when the world was built
+        points = self.params.points  # read and checked by GuessParams when the world was built
         scores = {a: s + points * (a in winners) for a, s in state.scores.items()}  # a new dict: never mutate state
         return Outcome(GuessState(state.turn + 1, scores, round(float(target), 3)),
                        [{"kind": "round", "target": round(float(target), 3), "winners": winners}])
@@ -86,6 +87,6 @@ class GuessWorld(World[GuessState, Guess]):
         return drawn
 
     def invariants(self, state: GuessState, previous: GuessState, events: list[dict]) -> list[str]:
-        won = self.params["points"] * sum(len(e["winners"]) for e in events if e["kind"] == "round")
+        won = self.params.points * sum(len(e["winners"]) for e in events if e["kind"] == "round")
         ok = sum(state.scores.values()) == sum(previous.scores.values()) + won
         return [] if ok else ["points appeared from nowhere"]

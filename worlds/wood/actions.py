@@ -40,7 +40,9 @@ class Order(BaseModel):
     an object takes 19, and every token is a decode step), and it is recorded so; code uses the named fields.
     The object form earlier traces hold reads the same."""
 
-    model_config = ConfigDict(extra="ignore")
+    # frozen: the batch path (own.py) shares one instance among the actions that place the same order (the
+    # docstring is the schema's description: notes on the code go here)
+    model_config = ConfigDict(extra="ignore", frozen=True)
     side: Side
     good: Good
     qty: Qty

@@ -19,15 +19,16 @@ DIGEST_CHARS = 220
 
 def remember(s: WoodState, i: int, who: str, column: int, amount: int = 1) -> None:
     """Creature i notes what `who` did to it; `who` becomes its most recent memory."""
-    kept, new = [], [who, 0, 0, 0, 0]
-    for e in s.memory[i]:
-        if e[0] == who:
+    entries = s.memory[i]
+    for n, e in enumerate(entries):
+        if e[0] == who:  # known: moved to the end, as a new entry (entries are never changed in place)
             new = list(e)
-        else:
-            kept.append(e)
+            new[column] += int(amount)
+            s.memory[i] = entries[:n] + entries[n + 1:] + [new]
+            return
+    new = [who, 0, 0, 0, 0]
     new[column] += int(amount)
-    kept.append(new)
-    s.memory[i] = kept[-MEMORY:]
+    s.memory[i] = (entries + [new])[-MEMORY:]
 
 
 def remember_fuel(s: WoodState, buyers: list[tuple[int, int]], sellers: list[tuple[int, int]]) -> None:
@@ -45,25 +46,21 @@ def remember_fuel(s: WoodState, buyers: list[tuple[int, int]], sellers: list[tup
 
 
 def digest(s: WoodState, i: int, neighbours: tuple[int, ...]) -> str:
-    """One bounded line: what creature i remembers, newest first, and which creatures it knows of (its
-    neighbours and those it remembers) have defaulted. Empty when there is nothing to tell."""
-    parts = []
-    for who, kept, broke, fuel, gifts in reversed(s.memory[i]):
-        deeds = [f"kept {kept} promise{'s' * (kept > 1)}" if kept else "",
-                 f"broke {broke}" if broke else "",
-                 f"sold you {fuel} firewood in winter" if fuel else "",
-                 f"gave you {gifts} pebbles" if gifts else ""]
-        parts.append(f"{who} " + ", ".join(d for d in deeds if d))
+    """One bounded line: what creature i remembers, newest first (promises kept and broken, firewood sold it in
+    winter, pebbles given), and which creatures it knows of (its neighbours and those it remembers) have
+    defaulted. Each deed is said once for all counterparts, since every word is read by every creature every
+    turn. Empty when there is nothing to tell."""
+    newest = list(reversed(s.memory[i]))
+    promises = [f"{who} {kept}" + (f" (broke {broke})" if broke else "")
+                for who, kept, broke, _, _ in newest if kept or broke]
+    fuel = [f"{who} {n}" for who, _, _, n, _ in newest if n]
+    gifts = [f"{who} {n}" for who, _, _, _, n in newest if n]
     known = [s.names[j] for j in neighbours] + [e[0] for e in s.memory[i]]
     at = s.position
     defaulters = [f"{who} ({int(s.defaulted[at[who]])})" for who in dict.fromkeys(known)
                   if who in at and s.defaulted[at[who]] > 0][:DEFAULTERS_SHOWN]
-    line = ("You remember: " + "; ".join(parts) + "." if parts else "")
-    if defaulters:
-        line += (" " if line else "") + "Defaulted on loans: " + ", ".join(defaulters) + "."
-    return line[:DIGEST_CHARS]
-
-
-def broke_promises(s: WoodState, i: int, who: str) -> int:
-    """How many promises `who` broke to creature i, as far as i remembers."""
-    return next((e[BROKE] for e in s.memory[i] if e[0] == who), 0)
+    said = [(f"Promises kept: {', '.join(promises)}." if promises else ""),
+            (f"Sold you firewood in winter: {', '.join(fuel)}." if fuel else ""),
+            (f"Gave you pebbles: {', '.join(gifts)}." if gifts else ""),
+            (f"Defaulted on loans: {', '.join(defaulters)}." if defaulters else "")]
+    return " ".join(part for part in said if part)[:DIGEST_CHARS]

@@ -21,7 +21,7 @@ import numpy as np
 from worlds.wood import credit, memory
 from worlds.wood import patron as patrons
 from worlds.wood.actions import MAX_PRICE, MAX_QTY, WoodAction
-from worlds.wood.state import FIREWOOD, GOODS, WoodState
+from worlds.wood.state import FIREWOOD, GOOD_AT, GOODS, WoodState
 
 REACH = (1, 2, -1, -2)  # ring offsets of a creature's neighbours
 SHOWN = 4  # open offers listed in one observation
@@ -36,6 +36,15 @@ def neighbours(n: int, i: int) -> tuple[int, ...]:
 def _ring(n: int) -> tuple[tuple[int, ...], ...]:
     """Every creature's neighbours in a wood of n, built once per size: a turn asks for them thousands of times."""
     return tuple(tuple(dict.fromkeys(j for j in ((i + d) % n for d in REACH) if j != i)) for i in range(n))
+
+
+@lru_cache(maxsize=4)
+def ring_array(n: int) -> np.ndarray:
+    """_ring(n) as an (n, 4) array, -1 past a creature's last neighbour (a wood of fewer than five has fewer)."""
+    ring = np.full((n, len(REACH)), -1, dtype=np.int64)
+    for i, near in enumerate(_ring(n)):
+        ring[i, :len(near)] = near
+    return ring
 
 
 @dataclass
@@ -152,51 +161,63 @@ def settle(s: WoodState, actions: Mapping[str, WoodAction], events: list[dict]) 
     """Last turn's offers settle (when accepted and still possible) or lapse; this turn's become open."""
     at = s.position
     taken = {(at[a], at.get(getattr(x, "accept", None) or "", -1)) for a, x in actions.items()}
-    for p in s.offers:
-        i, j = p["from"], p["to"]
-        if (j, i) not in taken:
-            events.append(_event("offer_lapsed", s, p, why="not taken"))
-            continue
-        why = _shortfall(s, p)
-        if why:
-            events.append(_event("offer_lapsed", s, p, why=why))
-            breaker, other = (j, i) if why.startswith("the taker") else (i, j)
-            memory.remember(s, other, s.names[breaker], memory.BROKE)
-            continue
-        if p["kind"] == "loan":
-            events.append(credit.lend(s, i, j, p["pebbles"], p["due"]))
-        else:
-            _exchange(s, p)
-            events.append(_event("offer_accepted", s, p))
-        memory.remember(s, j, s.names[i], memory.KEPT)
-        memory.remember(s, i, s.names[j], memory.KEPT)
-    s.offers = [p for a, x in actions.items() for p in _proposals(s, at[a], x)]
+    # one offer after another, each against what the ones before it left: scalar steps, done on Python lists
+    # (a numpy scalar read or write costs several times a list's), written back as the columns they were
+    pebbles, stock = s.pebbles, s.stock
+    s.pebbles, s.stock = pebbles.tolist(), stock.tolist()
+    try:
+        for p in s.offers:
+            i, j = p["from"], p["to"]
+            if (j, i) not in taken:
+                events.append(_event("offer_lapsed", s, p, why="not taken"))
+                continue
+            why = _shortfall(s, p)
+            if why:
+                events.append(_event("offer_lapsed", s, p, why=why))
+                breaker, other = (j, i) if why.startswith("the taker") else (i, j)
+                memory.remember(s, other, s.names[breaker], memory.BROKE)
+                continue
+            if p["kind"] == "loan":
+                events.append(credit.lend(s, i, j, p["pebbles"], p["due"]))
+            else:
+                _exchange(s, p)
+                events.append(_event("offer_accepted", s, p))
+            memory.remember(s, j, s.names[i], memory.KEPT)
+            memory.remember(s, i, s.names[j], memory.KEPT)
+    finally:
+        s.pebbles = np.array(s.pebbles, dtype=pebbles.dtype).reshape(pebbles.shape)
+        s.stock = np.array(s.stock, dtype=stock.dtype).reshape(stock.shape)
+    proposed = []
+    for a, x in actions.items():
+        if getattr(x, "offer", None) is not None or getattr(x, "lend", None) is not None:  # most make none
+            proposed += _proposals(s, at[a], x)
+    s.offers = proposed
 
 
 def _shortfall(s: WoodState, p: dict) -> str | None:
     i, j = p["from"], p["to"]
     if p["kind"] == "loan":
         return None if int(s.pebbles[i]) >= p["pebbles"] else "the lender no longer has the pebbles"
-    if int(s.stock[i, GOODS.index(p["good"])]) < p["qty"]:
+    if int(s.stock[i][GOOD_AT[p["good"]]]) < p["qty"]:
         return "the maker no longer holds the goods"
     if p["kind"] == "sale" and int(s.pebbles[j]) < p["price"]:
         return "the taker cannot pay"
-    if p["kind"] == "swap" and int(s.stock[j, GOODS.index(p["want"])]) < p["wqty"]:
+    if p["kind"] == "swap" and int(s.stock[j][GOOD_AT[p["want"]]]) < p["wqty"]:
         return "the taker no longer holds what was wanted"
     return None
 
 
 def _exchange(s: WoodState, p: dict) -> None:
-    i, j, k = p["from"], p["to"], GOODS.index(p["good"])
-    s.stock[i, k] -= p["qty"]
-    s.stock[j, k] += p["qty"]
+    i, j, k = p["from"], p["to"], GOOD_AT[p["good"]]
+    s.stock[i][k] -= p["qty"]
+    s.stock[j][k] += p["qty"]
     if p["kind"] == "sale":
         s.pebbles[j] -= p["price"]
         s.pebbles[i] += p["price"]
     else:
-        w = GOODS.index(p["want"])
-        s.stock[j, w] -= p["wqty"]
-        s.stock[i, w] += p["wqty"]
+        w = GOOD_AT[p["want"]]
+        s.stock[j][w] -= p["wqty"]
+        s.stock[i][w] += p["wqty"]
     if s.season == "winter":  # fuel in the snow is remembered
         if k == FIREWOOD:
             memory.remember(s, j, s.names[i], memory.FUEL, p["qty"])
@@ -207,9 +228,9 @@ def _exchange(s: WoodState, p: dict) -> None:
 def _proposals(s: WoodState, i: int, action) -> list[dict]:
     """The offers an action makes, as plain state entries; anything not addressed to a neighbour is dropped
     (apply may be called with actions that never went through a schema)."""
+    offer, loan = getattr(action, "offer", None), getattr(action, "lend", None)
     near = neighbours(len(s.names), i)
     out = []
-    offer, loan = getattr(action, "offer", None), getattr(action, "lend", None)
     if offer is not None and s.position.get(offer.to) in near:
         deal = {"price": offer.price} if offer.price is not None else (
             {"want": offer.want, "wqty": offer.wqty or 1} if offer.want is not None else None)
@@ -222,8 +243,12 @@ def _proposals(s: WoodState, i: int, action) -> list[dict]:
 
 
 def _event(kind: str, s: WoodState, p: dict, **extra) -> dict:
-    terms = {k: v for k, v in p.items() if k not in ("kind", "from", "to")}
-    return {"kind": kind, "deal": p["kind"], "from": s.names[p["from"]], "to": s.names[p["to"]], **terms, **extra}
+    """The event of offer p: its kind and parties by name first, then the offer's terms, then `extra`."""
+    event = {"kind": kind, "deal": p["kind"], "from": None, "to": None}
+    event.update(p)  # the offer's own kind, from and to land on the keys above, and are written over below
+    event["kind"], event["from"], event["to"] = kind, s.names[p["from"]], s.names[p["to"]]
+    event.update(extra)
+    return event
 
 
 # --- what a creature reads --------------------------------------------------------------------------------
@@ -234,19 +259,17 @@ def describe(s: WoodState, p: dict) -> str:
                 f"in {p['due']} turns")
     if p["kind"] == "sale":
         return f"{who} sells you {p['qty']} {p['good']} for {p['price']} pebbles"
-    return f"{who} gives {p['qty']} {p['good']} for {p['wqty']} of your {p['want']}"
+    return f"{who} gives {p['qty']} {p['good']} for {p['wqty']} {p['want']}"
 
 
 def lines(s: WoodState, i: int, d: Desk) -> list[str]:
     """The second act's lines of creature i's observation: its neighbours, the offers open to it, its debts,
     its memory and the patron's whisper (empty lines are dropped by the caller)."""
     near = neighbours(len(s.names), i)
-    out = ["You may deal directly with: "
-           + ", ".join(f"{s.names[j]} ({GOODS[int(s.trade[j])]})" for j in near) + "."] if near else []
+    out = ["Neighbours: " + ", ".join(f"{s.names[j]} {GOODS[int(s.trade[j])]}" for j in near) + "."] if near else []
     mine = d.incoming.get(i, [])
-    if mine:
-        out.append('Offers to you (take with "accept": name): '
-                   + "; ".join(describe(s, p) for p in mine[:SHOWN]) + ".")
+    if mine:  # how to take one is in the briefing ("accept": name)
+        out.append("Offers to you: " + "; ".join(describe(s, p) for p in mine[:SHOWN]) + ".")
     debts = credit.debts_line(s, d.owes.get(i, []), d.lent.get(i, []))
     return out + [debts, memory.digest(s, i, near), patrons.whisper_line(s, i)]
 

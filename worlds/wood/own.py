@@ -12,15 +12,15 @@ the creature's schema built and checked), where a 1000-creature turn has ~20 µs
 """
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel
 
 from worlds.wood import credit, offers
 from worlds.wood.actions import (MAX_ORDERS, MAX_PRICE, MAX_QTY, NAME_CHARS, FirstAction, Lend, Offer, Order,
                                  WoodAction, fit_to_hear, one_short_line, orders_line)
-from worlds.wood.state import GOODS, WoodState
+from worlds.wood.state import GOOD_AT, WoodState
 
 SIDES = ("buy", "sell")
-GOOD_AT = {good: k for k, good in enumerate(GOODS)}
 SALE = ("to", "good", "qty", "price")  # an offer's keys, as the schema's two variants require them
 SWAP = ("to", "good", "qty", "want", "wqty")
 RESHAPING = frozenset({"bands", "budget"})  # levers that give a creature another schema than the one read here
@@ -29,18 +29,21 @@ FIELDS = ("side", "good", "qty", "price")  # an order's fields, all set when it 
 
 def actions(world, s: WoodState, agents: list[str], decided: list[dict]) -> list[tuple[BaseModel, dict] | None]:
     """(Action, dump) for each decision valid as it stands, None for the rest (see the module docstring)."""
-    if world.schema != "creature" or world.levers & RESHAPING:
+    if world.params.schema_ != "creature" or world.levers & RESHAPING:
         return [None] * len(agents)
     view = world.outlook(s)
     desk = world.desk(s) if world.second_act else None
     keys = frozenset(WoodAction.model_fields if desk is not None else FirstAction.model_fields)
     at = s.position
-    return [_read(s, at[agent], d, view, desk, keys) if type(d) is dict else None
-            for agent, d in zip(agents, decided)]
+    rows = [at[agent] for agent in agents]
+    # Desk.free of every creature, read at once (the check of a loan or an acceptance needs it)
+    spendable = np.maximum(s.pebbles[rows] - desk.due[rows], 0).tolist() if desk is not None else [0] * len(rows)
+    return [_read(s, i, d, view, desk, keys, free) if type(d) is dict else None
+            for i, d, free in zip(rows, decided, spendable)]
 
 
-def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
-    """Creature i's decision d as (Action, dump), or None (`keys`: the Action's fields)."""
+def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str], free: int):
+    """Creature i's decision d as (Action, dump), or None (`keys`: the Action's fields, `free`: Desk.free)."""
     if not keys.issuperset(d) or type(d.get("orders")) is not list:
         return None
     own, stock, pebbles = view.trade[i], view.stock[i], view.pebbles[i]
@@ -53,22 +56,25 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
         if type(o) is not list or len(o) != 4:
             return None
         side, good, qty, price = o
-        k = _good(good)
-        if side not in SIDES or k is None or type(qty) is not int or type(price) is not int:
+        if type(side) is not str or type(good) is not str or type(qty) is not int or type(price) is not int:
             return None
+        known = _ORDERS.get((side, good, qty, price)) or _order(side, good, qty, price)
+        if known is None:
+            return None
+        order, k = known
         if side == "buy":  # the schema's buy variant: not its own good, within its purse
-            if k == own or not 1 <= qty <= MAX_QTY or not 1 <= price <= top:
+            if k == own or price > top:
                 return None
-        elif stock[k] <= 0 or not 1 <= qty <= most or not 1 <= price <= MAX_PRICE:  # sell only what it holds
+        elif stock[k] <= 0 or qty > most:  # the sell variant: only what it holds
             return None
         if sides.setdefault(good, side) != side:  # World.check: both buys and sells one good
             return None
-        orders.append(_built(Order, {"side": side, "good": good, "qty": qty, "price": price}, set(FIELDS)))
+        orders.append(order)
         dumped.append(o)  # [side, good, qty, price] of exact JSON types: as the Action dumps it
     deals, named = {}, {o[1] for o in dumped}
     for key, read in (("offer", _offer), ("lend", _lend), ("accept", _accept)):
         if key in d:
-            got = read(s, i, d[key], view, desk)
+            got = read(s, i, d[key], view, desk, free)
             if got is None:
                 return None
             deals[key] = got
@@ -92,7 +98,22 @@ def _read(s: WoodState, i: int, d: dict, view, desk, keys: frozenset[str]):
     return _built(cls, values, keys.intersection(d)), dump
 
 
-def _offer(s: WoodState, i: int, p, view, desk):
+_ORDERS: dict[tuple[str, str, int, int], tuple[Order, int]] = {}  # every order read so far that fits the Order
+
+
+def _order(side: str, good: str, qty: int, price: int) -> tuple[Order, int] | None:
+    """The Order [side, good, qty, price] is, and its good's index, when it is one whatever the creature (a side,
+    a good, bounds); None when it is not. Kept, so a turn builds each distinct order once: an Order is frozen, so
+    one instance serves every action that places it (at most 2 * 5 * 10 * 99 of them)."""
+    k = GOOD_AT.get(good)
+    if side not in SIDES or k is None or not 1 <= qty <= MAX_QTY or not 1 <= price <= MAX_PRICE:
+        return None
+    _ORDERS[side, good, qty, price] = known = (_built(Order, {"side": side, "good": good, "qty": qty, "price": price},
+                                                      set(FIELDS)), k)
+    return known
+
+
+def _offer(s: WoodState, i: int, p, view, desk, free: int):
     if type(p) is not dict:
         return None
     shape = tuple(p)
@@ -114,11 +135,11 @@ def _offer(s: WoodState, i: int, p, view, desk):
     return _built(Offer, values, set(shape)), p  # its keys in the order the Offer dumps them
 
 
-def _lend(s: WoodState, i: int, p, view, desk):
+def _lend(s: WoodState, i: int, p, view, desk, free: int):
     if type(p) is not dict or tuple(p) not in (("to", "pebbles"), ("to", "pebbles", "due")) or not _near(s, i, p["to"]):
         return None
     due = p.get("due", credit.DUE)
-    spare = desk.free(s, i) - credit.RESERVE
+    spare = free - credit.RESERVE
     if type(p["pebbles"]) is not int or type(due) is not int:
         return None
     if not 1 <= p["pebbles"] <= min(spare, credit.MAX_LOAN) or not credit.TERM[0] <= due <= credit.TERM[1]:
@@ -127,12 +148,12 @@ def _lend(s: WoodState, i: int, p, view, desk):
     return _built(Lend, values, set(p)), dict(values)
 
 
-def _accept(s: WoodState, i: int, name, view, desk):
+def _accept(s: WoodState, i: int, name, view, desk, free: int):
     """The maker named, when an offer of its to creature i is open and usable (offers.takers, read from the
     outlook's columns)."""
     if not _name(name):
         return None
-    own, stock, free = view.trade[i], view.stock[i], desk.free(s, i)
+    own, stock = view.trade[i], view.stock[i]
     if any(s.names[p["from"]] == name and offers.usable(own, stock, p, free) for p in desk.incoming.get(i, ())):
         return name, name
     return None

@@ -8,6 +8,7 @@ import numpy as np
 
 GOODS = ("acorns", "honey", "berries", "mushrooms", "firewood")
 FOODS = GOODS[:4]
+GOOD_AT = {good: k for k, good in enumerate(GOODS)}  # a good's index, without a search of GOODS
 FIREWOOD = GOODS.index("firewood")
 SEASONS = ("spring", "summer", "autumn", "winter")
 
@@ -47,7 +48,7 @@ class WoodState:
     whispers: list[list] = field(default_factory=list)  # [creature, turn, text] heard by that creature only
 
     def copy(self) -> "WoodState":
-        return replace(
+        copied = replace(
             self,
             trade=self.trade.copy(),
             pebbles=self.pebbles.copy(),
@@ -73,6 +74,9 @@ class WoodState:
             defaulted=self.defaulted.copy(),
             whispers=list(self.whispers),
         )
+        if "position" in vars(self):  # the same names (never changed in place): the same rows
+            copied.position = self.position
+        return copied
 
     @cached_property
     def position(self) -> dict[str, int]:

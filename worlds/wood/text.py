@@ -66,17 +66,17 @@ def observe(state: WoodState, i: int, season_turns: int, aids: frozenset[str] = 
     stock = state.stock[i]
     held = ", ".join(f"{GOODS[k]} {int(stock[k])}" for k in range(len(GOODS)) if stock[k] > 0) or "nothing"
     lacking = [g for k, g in enumerate(FOODS) if stock[k] == 0 and k != own]
+    # every token here is paid once per creature a turn (what all read alike belongs in the news): the lines
+    # say what a decision needs, in as few words as a small model still reads right
     lines = [
-        f"You are {state.names[i]}, a {state.personality[i]} {state.kinds[i]}.",
-        f"You make {GOODS[own]}." + (f" Never buy {GOODS[own]}." if "never_buy" in aids else ""),
+        f"You are {state.names[i]}, a {state.personality[i]} {state.kinds[i]}. You make {GOODS[own]}."
+        + (f" Never buy {GOODS[own]}." if "never_buy" in aids else ""),
         f"You hold {int(state.pebbles[i])} pebbles; {held}.",
-        (f"Short of: {', '.join(lacking) or 'no food'}. " if "shortfall" in aids else "")
-        + f"Last turn you ate {int(state.ate[i])} kinds of food; mood {state.mood[i]:.2f}.",
+        (f"Short of: {', '.join(lacking) or 'no food'}. " if "shortfall" in aids else "") + f"Mood {state.mood[i]:.2f}.",
         _fuel_line(state, i, own, season_turns),
     ]
     lines.extend(line for line in deals if line)
     if example is not None:
-        # compact JSON, as the reply is written: every token here is paid once per creature
         lines.append(f"For example: {json.dumps(example, separators=(',', ':'))}")
     return "\n".join(lines)
 
@@ -98,7 +98,7 @@ def _fuel_line(state: WoodState, i: int, own: int, season_turns: int) -> str:
     if own == FIREWOOD:
         return f"You are a woodcutter: sell firewood, keep {min(wood, 2)} for yourself in winter."
     if state.season == "winter":
-        return f"Winter: burn 1 firewood per turn. You have {wood}." + (" Buy firewood now!" if wood < 2 else "")
+        return f"Winter: you have {wood} firewood." + (" Buy firewood now!" if wood < 2 else "")
     return f"Winter in {turns_to_winter(state.season, state.turn, season_turns)} turns; you have {wood} firewood."
 
 
@@ -127,22 +127,22 @@ def examples_for(state: WoodState, rows: list[int], view: trader.Outlook,
             zip(rows, trader.choose_all(state, rows, draws, view))]
 
 
-def _example(state: WoodState, i: int, chosen: list[dict], view: trader.Outlook, levers: frozenset[str]) -> dict:
+def _example(state: WoodState, i: int, chosen: list[list], view: trader.Outlook, levers: frozenset[str]) -> dict:
     orders = []
-    for o in chosen:
-        k, price = GOODS.index(o["good"]), o["price"]
+    for side, good, qty, price in chosen:
+        k = GOODS.index(good)
         revised = k == state.trade[i] and view.adaptive and state.asked[i, k] and not view.sentiment[k]
-        if o["side"] == "sell" and revised:
+        if side == "sell" and revised:
             # an ask the trader revised from last turn's, never above what the good is worth to anyone: after a
             # model's 83-pebble berries the trader's cuts would take a dozen turns to reach a price anyone pays
             price = min(price, round(max(view.worth[k], state.best_bid[k])))
-        if "crossing" in levers and o["side"] == "sell":
+        if "crossing" in levers and side == "sell":
             price = int(state.best_bid[k]) or price
         elif "crossing" in levers:
             price = max(price, int(state.best_ask[k]))
-        price = int(np.clip(price, *price_band(state, o["good"], levers)))
-        if "budget" in levers and o["side"] == "buy":
-            price = max(1, min(price, int(state.pebbles[i]) // (MAX_ORDERS * o["qty"])))
-        orders.append([o["side"], o["good"], o["qty"], price])
+        price = int(np.clip(price, *price_band(state, good, levers)))
+        if "budget" in levers and side == "buy":
+            price = max(1, min(price, int(state.pebbles[i]) // (MAX_ORDERS * qty)))
+        orders.append([side, good, qty, price])
     # no "say": a creature that says nothing is heard through its orders, and spends no tokens on a line
     return {"orders": orders}

@@ -9,6 +9,7 @@ is worth to it), and it lays in firewood a little at a time from spring on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +54,7 @@ class Outlook:
     stock: list[list[int]]
     pebbles: list[int]
     adaptive: bool  # traders remember last turn's orders (the living economy)
+    defaulted: list[int]  # public defaults per creature (the second act; empty without it)
 
 
 def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlook:
@@ -81,11 +83,13 @@ def outlook(state: WoodState, season_turns: int, adaptive: bool = True) -> Outlo
         state.stock.tolist(),
         state.pebbles.tolist(),
         adaptive,
+        state.defaulted.tolist(),
     )
 
 
 def choose(state: WoodState, i: int, jitter: list[float], view: Outlook) -> dict:
-    """Creature i's orders and line, given its DRAWS random numbers in [0, 1) (spread over its orders)."""
+    """Creature i's orders (each as a model writes it: [side, good, qty, price]) and line, given its DRAWS random
+    numbers in [0, 1) (spread over its orders)."""
     return choose_all(state, [i], [jitter], view)[0]
 
 
@@ -105,8 +109,9 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
     winter = state.season == "winter"
     markup = np.array([MARKUP.get(state.personality[i], 1.0) for i in rows.tolist()])
     hungry = (state.ate[rows] < 2) | (state.cold[rows] > 0)
-    orders: list[list[dict]] = [[] for _ in range(m)]
+    orders: list[list[list]] = [[] for _ in range(m)]  # each order as a model writes it: [side, good, qty, price]
     says: list[str | None] = [None] * m
+    first_buy: list[str | None] = [None] * m  # the good of each creature's first bid
     used = np.zeros((m, len(GOODS)), dtype=bool)  # goods a creature already has an order for
 
     # sell: panic-dump goods under a bad rumour, else the surplus of what it makes
@@ -129,9 +134,9 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
     goods, units, asking = own.tolist(), np.minimum(surplus, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(selling).tolist():
         good, ask = GOODS[goods[c]], round(asking[c])
-        orders[c].append({"side": "sell", "good": good, "qty": units[c], "price": max(1, min(MAX_PRICE, ask))})
+        orders[c].append(["sell", good, units[c], max(1, min(MAX_PRICE, ask))])
         if says[c] is None:
-            says[c] = LINES["sell"].format(good=good.capitalize(), price=max(1, ask))
+            says[c] = _line("sell", good.capitalize(), max(1, ask))
 
     # buy: firewood for the winter first, then foods it lacks, then speculation on a craze
     pebbles = state.pebbles[rows]
@@ -156,17 +161,15 @@ def choose_all(state: WoodState, rows: list[int], jitter, view: Outlook) -> list
         goods, units, limits, craze = k.tolist(), qty.tolist(), price.tolist(), (sent[k] > 0).tolist()
         for c in np.flatnonzero(buying).tolist():
             good = GOODS[goods[c]]
-            orders[c].append({"side": "buy", "good": good, "qty": units[c], "price": limits[c]})
+            orders[c].append(["buy", good, units[c], limits[c]])
+            first_buy[c] = first_buy[c] or good
             if craze[c] and says[c] is None:
-                says[c] = LINES["mania"].format(good=good)
+                says[c] = _line("mania", good)
         used[at[buying], k[buying]] = True
         budget = np.where(buying, budget - qty * price, budget)
-    out = []
-    for made, say in zip(orders, says):
-        buys = [o for o in made if o["side"] == "buy"]
-        say = say or (LINES["buy"].format(good=buys[0]["good"]) if buys else LINES["quiet"])
-        out.append({"orders": made[:MAX_ORDERS], "say": say})
-    return out
+    return [{"orders": made if len(made) <= MAX_ORDERS else made[:MAX_ORDERS],
+             "say": say or (_line("buy", buy) if buy else LINES["quiet"])}
+            for made, say, buy in zip(orders, says, first_buy)]
 
 
 def _revised(state: WoodState, rows: np.ndarray, own: np.ndarray, price: np.ndarray, sent: np.ndarray,
@@ -208,6 +211,12 @@ def _wants(stock, own, sent, jitter, hungry, winter: bool, view: Outlook) -> lis
     return out
 
 
+@lru_cache(maxsize=4096)
+def _line(kind: str, good: str, price: int = 0) -> str:
+    """LINES[kind] said of a good (and a price): each line written once, however many creatures say it."""
+    return LINES[kind].format(good=good, price=price)
+
+
 def _limit(price: np.ndarray) -> np.ndarray:
     """Limit prices as orders carry them: whole pebbles (halves rounded to even, as Python's round), 1..99."""
     return np.clip(np.rint(price), 1, MAX_PRICE).astype(np.int64)
@@ -218,6 +227,6 @@ def _place(orders, says, used, placing, side: str, k: int, qty, price, line: str
     used[:, k] |= placing
     units, limits = np.minimum(qty, MAX_QTY).tolist(), price.tolist()
     for c in np.flatnonzero(placing).tolist():
-        orders[c].append({"side": side, "good": GOODS[k], "qty": units[c], "price": limits[c]})
+        orders[c].append([side, GOODS[k], units[c], limits[c]])
         if says[c] is None:
             says[c] = line

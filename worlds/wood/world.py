@@ -18,6 +18,8 @@ Off, every rule, schema, prompt and trace line is the first version's.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cached_property
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -28,9 +30,9 @@ from sim.records import Turn
 from sim.world import Outcome, World
 from worlds.wood import credit, dealer, legends, look, market, memory, offers, own, text, trader
 from worlds.wood import patron as patrons
-from worlds.wood.actions import LEVERS, FirstAction, Order, WoodAction, creature_schema
+from worlds.wood.actions import FirstAction, Order, WoodAction, creature_schema
 from worlds.wood.params import WoodParams
-from worlds.wood.state import FIREWOOD, FOODS, GOODS, SEASONS, WoodState
+from worlds.wood.state import FIREWOOD, FOODS, GOOD_AT, GOODS, SEASONS, WoodState
 
 NAMES = ["Bramble", "Clover", "Juniper", "Moss", "Thorn", "Hazel", "Fern", "Rowan", "Sorrel", "Burdock",
          "Tansy", "Yarrow", "Alder", "Briar", "Nettle", "Sedge", "Willow", "Aspen", "Heather", "Linden"]
@@ -38,7 +40,6 @@ KINDS = ["squirrel", "badger", "hedgehog", "mole", "beaver"]  # by trade, in GOO
 PERSONALITIES = ["cautious", "greedy", "generous", "chatty", "bold"]
 MAKES = [3, 2, 3, 3, 2]  # units per turn of each good, per maker ("classic")
 LIVING_MAKES = [3, 2, 3, 3, 1.25]  # "living": 22 logs a year where a woodcutter's 5 neighbours burn 25
-ECONOMIES = ("living", "classic")
 ROT = [0.05, 0.02, 0.3, 0.2, 0.01]  # chance per unit per turn
 WINTER_WOOD = 0.5  # woodcutters make half as much in the snow
 MOOD_BY_FOODS = [0.15, 0.4, 0.6, 0.75, 0.9]  # mood a creature drifts towards, by kinds of food eaten
@@ -58,48 +59,50 @@ class WoodWorld(World[WoodState, WoodAction]):
     Action = WoodAction
     Params = WoodParams  # --set, sweeps and trace headers go through it
     Patron = patrons.WoodPatron  # what a person in the patron's seat may do (see patron.py)
-    briefing = text.BRIEFING
+    briefing = text.BRIEFING + text.DEALS  # the second act's; the first version's without DEALS
     example = text.json.dumps(text.EXAMPLE, separators=(",", ":"))
     legends = {name: legend.title for name, legend in legends.LEGENDS.items()}
 
-    def __init__(self, agents: int | None = None, season_turns: int = 5, pebbles: int = 20,
-                 aids: str = ",".join(text.AIDS), schema: str = "creature", economy: str = "living",
-                 levers: str = "", second_act: bool = True):
-        """`aids`: comma-separated prompt interventions creatures get (never_buy, shortfall, example; "" for
-        none). `schema`: "creature" narrows each creature's JSON schema to what it may do now; "general" gives
-        every creature the Action model's schema (for measuring what the narrowing buys). `economy`: "living"
-        or "classic" (see the module docstring). `levers`: comma-separated market aids for models (bands,
-        budget, book, crossing; see actions.LEVERS), off by default. `second_act`: deals, credit, memory and
-        the patron (see the module docstring); off, the first version exactly."""
-        super().__init__(agents if agents is not None else 5, season_turns=season_turns, pebbles=pebbles,
-                         aids=aids, schema=schema, economy=economy, levers=levers, second_act=second_act)
-        if self.n_agents < 1:
-            raise ValueError("the wood needs at least 1 creature")
-        self.aids = frozenset(a for a in aids.split(",") if a)
-        if self.aids - set(text.AIDS):
-            raise ValueError(f"unknown prompt aids {sorted(self.aids - set(text.AIDS))} (known: {', '.join(text.AIDS)})")
-        if schema not in ("creature", "general"):
-            raise ValueError(f"schema must be 'creature' or 'general', not {schema!r}")
-        self.schema = schema
-        self.levers = frozenset(lever for lever in levers.split(",") if lever)
-        if self.levers - set(LEVERS):
-            raise ValueError(f"unknown levers {sorted(self.levers - set(LEVERS))} (known: {', '.join(LEVERS)})")
-        if economy not in ECONOMIES:
-            raise ValueError(f"economy must be one of {', '.join(ECONOMIES)}, not {economy!r}")
-        self.living = economy == "living"
-        self.makes = LIVING_MAKES if self.living else MAKES
-        self.season_turns = season_turns
-        self.start_pebbles = pebbles
-        self._outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
-        self._news: tuple[WoodState | None, str] = (None, "")
-        self._desk: tuple[WoodState | None, offers.Desk | None] = (None, None)
-        self._examples: tuple[WoodState | None, list[dict]] = (None, [])
-        self.second_act = bool(self.params["second_act"])
-        if self.second_act:
-            self.briefing = text.BRIEFING + text.DEALS
-        else:  # replies are read by the first version's model, and no patron sits at its table
-            self.Action = FirstAction
-            self.Patron = None
+    agents_default = 5
+    params: WoodParams
+    # one news text, outlook, desk and list of worked examples per state, however many creatures read them
+    _news: tuple[WoodState | None, str] = (None, "")
+    _outlook: tuple[WoodState | None, trader.Outlook | None] = (None, None)
+    _desk: tuple[WoodState | None, offers.Desk | None] = (None, None)
+    _examples: tuple[WoodState | None, list[dict]] = (None, [])
+
+    def __init__(self, agents: int | None = None, **params):
+        """Parameters (WoodParams): `aids`, the prompt aids creatures get; `schema`, "creature" (each creature's
+        schema narrowed to what it may do now) or "general" (the Action model's, to measure what narrowing
+        buys); `economy`, "living" or "classic" (see the module docstring); `levers`, market aids for models
+        (actions.LEVERS); `second_act`: deals, credit, memory and the patron (off: the first version exactly)."""
+        super().__init__(agents, **params)
+        if not self.second_act:  # the first version's rules, replies read by its model, no patron at its table
+            self.briefing, self.Action, self.Patron = text.BRIEFING, FirstAction, None
+
+    @property
+    def second_act(self) -> bool:
+        return self.params.second_act
+
+    @property
+    def season_turns(self) -> int:
+        return self.params.season_turns
+
+    @property
+    def living(self) -> bool:
+        return self.params.economy == "living"
+
+    @property
+    def makes(self) -> list[float]:
+        return LIVING_MAKES if self.living else MAKES
+
+    @cached_property  # read once an agent a turn: split once
+    def aids(self) -> frozenset[str]:
+        return names_in(self.params.aids)
+
+    @cached_property
+    def levers(self) -> frozenset[str]:
+        return names_in(self.params.levers)
 
     # --- setup and views ---------------------------------------------------------------------------
     def initial_state(self, rng: np.random.Generator) -> WoodState:
@@ -108,7 +111,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         stock = np.zeros((n, len(GOODS)), dtype=np.int64)
         stock[np.arange(n), trade] = 3
         personality = [PERSONALITIES[(i + i // len(GOODS)) % len(PERSONALITIES)] for i in range(n)]
-        pebbles = np.full(n, self.start_pebbles, dtype=np.int64) + rng.integers(-3, 4, n)
+        pebbles = np.full(n, self.params.pebbles, dtype=np.int64) + rng.integers(-3, 4, n)
         prices = np.asarray(trader.CUSTOMARY)
         book = np.zeros((n, len(GOODS)), dtype=np.int64)
         top = np.zeros(len(GOODS), dtype=np.int64)
@@ -187,7 +190,7 @@ class WoodWorld(World[WoodState, WoodAction]):
         return self._news[1]
 
     def action_schema(self, state: WoodState, agent: str) -> dict:
-        if self.schema == "general":  # the Action model's schema, orders written as lists as it records them
+        if self.params.schema_ == "general":  # the Action model's schema, orders written as lists as it records them
             return self.Action.model_json_schema(mode="serialization")
         i = state.position[agent]
         schema = creature_schema(state, i, self.levers)
@@ -201,9 +204,6 @@ class WoodWorld(World[WoodState, WoodAction]):
     def role(self, state: WoodState, agent: str) -> str:
         return GOODS[int(state.trade[state.position[agent]])]
 
-    def heuristic(self, state: WoodState, agent: str, rng: np.random.Generator) -> dict:
-        return self.heuristics(state, [agent], rng)[agent]
-
     def heuristics(self, state: WoodState, agents: list[str], rng: np.random.Generator) -> dict[str, dict]:
         """Every creature's draws in one call (the same numbers, in the same order, as one call a creature),
         the trader for all of them at once over numpy columns, then the dealer for each, over one outlook and one
@@ -212,13 +212,9 @@ class WoodWorld(World[WoodState, WoodAction]):
         desk = self.desk(state) if self.second_act else None
         rows = [state.position[agent] for agent in agents]
         chosen = trader.choose_all(state, rows, rng.random((len(agents), trader.DRAWS)), view)
-        out = {}
-        for agent, i, decided in zip(agents, rows, chosen):
-            if desk is not None:
-                decided = dealer.deal(state, i, decided, view, desk)
-            # orders written as a model writes them (actions.Order): [side, good, qty, price]
-            out[agent] = {**decided, "orders": [[o["side"], o["good"], o["qty"], o["price"]] for o in decided["orders"]]}
-        return out
+        if desk is not None:
+            chosen = dealer.deal_all(state, rows, chosen, view, desk)
+        return dict(zip(agents, chosen))  # orders as a model writes them: [side, good, qty, price]
 
     def own_actions(self, state: WoodState, agents: list[str],
                     decided: list[dict]) -> list[tuple[WoodAction, dict] | None]:
@@ -288,53 +284,27 @@ class WoodWorld(World[WoodState, WoodAction]):
         return SEASONS[(turn // self.season_turns) % len(SEASONS)]
 
     def _trade(self, s: WoodState, actions, rng, events) -> dict[int, tuple[market.Book, market.Fill | None]]:
-        books = {k: market.Book([], [], [], [], [], []) for k in range(len(GOODS))}
-        s.asked[:], s.unsold[:], s.bid[:], s.unfilled[:] = 0, 0, 0, 0
-        said = []
-        for agent, action in actions.items():
-            i = s.position[agent]
-            budget = int(s.pebbles[i])  # escrow: bids can never spend more than the creature has
-            offered = [0] * len(GOODS)
-            for o in action.orders:
-                k = GOODS.index(o.good)
-                book = books[k]
-                if o.side == "buy":
-                    qty = min(o.qty, budget // o.price)
-                    if qty > 0:
-                        budget -= qty * o.price
-                        book.bid_who.append(i), book.bid_qty.append(qty), book.bid_price.append(o.price)
-                        s.bid[i, k], s.unfilled[i, k] = o.price, s.unfilled[i, k] + qty
-                else:
-                    qty = min(o.qty, int(s.stock[i, k]) - offered[k])
-                    if qty > 0:
-                        offered[k] += qty
-                        book.ask_who.append(i), book.ask_qty.append(qty), book.ask_price.append(o.price)
-                        s.asked[i, k], s.unsold[i, k] = o.price, offered[k]
-            if action.say:
-                said.append([agent, action.say])
+        at = s.position
+        rows = [(at[agent], place, GOOD_AT[o.good], o.side == "buy", o.qty, o.price)
+                for agent, action in actions.items() for place, o in enumerate(action.orders)]
+        said = [[agent, action.say] for agent, action in actions.items() if action.say]
         s.gossip = heard_next(s.gossip, said, s.turn)
+        books = market.take_orders(s, np.array(rows, dtype=np.int64).reshape(-1, 6))
         fills = {}
-        for k, book in books.items():
+        for k, book in enumerate(books):
             fill = market.clear(k, book, rng)
             fills[k] = (book, fill)
-            s.best_bid[k] = max(book.bid_price, default=0)
-            s.best_ask[k] = min(book.ask_price, default=0)
+            s.best_bid[k] = book.bid_price.max(initial=0)
+            s.best_ask[k] = book.ask_price.min() if book.ask_price.size else 0
             if fill is None:
                 continue
-            s.cleared[k] = fill.price
-            for i, units in fill.buyers:
-                s.stock[i, k] += units
-                s.pebbles[i] -= units * fill.price
-                s.unfilled[i, k] -= units
-            for i, units in fill.sellers:
-                s.stock[i, k] -= units
-                s.pebbles[i] += units * fill.price
-                s.unsold[i, k] -= units
+            market.settle(s, k, fill)
+            names = s.names
             events.append({
                 "kind": "trade", "good": GOODS[k], "price": fill.price,
                 "units": sum(u for _, u in fill.buyers),
-                "buyers": [[s.names[i], u] for i, u in fill.buyers],
-                "sellers": [[s.names[i], u] for i, u in fill.sellers],
+                "buyers": [[names[i], u] for i, u in fill.buyers],
+                "sellers": [[names[i], u] for i, u in fill.sellers],
             })
         return fills
 
@@ -385,12 +355,12 @@ class WoodWorld(World[WoodState, WoodAction]):
                 price = (1 - PRICE_PULL) * price + PRICE_PULL * fill.price
             elif self.living:
                 pass  # a bid and an ask that never met are not a price: the last one paid stands
-            elif book.bid_price and book.ask_price:  # bids below asks: meet in the middle
-                price += 0.3 * ((max(book.bid_price) + min(book.ask_price)) / 2 - price)
-            elif book.bid_price and max(book.bid_price) > price:  # unmet demand pulls the price up
-                price += 0.3 * (max(book.bid_price) - price)
-            elif book.ask_price and min(book.ask_price) < price:  # unsold supply pulls it down
-                price += 0.3 * (min(book.ask_price) - price)
+            elif book.bid_price.size and book.ask_price.size:  # bids below asks: meet in the middle
+                price += 0.3 * ((int(book.bid_price.max()) + int(book.ask_price.min())) / 2 - price)
+            elif book.bid_price.size and book.bid_price.max() > price:  # unmet demand pulls the price up
+                price += 0.3 * (int(book.bid_price.max()) - price)
+            elif book.ask_price.size and book.ask_price.min() < price:  # unsold supply pulls it down
+                price += 0.3 * (int(book.ask_price.min()) - price)
             s.prices[k] = max(round(float(price), 3), 0.5)
 
     # --- legends, metrics, rules -------------------------------------------------------------------
@@ -434,7 +404,10 @@ class WoodWorld(World[WoodState, WoodAction]):
         return look.portrait(turn, self.season_turns)
 
     def to_json(self, state: WoodState) -> dict:
-        data = super().to_json(state)
+        # the second act's entries are never changed in place (state.py), so the JSON form shares them as a
+        # copied state does, rather than copying ~20 000 small lists and dicts a turn in a wood of 10 000
+        data = super().to_json(replace(state, offers=[], loans=[], memory=[]))
+        data.update(offers=list(state.offers), loans=list(state.loans), memory=[list(m) for m in state.memory])
         if not self.second_act:  # the first version's trace lines, byte for byte
             for key in SECOND_ACT:
                 data.pop(key, None)
@@ -472,6 +445,11 @@ class WoodWorld(World[WoodState, WoodAction]):
         if ((state.mood < 0) | (state.mood > 1)).any():
             broken.append("mood outside [0, 1]")
         return broken
+
+
+def names_in(listed: str) -> frozenset[str]:
+    """The names of a comma-separated parameter (WoodParams has checked each one)."""
+    return frozenset(name for name in listed.split(",") if name)
 
 
 def heard_next(gossip: list[list[str]], said: list[list[str]], turn: int) -> list[list[str]]:
