@@ -61,9 +61,9 @@ def choose(opts: PolicyOptions) -> Backend:
 
 
 def _embedded(announce=lambda line: None) -> str:
-    from agents.embedded import embedded_model_path
+    from agents.embedded import embedded_for_this_cpu
 
-    return embedded_model_path(announce)
+    return embedded_for_this_cpu(announce)
 
 
 def cuda_with_vllm() -> bool:

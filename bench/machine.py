@@ -25,7 +25,8 @@ def machine_info() -> dict:
     info["lscpu"] = lscpu()
     info["cpu_plan"] = (f"dtype {plan.dtype}, {plan.kernels(plan.dtype)} linear kernels, "
                         f"vLLM engine in this process on {plan.threads} threads, "
-                        f"{'compiled graphs' if plan.graphs else 'eager'}"
+                        f"{'compiled graphs' if plan.graphs else 'eager'}, embedded model in "
+                        f"{'int8 (W8A8)' if plan.int8 else plan.dtype}{f' ({plan.int8_forced})' if plan.int8_forced else ''}"
                         + (f", planned as [{' '.join(plan.features)}] ({plan.cap})" if plan.cap else ""))
     try:
         import torch

@@ -10,6 +10,7 @@ unconstrained decoding (turn time and the share of replies that are valid JSON w
     python -m bench model --prefix --agents 50              # what the cached prefix costs the tokens after it
     python -m bench model --compare dtype --agents 5        # settings side by side (bench/model_settings.py)
     python -m bench model --compare process --contention    # ... also against one competing process
+    python -m bench model --compare int8 --agents 5,50      # the embedded model in float vs int8 (W8A8)
     python -m bench model --load-arrives --agents 5         # turns back to back as a busy process comes and goes
 
 Every measured turn decodes asks from a new turn of a scripted run, so the prefix cache holds the shared
@@ -92,13 +93,15 @@ def table(result: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench model", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model id or folder (default: Qwen2.5-3B on GPU, embedded on CPU)")
-    p.add_argument("--agents", default="5,50,200", help="comma-separated agent counts for batched turns")
+    p.add_argument("--agents", default=None,
+                   help="comma-separated agent counts (default: 5,50,200 batched; 5 with --compare, "
+                        "--profile and --load-arrives)")
     p.add_argument("--sequential", default="5,50", help="agent counts to also run as one call per agent")
     p.add_argument("--compare-at", type=int, default=50, help="agents for constrained vs unconstrained")
     p.add_argument("--profile", action="store_true", help="only split a turn's time into its parts")
     p.add_argument("--prefix", action="store_true",
                    help="only what the cached prefix costs the new tokens after it (a turn's prompts vs bare ones)")
-    p.add_argument("--compare", choices=("process", "threads", "dtype", "graph"), default=None,
+    p.add_argument("--compare", choices=("process", "threads", "dtype", "graph", "int8"), default=None,
                    help="only compare vLLM CPU settings side by side")
     p.add_argument("--contention", action="store_true", help="with --compare: also with one competing process")
     p.add_argument("--rounds", type=int, default=3, help="with --compare: turns per setting (and per load)")
@@ -107,31 +110,32 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="with --load-arrives: fixed torch threads")
     p.add_argument("--json", default=None, help="write the result here")
     a = p.parse_args()
+    agents = _ints(a.agents or ("5,50,200" if not (a.load_arrives or a.profile or a.prefix or a.compare) else "5"))
     if a.load_arrives:
         from bench import model_settings
 
         result = {"machine": machine_info(),
-                  **model_settings.load_arrives(a.model, _ints(a.agents)[0], a.rounds, a.threads)}
+                  **model_settings.load_arrives(a.model, agents[0], a.rounds, a.threads)}
         print(f"{_cpu_line(result['machine'])}\n\n{model_settings.load_table(result)}")
     elif a.prefix:
         from agents.backends.vllm import VLLMBackend
         from bench.model_profile import prefix_cost, prefix_table
 
         backend = VLLMBackend(a.model, seed=0)
-        result = {"model": backend.model, "machine": machine_info(), "prefix": prefix_cost(backend, _ints(a.agents)[0])}
+        result = {"model": backend.model, "machine": machine_info(), "prefix": prefix_cost(backend, agents[0])}
         print(f"model `{result['model']}`; {_cpu_line(result['machine'])}\n\n{prefix_table(result['prefix'])}")
     elif a.profile:
-        result = run_profile(a.model, _ints(a.agents)[0])
+        result = run_profile(a.model, agents[0])
         print(profile_table(result))
     elif a.compare:
         from bench import model_settings
 
         result = {"machine": machine_info(),
-                  **model_settings.run(a.model, a.compare, _ints(a.agents)[0], rounds=a.rounds,
+                  **model_settings.run(a.model, a.compare, agents, rounds=a.rounds,
                                                      contention=a.contention)}
         print(f"{_cpu_line(result['machine'])}\n\n{model_settings.table(result)}")
     else:
-        result = run(a.model, _ints(a.agents), _ints(a.sequential), a.compare_at)
+        result = run(a.model, agents, _ints(a.sequential), a.compare_at)
         print(table(result))
     if a.json:
         with open(a.json, "w") as f:

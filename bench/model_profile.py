@@ -39,24 +39,35 @@ def fresh_asks(n: int, turn: int) -> list[Ask]:
     return [Ask(world, engine.state, agent, turn) for agent in world.agents(engine.state)]
 
 
-def turn(backend, asks: list[Ask], sequential: bool = False) -> dict:
-    """One turn for these asks, timed; token means and reply quality."""
-    start = time.perf_counter()
+def turn(backend, asks: list[Ask], sequential: bool = False, keep_replies: bool = False) -> dict:
+    """One turn for these asks, timed; token means and reply quality (valid JSON within the schema, and the
+    share the parse path turns into no-ops); `keep_replies`: also the replies' texts."""
+    from sim.parse import parse
+
+    start, cpu_start = time.perf_counter(), time.process_time()
     if sequential:
         replies = [r for ask in asks for r in backend.generate(0, [ask])]
     else:
         replies = backend.generate(0, asks)
     seconds = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     valid = sum(_valid(r.text, ask.schema) for ask, r in zip(asks, replies))
-    return {
+    noop = sum(parse(r, a._world, a._state, a.agent, a)[0].status == "noop" for a, r in zip(asks, replies))
+    result = {
         "agents": len(asks),
         "seconds": round(seconds, 2),
+        # CPU time of this process (every thread): what the turn cost when other processes share the cores
+        "cpu_s": round(cpu_s, 2),
         "decisions_per_s": round(len(asks) / seconds, 2),
         "prompt_tokens": _mean(r.prompt_tokens for r in replies),
         "output_tokens": _mean(r.output_tokens for r in replies),
         "valid_json": round(valid / len(asks), 3),
+        "noop": round(noop / len(asks), 3),
         "errors": sum(r.error is not None for r in replies),
     }
+    if keep_replies:
+        result["replies"] = [r.text for r in replies]
+    return result
 
 
 def _generate(backend, asks: list[Ask], **override) -> tuple[float, list]:

@@ -43,9 +43,9 @@ def child(agents: int) -> dict:
     from bench.model_profile import fresh_asks
 
     lap("import_s")
-    from agents.embedded import embedded_model_path
+    from agents.embedded import embedded_for_this_cpu
 
-    model = embedded_model_path()
+    model = embedded_for_this_cpu()  # the folder a run starts here: float, or its int8 copy (agents/cpu.py)
     lap("model_s")
     lines: list[str] = []
     backend = VLLMBackend(model, seed=0, announce=lines.append)

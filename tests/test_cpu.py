@@ -3,6 +3,9 @@ from agents import cpu
 
 AVX2_EPYC = {"avx", "avx2", "fma", "f16c"}
 XEON_AMX = AVX2_EPYC | {"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"}
+EPYC_ZEN4 = AVX2_EPYC | {"avx512f", "avx512_bf16", "avx512_vnni"}
+# what the int8 bench decided per kind of CPU (agents/cpu.py, top)
+MEASURED = {"amx": False, "avx512_bf16": True, "avx2": False}
 
 
 def unset(monkeypatch, *keys: str) -> None:
@@ -154,3 +157,42 @@ def test_onednn_capped_below_torchs_avx512_kernels_is_refused(monkeypatch):
     assert problem(XEON_AMX) is None
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")
     assert problem(XEON_AMX) is None
+
+
+def test_int8_where_it_won_on_this_kind_of_cpu(monkeypatch):
+    unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
+    monkeypatch.setattr(cpu, "INT8_WINS", {"amx": False, "avx512_bf16": False, "avx2": True})
+    assert cpu.plan(AVX2_EPYC, {0, 1}).int8 and not cpu.plan(XEON_AMX, {0, 1}).int8
+    assert not cpu.plan(EPYC_ZEN4, {0, 1}).int8
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # the AVX2 plan on a Xeon: the AVX2 kind's choice
+    assert cpu.plan(XEON_AMX, {0, 1}).int8 and cpu.plan(EPYC_ZEN4, {0, 1}).int8
+
+
+def test_the_measured_choice_per_kind_of_cpu(monkeypatch):
+    """What the measurements at the top of agents/cpu.py decided."""
+    unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
+    assert cpu.plan(XEON_AMX, {0, 1}).int8 is MEASURED["amx"]
+    assert cpu.plan(EPYC_ZEN4, {0, 1}).int8 is MEASURED["avx512_bf16"]
+    assert cpu.plan(AVX2_EPYC, {0, 1}).int8 is MEASURED["avx2"]
+
+
+def test_the_int8_switch_forces_it_either_way_and_says_so(monkeypatch):
+    for value, on in (("1", True), ("on", True), ("0", False), ("OFF", False)):
+        monkeypatch.setenv(cpu.INT8_ENV, value)
+        for flags in (AVX2_EPYC, XEON_AMX):
+            p = cpu.plan(flags, {0, 1}, compiler=None)
+            assert p.int8 is on and p.int8_forced == f"{cpu.INT8_ENV}={value.lower()}"
+            assert f"{cpu.INT8_ENV}={value.lower()}" in p.line()
+        assert cpu.int8_switch_problem() is None
+    monkeypatch.setenv(cpu.INT8_ENV, "maybe")
+    assert cpu.int8_switch_problem().startswith(f"{cpu.INT8_ENV}=maybe is neither on (1) nor off (0)")
+
+
+def test_the_cpu_line_names_the_weights_the_engine_runs(monkeypatch):
+    unset(monkeypatch, "ATEN_CPU_CAPABILITY", cpu.INT8_ENV)
+    monkeypatch.setattr(cpu, "INT8_WINS", {"amx": False, "avx512_bf16": False, "avx2": True})
+    p = cpu.plan(AVX2_EPYC, {0, 1}, compiler=None)
+    assert "int8 weights and activations (W8A8)" in p.line()
+    # a model of the user's own, not int8, is said to run in the plan's dtype whatever the plan picks
+    assert "float32 weights" in p.line(int8=False) and "W8A8" not in p.line(int8=False)
+    assert "bfloat16 weights (int8 off)" in cpu.plan(XEON_AMX, {0, 1}, compiler=None).line()

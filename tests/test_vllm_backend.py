@@ -287,3 +287,24 @@ def test_a_root_variant_schema_holds_every_reply_to_one_branch(backend):
         Act.model_validate(data)
         decision = parse(Reply(reply.text), ask._world, states[ask._world.name], ask.agent, ask)[0]
         assert decision.status == "valid" or decision.reason.startswith("infeasible"), (reply.text, decision.reason)
+
+
+def test_the_int8_copy_is_made_at_conversion_and_plays_a_constrained_turn(tmp_path):
+    """A fresh cache: converting the embedded model also writes its W8A8 copy (int8 weights per channel, int8
+    activations per token); SMALLWORLDS_INT8=1 runs it, `sim run` says so in its cpu: line, and the turn's
+    schema-constrained replies all parse."""
+    from agents.embedded import INT8_NAME, MODEL_NAME
+    from agents.w8a8 import is_w8a8
+
+    run = one_embedded_turn(tmp_path / "run", {"SMALLWORLDS_CACHE": str(tmp_path / "cache"), "SMALLWORLDS_INT8": "1",
+                                               "SMALLWORLDS_WARMUP": "0"},  # no graph build left running after
+                            "--agents", "5")
+    assert run.returncode == 0, run.stderr[-2000:]
+    models = tmp_path / "cache" / "models"
+    assert is_w8a8(str(models / INT8_NAME)) and not is_w8a8(str(models / MODEL_NAME))
+    said = run.stdout + run.stderr
+    assert "int8 weights and activations (W8A8, SMALLWORLDS_INT8=1)" in said, said[-2000:]
+    lines = (tmp_path / "run" / "trace.jsonl").read_text().splitlines()
+    assert INT8_NAME in lines[0]  # the trace header names the model every agent ran
+    metrics = json.loads(lines[1])["metrics"]
+    assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics

@@ -51,12 +51,13 @@ def on_cpu() -> bool:
 
 
 def default_model() -> str:
-    """Qwen2.5-3B-Instruct on a GPU; on a CPU the embedded SmolLM2 folder (converted on first use)."""
+    """Qwen2.5-3B-Instruct on a GPU; on a CPU the embedded SmolLM2 folder (converted on first use), in int8
+    where agents/cpu.py's plan says so."""
     if not on_cpu():
         return GPU_DEFAULT_MODEL
-    from agents.embedded import embedded_model_path
+    from agents.embedded import embedded_for_this_cpu
 
-    return embedded_model_path()
+    return embedded_for_this_cpu()
 
 
 def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce=lambda line: None,
@@ -70,10 +71,11 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     if cpu:
         from agents import cpu as cpu_info
         from agents import warmup
+        from agents.w8a8 import is_w8a8
 
         plan = cpu_info.plan()
-        announce(plan.line())  # every run says what it runs on, also one that reuses an engine
-        problem = cpu_info.kernel_caps_problem(plan)
+        announce(plan.line(int8=is_w8a8(model)))  # every run says what it runs on, also one that reuses an engine
+        problem = cpu_info.kernel_caps_problem(plan) or cpu_info.int8_switch_problem()
         if problem:
             raise BackendUnavailable(problem)
     if key in _engines:
