@@ -289,10 +289,10 @@ def test_a_root_variant_schema_holds_every_reply_to_one_branch(backend):
         assert decision.status == "valid" or decision.reason.startswith("infeasible"), (reply.text, decision.reason)
 
 
-def test_the_int8_copy_is_made_at_conversion_and_plays_a_constrained_turn(tmp_path):
-    """A fresh cache: converting the embedded model also writes its W8A8 copy (int8 weights per channel, int8
-    activations per token); SMALLWORLDS_INT8=1 runs it, `sim run` says so in its cpu: line, and the turn's
-    schema-constrained replies all parse."""
+def test_the_int8_copy_is_made_when_asked_for_and_plays_a_constrained_turn(tmp_path):
+    """A fresh cache and SMALLWORLDS_INT8=1: the embedded model is converted and its W8A8 copy written beside it
+    (int8 weights per channel, int8 activations per token); the run plays the copy, `sim run` says so in its
+    cpu: line, and the turn's schema-constrained replies all parse."""
     from agents.embedded import INT8_NAME, MODEL_NAME
     from agents.w8a8 import is_w8a8
 
