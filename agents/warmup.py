@@ -1,14 +1,15 @@
 """Compiled graphs without the wait: a machine that has not built them yet plays eager at once and builds them
 in the background, for the next start.
 
-A first start with compiled graphs spends ~45-60 s in torch.compile and the C++ compiler before the first turn
-(2-core CPUs, empty caches); eager starts in ~20 s, and its turns are ~30 % slower (agents/cpu.py). So an engine
-is only started with graphs where this machine has built them for this model, this vLLM, this torch and this
-plan: a marker file inside torch's kernel cache says so, written after a compiled engine started once.
-Otherwise the engine starts eager and one background process (`python -m agents.build_graphs`, at the lowest CPU
-priority, so it only takes what the turns leave) starts a compiled engine once, which fills torch's kernel
-cache, writes the marker and exits. The run that started it stays eager: swapping engines mid-run would stop
-play for the ~10-20 s a warm compiled start takes; every later start, a new session or run, gets the graphs.
+A first start with compiled graphs spent 61 s building the engine (torch.compile and the C++ compiler) before
+the first turn; eager, 14 s (AMD EPYC Zen 4, 2 cores, empty caches, `python -m bench start`), with turns ~30 %
+slower (agents/cpu.py). So an engine is only started with graphs where this machine has built them for this
+model, this vLLM, this torch and this plan: a marker file inside torch's kernel cache says so, written after a
+compiled engine started once. Otherwise the engine starts eager and, once its first turn is played (a build
+beside that turn took it from 3 s to 41 s), one background process (`python -m agents.build_graphs`, at the
+lowest CPU priority, so it only takes what the turns leave) starts a compiled engine once, which fills torch's
+kernel cache, writes the marker and exits. The run that started it stays eager: swapping engines mid-run would
+stop play for the ~20 s a warm compiled start takes; every later start, a new session or run, gets the graphs.
 """
 from __future__ import annotations
 

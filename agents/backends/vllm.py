@@ -38,6 +38,9 @@ CPU_KV_CACHE_BYTES = 1 << 30  # ~45k tokens of SmolLM2 KV; agents share the cach
 CPU_BLOCK_TOKENS = 32  # the smallest KV block vLLM's CPU attention takes
 
 _engines: dict[tuple, Any] = {}
+# background builds of compiled graphs (agents/warmup.py) an eager engine is waiting to start: begun after its
+# first turn, since a build beside that turn took it from 3 s to 41 s (2 cores, `python -m bench start`)
+_builds_due: list[tuple[str, int]] = []
 _engine_processes: set[tuple[int, str]] = set()  # (pid, start time) of processes the engines started
 SHUTDOWN_GRACE_S = 10.0
 
@@ -103,7 +106,7 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
                 announce(f"graphs: building them failed on this machine ({why}); running the model eager")
                 args["enforce_eager"] = True
             elif warmup.in_background():
-                warmup.start(model, max_model_len)
+                _builds_due.append((model, max_model_len))  # started once the first turn is played (generate)
                 announce("graphs: not built on this machine yet, so the model plays eager now while they are built "
                          "in the background for the next start")
                 args["enforce_eager"] = True
@@ -124,6 +127,13 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
             warmup.mark(model, plan)
     _engines[key] = engine
     return engine
+
+
+def _start_due_builds() -> None:
+    from agents import warmup
+
+    while _builds_due:
+        warmup.start(*_builds_due.pop())
 
 
 def _start(model: str, args: dict[str, Any]):
@@ -261,6 +271,7 @@ class VLLMBackend:
             results = {i: e for i, _, _ in todo}
         for i, result in results.items():
             replies[i] = self._error(_one_line(result)) if isinstance(result, Exception) else self._reply(result)
+        _start_due_builds()
         return [r or self._error("no output") for r in replies]
 
     def _share_cores(self) -> None:
