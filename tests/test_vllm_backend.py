@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import jsonschema
 import pytest
@@ -308,3 +309,23 @@ def test_the_int8_copy_is_made_when_asked_for_and_plays_a_constrained_turn(tmp_p
     assert INT8_NAME in lines[0]  # the trace header names the model every agent ran
     metrics = json.loads(lines[1])["metrics"]
     assert metrics["llm_calls"] == 1 and metrics["noop"] == 0, metrics
+
+
+def test_a_cpu_start_knows_the_model_class_as_vllms_own_child_would_tell_it(tmp_path, model_path):
+    """What the engine start writes into vLLM's model-info cache in its own process (no child Python importing
+    vLLM again) is byte for byte what vLLM's child writes there."""
+    import subprocess
+    import sys
+
+    ours = ("from agents.backends.vllm import _inspect_model_class_here; import sys; "
+            "_inspect_model_class_here(sys.argv[1])")
+    vllms = ("import json, sys; from vllm.model_executor.models.registry import ModelRegistry; "
+             "arch = json.load(open(sys.argv[1] + '/config.json'))['architectures'][0]; "
+             "ModelRegistry.models[arch].inspect_model_cls()")
+    written = []
+    for name, code in (("ours", ours), ("vllms", vllms)):
+        env = {**os.environ, "VLLM_CACHE_ROOT": str(tmp_path / name)}
+        subprocess.run([sys.executable, "-c", code, model_path], check=True, env=env, timeout=300)
+        written.append({p.name: p.read_bytes() for p in (tmp_path / name / "modelinfos").glob("*.json")})
+    assert list(written[0]) == ["vllm-model_executor-models-llama-LlamaForCausalLM.json"]
+    assert written[0] == written[1]

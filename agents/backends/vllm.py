@@ -93,6 +93,7 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
     }
     if cpu:
         cpu_info.apply(plan)
+        _inspect_model_class_here(model)
         # Compiled graphs where a C++ compiler exists (agents/cpu.py). An explicit KV size skips vLLM's memory
         # probe, which measures one NUMA node and refuses to start here with most of the RAM free.
         # 32-token cache blocks (vLLM's CPU default is 128): only whole blocks of a shared prefix are reused, so
@@ -127,6 +128,33 @@ def get_engine(model: str, *, max_model_len: int = 4096, seed: int = 0, announce
             warmup.mark(model, plan)
     _engines[key] = engine
     return engine
+
+
+def _inspect_model_class_here(model: str) -> None:
+    """Spare a CPU start vLLM's look at the model class in a child Python.
+
+    Before an engine starts, vLLM asks what the model's class supports (text generation? pooling?) by importing
+    it in a new Python process, so that CUDA is never set up in its own, and keeps the answer in its cache
+    (VLLM_CACHE_ROOT/modelinfos). That child imports vLLM again: 9 s of a 28 s first start on 2 cores
+    (`python -m bench start`). A CPU has no CUDA to keep out and this process imports the class for its
+    engine anyway, so on CPU the answer is worked out here with vLLM's own functions and written where vLLM
+    looks; whatever goes wrong, vLLM asks its child as before."""
+    import json
+    from pathlib import Path
+
+    try:
+        from vllm.model_executor.models import registry
+
+        arch = json.loads((Path(os.path.expanduser(model)) / "config.json").read_text())["architectures"][0]
+        known = registry.ModelRegistry.models.get(arch)
+        if not isinstance(known, registry._LazyRegisteredModel):
+            return  # loaded in this process already: vLLM asks no child
+        source = Path(registry.__file__).parent / f"{known.module_name.rsplit('.', 1)[-1]}.py"
+        digest = known._get_modelinfo_module_hash(source)
+        if known._load_modelinfo_from_cache(digest) is None:
+            known._save_modelinfo_to_cache(registry._ModelInfo.from_model_cls(known.load_model_cls()), digest)
+    except Exception:  # a model id, another vLLM: the question is left to vLLM's child
+        return
 
 
 def _start_due_builds() -> None:
