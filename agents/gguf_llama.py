@@ -4,7 +4,9 @@ file once.
 `AutoModelForCausalLM.from_pretrained(gguf_file=...)` gives the same folder but parses the whole file three times
 (config, tokenizer, weights: ~4 s each on 2 cores, most of it the 49k-entry vocabulary walked element by element)
 and rebuilds gguf's tensor-name table once per submodule: 18 s of a 34 s first start. Here transformers' own
-single-pass GGUF reader, its torch dequantizer and its GGUF tokenizer builder do the work once each: ~2 s.
+single-pass GGUF reader, its torch dequantizer and its GGUF tokenizer builder do the work once each: 4.6 s with
+torch and transformers imported, which the engine needs next anyway (`python -m bench start`: 14 s to the first
+turn from empty caches).
 tests/test_embedded.py holds the two folders equal, tensor by tensor and token by token.
 """
 from __future__ import annotations
