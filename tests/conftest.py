@@ -158,3 +158,33 @@ def scripted_demo():
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+def played_in_window(config, turns: int = 6):
+    """`config`'s world played live in the desktop window (SDL's dummy display) for 40 frames at two frames a
+    turn: returns the Player, whose `turn` is the last one it drew."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pygame = pytest.importorskip("pygame")
+    from render.window import viewer as window
+
+    source = window.LiveTurns(config, turns=turns)
+    player = window.Player(source, frames_per_turn=2)
+    try:
+        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
+    finally:
+        source.close()
+        pygame.display.quit()
+    return player
+
+
+def web_session_frame(config, size=(320, 200)):
+    """One turn of `config`'s world in a web demo Session, drawn as the page draws it: the image."""
+    pytest.importorskip("gradio")
+    from render.paint.scene import draw
+    from render.web.session import Session
+
+    session = Session(config, None)
+    try:
+        return draw(session.step(), size=size, portray=session.portray)
+    finally:
+        session.close()

@@ -20,6 +20,7 @@ from sim.pettingzoo import WorldEnv
 from sim.policy import PolicyOptions, Reply
 from worlds.grid import GridWorld
 from worlds.grid.state import GridState
+from tests.conftest import played_in_window, web_session_frame
 from worlds.grid.world import STARVED
 
 
@@ -247,25 +248,9 @@ def test_every_viewer_draws_the_meadow_while_foragers_come_and_go(registered, tm
     assert charts(turns, size=(480, 240), portray=world.portray).size == (480, 240)
     gif.export(tmp_path / "run" / "trace.jsonl", tmp_path / "m.gif", frames_per_turn=1, size=(200, 120))
 
-    pygame = pytest.importorskip("pygame")
-    from render.window import viewer as window
-
-    source = window.LiveTurns(RunConfig(world="grid", seed=1, params={"carry": 1, "arrive_every": 1}), turns=6)
-    player = window.Player(source, frames_per_turn=2)
-    try:
-        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
-    finally:
-        source.close()
-        pygame.display.quit()
+    player = played_in_window(RunConfig(world="grid", seed=1, params={"carry": 1, "arrive_every": 1}))
     assert player.turn is not None
-    pytest.importorskip("gradio")
-    from render.web.session import Session
-
-    session = Session(RunConfig(world="grid", seed=3), None)
-    try:
-        assert draw(session.step(), size=(320, 200), portray=session.portray).size == (320, 200)
-    finally:
-        session.close()
+    assert web_session_frame(RunConfig(world="grid", seed=3)).size == (320, 200)
 
 
 @pytest.mark.model

@@ -32,7 +32,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns  # noqa: E402
-from tests.conftest import installed_plugin, plugin_cli as cli, plugin_pyproject  # noqa: E402
+from tests.conftest import installed_plugin, played_in_window, plugin_cli as cli, plugin_pyproject, web_session_frame  # noqa: E402,E501
 
 MODULE = '''\
 """Frogs on lily pads: a world written from docs/worlds.md alone."""
@@ -274,18 +274,9 @@ def seated_turn(engine, seating, reply: dict):
 
 
 def test_the_window_a_web_session_and_a_seat_play_it(site):
-    pygame = pytest.importorskip("pygame")
     from render.live.seat import Seating
-    from render.window import viewer as window
 
-    source = window.LiveTurns(RunConfig(world="pond", seed=1), turns=6)
-    player = window.Player(source, frames_per_turn=2)
-    try:
-        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
-    finally:
-        source.close()
-        pygame.display.quit()
-    assert player.turn is not None
+    assert played_in_window(RunConfig(world="pond", seed=1)).turn is not None
 
     engine = Engine(get_world("pond")(), make_policy("scripted", PolicyOptions(seed=0)), seed=0)
     seating = Seating.of(engine)
@@ -298,11 +289,4 @@ def test_the_window_a_web_session_and_a_seat_play_it(site):
     assert "frog1" not in engine.state.names
     assert seating.departed().startswith("frog1 has left the world, so your seat has ended")
 
-    pytest.importorskip("gradio")
-    from render.web.session import Session
-
-    session = Session(RunConfig(world="pond", seed=3), None)
-    try:
-        assert draw(session.step(), size=(320, 200), portray=session.portray).size == (320, 200)
-    finally:
-        session.close()
+    assert web_session_frame(RunConfig(world="pond", seed=3)).size == (320, 200)

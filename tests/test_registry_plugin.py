@@ -20,11 +20,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 from PIL import Image  # noqa: E402
 
 from render.paint import gif  # noqa: E402
-from render.window import viewer as window  # noqa: E402
 from render.paint.charts import charts  # noqa: E402
 from render.paint.view import world_from_header  # noqa: E402
 from render.paint.panels import cards_html, log_html  # noqa: E402
-from render.paint.scene import draw  # noqa: E402
 from sim import Engine, sweep  # noqa: E402
 from sim.checks import check_world  # noqa: E402
 from sim.cli import main  # noqa: E402
@@ -34,7 +32,7 @@ from sim.pettingzoo import WorldEnv  # noqa: E402
 from sim.policy import PolicyOptions, Reply  # noqa: E402
 from sim.registry import get_world, world_names  # noqa: E402
 from sim.trace import iter_turns, load_trace  # noqa: E402
-from tests.conftest import installed_plugin, plugin_cli as cli, plugin_pyproject  # noqa: E402
+from tests.conftest import installed_plugin, played_in_window, plugin_cli as cli, plugin_pyproject, web_session_frame  # noqa: E402,E501
 
 MODULE = '''\
 """Third-party worlds: the template's guessing game between two named players, and a sealed-bid auction
@@ -206,28 +204,13 @@ def test_the_viewers_draw_it_with_its_own_hook(site, auction_trace, tmp_path):
 
 
 def test_the_window_and_the_web_demo_play_it(site):
-    pytest.importorskip("pygame")
-    source = window.LiveTurns(RunConfig(world="auction", seed=1), turns=4)
-    player = window.Player(source, frames_per_turn=2)
-    try:
-        window.loop(player, window.open_window((320, 200)), frames=40, fps=1000)
-    finally:
-        source.close()
-        import pygame
-
-        pygame.display.quit()
+    player = played_in_window(RunConfig(world="auction", seed=1), turns=4)
     assert player.turn is not None and player.turn.metrics["price"] >= 0
     gradio = pytest.importorskip("gradio")
     from render.web.demo import build_demo
-    from render.web.session import Session
 
     assert isinstance(build_demo(policy="scripted"), gradio.Blocks)
-    session = Session(RunConfig(world="auction", seed=3), None)
-    try:
-        turn = session.step()
-        assert draw(turn, size=(320, 200), portray=session.portray).size == (320, 200)
-    finally:
-        session.close()
+    assert web_session_frame(RunConfig(world="auction", seed=3)).size == (320, 200)
 
 
 def test_a_sweep_keeps_its_numbers_and_its_survival(site, tmp_path, capsys):
