@@ -16,7 +16,7 @@ SESSIONS = 20
 
 
 KEPT = 5  # live worlds the server keeps once their tabs have gone quiet
-GRACE = 1.0  # seconds a quiet world is safe from being closed to make room
+GRACE = 3.0  # seconds a quiet world is safe from being closed to make room
 
 
 @pytest.fixture(scope="module")

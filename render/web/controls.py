@@ -129,7 +129,7 @@ class Controls:
             async for update in self._playing(s):
                 yield update
         finally:  # also when Gradio cancels this loop: a tab that closed while playing plays no more
-            s.playing = False
+            s.stop()
         if s.over() or not s.failing():  # a failing backend's pause said so already
             yield await asyncio.to_thread(self.shown, s, "stopped; the trace is ready to download", True)
 
@@ -174,7 +174,7 @@ class Controls:
             if s.over():
                 return
             if s.failing():
-                s.playing = False
+                s.stop()
                 yield await asyncio.to_thread(
                     self.shown, s, f"paused: the backend answered nobody for {FAILED_TURNS_TO_PAUSE} turns", True)
                 return
@@ -183,7 +183,7 @@ class Controls:
         """❚❚ Pause: the playing loop stops after its turn."""
         if s is None:
             return gr.skip()
-        s.playing = False
+        s.stop()
         return status_html(s, "pausing after this turn")
 
     def one(self, s: Session | None, *settings) -> dict:

@@ -50,6 +50,12 @@ class Session:
         self.used = time.monotonic()
         self.closed = False
 
+    def stop(self) -> None:
+        """Stop playing. A stop is a use: the pool's grace period then covers the turn still running and the
+        trace the tab is handed after it, which a full pool would otherwise close under it."""
+        self.playing = False
+        self.used = time.monotonic()
+
     def step(self) -> Turn | None:
         """The next turn, or None when the session was closed meanwhile (a tab still streaming may ask)."""
         self.used = time.monotonic()
@@ -59,6 +65,7 @@ class Session:
             while self.requests:
                 self.live.engine.inject(*self.requests.pop(0))
             turn = self.live.engine.step()
+            self.used = time.monotonic()  # a turn can outlast the grace period on a busy machine
             self.turns.append(turn)
             if len(self.turns) > KEEP_FULL:
                 self.turns[-KEEP_FULL - 1] = _slim(self.turns[-KEEP_FULL - 1])
